@@ -1,0 +1,71 @@
+"""连心桥 backend: the Flask application factory."""
+import os
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from backend.extensions import csrf, db, login_manager, migrate
+from config import config_for
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS_DIR = ROOT / "migrations"
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    app = Flask(__name__, instance_path=os.environ.get("LIANXIN_INSTANCE", str(ROOT / "instance")))
+    app.config.from_object(config_for(config_name))
+    app.config.update(overrides)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = (
+            f"sqlite:///{Path(app.instance_path) / 'lianxin.sqlite'}")
+    _fix_postgres_scheme(app)
+
+    db.init_app(app)
+    from backend.models.base import render_migration_item
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
+                     compare_type=True, render_item=render_migration_item)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from backend.storage import LocalStorage
+    app.extensions["lianxin_storage"] = LocalStorage(
+        app.config.get("UPLOAD_DIR") or Path(app.instance_path) / "uploads")
+
+    from backend.wechat import WeChatAdapter
+    app.extensions["lianxin_wechat"] = WeChatAdapter.from_config(app.config)
+
+    from backend import models  # noqa: F401  (register every table)
+    from backend.portal import bp as portal_bp
+    from backend.staff import bp as staff_bp
+    from backend.web import register_web
+    from miniprogram_api import bp as mp_bp
+
+    app.register_blueprint(portal_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(mp_bp)
+    csrf.exempt(mp_bp)  # token-authenticated JSON, no cookies
+    register_web(app)
+
+    from backend.cli import register_cli
+    register_cli(app)
+    return app
+
+
+def _fix_postgres_scheme(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres://"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://" + uri[len("postgres://"):]
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, connection_record):
+    # SQLite ignores foreign keys unless asked, per connection.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()

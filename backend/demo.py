@@ -1,0 +1,114 @@
+"""Demo data for a fresh machine: a district, its stations, a dozen deputies with photos,
+departments and staff accounts. Used by `flask demo` and the browser tests."""
+import io
+import random
+from datetime import date
+
+from PIL import Image, ImageDraw, ImageFilter
+
+from backend.adapters import get_storage
+from backend.extensions import db
+from backend.models import Department, Deputy, DeputyGroup, Station, Term
+from backend.operations.accounts import create_staff, generate_password
+from backend.operations.codes import issue_code
+
+STATIONS = [
+    ("城关区人大代表之家", "home", "城关区人民路88号区人大常委会一楼", "周一至周五 8:30-17:30"),
+    ("城关街道代表联络站", "station", "城关街道解放路12号党群服务中心二楼", "周一至周五 9:00-17:00"),
+    ("桂花坪街道代表联络站", "station", "桂花坪街道桂花路36号社区综合楼", "周一至周五 9:00-17:00"),
+    ("洋湖社区代表联系点", "point", "洋湖社区居委会一楼（湘江西路118号）", "每周二、四 14:00-17:00"),
+]
+# name, level, occupation, expertise, constituency, station indexes
+DEPUTIES = [
+    ("王建国", "county", "城关街道社区卫生服务中心主任医师", "基层医疗、慢病管理", "第一选区", [0, 1]),
+    ("李秀英", "county", "城关第一小学校长", "义务教育、课后服务", "第二选区", [1]),
+    ("张伟", "municipal", "市政工程公司总工程师", "道路桥梁、排水防涝", "城关片区", [0, 1]),
+    ("刘芳", "county", "桂花坪社区党委书记", "社区治理、养老服务", "第五选区", [2]),
+    ("陈志强", "county", "个体工商户（餐饮）", "小微企业、食品安全", "第六选区", [2]),
+    ("欧阳明", "provincial", "律师事务所主任", "法律援助、物业纠纷", "城关区", [0]),
+    ("赵丽华", "township", "洋湖社区网格员", "网格治理、邻里调解", "洋湖选区", [3]),
+    ("孙海涛", "county", "公交公司驾驶员", "公共交通、道路安全", "第三选区", [1, 3]),
+    ("周敏", "municipal", "区人民医院护士长", "医疗服务、护理", "城关片区", [2]),
+    ("吴国平", "county", "退休教师", "老年教育、文化体育", "第四选区", [1]),
+    ("郑晓燕", "national", "农业合作社理事长", "乡村振兴、农产品流通", "本省", [0]),
+    ("黄志明", "county", "环保科技公司工程师", "生态环境、垃圾分类", "第七选区", [3]),
+]
+DEPARTMENTS = ["区住房和城乡建设局", "区交通运输局", "区教育局", "区卫生健康局",
+               "区生态环境分局", "区人力资源和社会保障局", "区城市管理和综合执法局"]
+
+
+def load_demo(*, reset: bool = False):
+    """Returns [(username, role label, password)], or None when demo data is already there."""
+    if db.session.scalar(db.select(Station.id).limit(1)) is not None:
+        if not reset:
+            return None
+        _clear()
+    rng = random.Random(20261123)
+    term = Term(name="城关区第五届人民代表大会", starts_on=date(2021, 12, 1),
+                ends_on=date(2026, 12, 31), is_current=True)
+    groups = [DeputyGroup(name=f"第{n}代表小组") for n in "一二三"]
+    stations = [Station(name=n, kind=k, address=a, opening_hours=h,
+                        heads=[{"name": "林红", "title": "站长", "phone": "0731-8888 0001"},
+                               {"name": "何军", "title": "联络员", "phone": "0731-8888 0002"}])
+                for n, k, a, h in STATIONS]
+    db.session.add_all([term, *groups, *stations])
+    storage = get_storage()
+    deputies = []
+    for i, (name, level, occupation, expertise, constituency, idx) in enumerate(DEPUTIES):
+        photo = storage.save(demo_portrait(rng, name), "photos", "jpg")
+        deputy = Deputy(name=name, level=level, occupation=occupation, expertise=expertise,
+                        constituency=constituency, term=term, group=groups[i % 3],
+                        phone=f"1390731{1000 + i:04d}", photo_path=photo,
+                        intro=f"{name}，{occupation}。关注{expertise}等方面的民生问题，欢迎来信来访。",
+                        stations=[stations[j] for j in idx])
+        deputies.append(deputy)
+    db.session.add_all(deputies)
+    departments = [Department(name=n) for n in DEPARTMENTS]
+    db.session.add_all(departments)
+    db.session.flush()
+    for deputy in deputies:
+        issue_code(deputy)
+
+    accounts = [
+        ("admin", "代工委管理员", "admin", {}),
+        ("liaison1", "城关站联络员 何军", "liaison", {"stations": [stations[0], stations[1]]}),
+        ("liaison2", "桂花坪站联络员 彭丽", "liaison", {"stations": [stations[2], stations[3]]}),
+        ("deputy_wang", "王建国", "deputy", {"deputy": deputies[0]}),
+        ("dept_zjj", "区住房和城乡建设局", "department", {"department": departments[0]}),
+    ]
+    created = []
+    for username, display, role, links in accounts:
+        password = generate_password()
+        create_staff(username=username, display_name=display, role=role, password=password,
+                     **links)
+        created.append((username, display, password))
+    return created
+
+
+def _clear() -> None:
+    for table in reversed(db.metadata.sorted_tables):
+        if table.name != "alembic_version":
+            db.session.execute(table.delete())
+
+
+PALETTE = [(183, 28, 28), (21, 101, 192), (46, 125, 50), (106, 27, 154), (0, 121, 107),
+           (230, 81, 0), (69, 90, 100)]
+
+
+def demo_portrait(rng: random.Random, name: str, size: int = 480) -> bytes:
+    """An illustrated head-and-shoulders portrait; real deployments upload real photos."""
+    bg = rng.choice(PALETTE)
+    img = Image.new("RGB", (size, size), tuple(min(255, c + 150) for c in bg))
+    d = ImageDraw.Draw(img)
+    skin = rng.choice([(241, 204, 176), (230, 188, 152), (224, 172, 140)])
+    hair = rng.choice([(40, 30, 25), (60, 45, 35), (90, 90, 90), (30, 30, 30)])
+    s = size
+    d.ellipse((s * .18, s * .68, s * .82, s * 1.25), fill=bg)  # shoulders
+    d.rectangle((s * .44, s * .55, s * .56, s * .72), fill=skin)  # neck
+    d.ellipse((s * .31, s * .2, s * .69, s * .64), fill=skin)  # face
+    d.chord((s * .29, s * .14, s * .71, s * .52), 180, 360, fill=hair)  # hair
+    d.polygon([(s * .44, s * .68), (s * .5, s * .8), (s * .56, s * .68)], fill=(255, 255, 255))
+    img = img.filter(ImageFilter.SMOOTH)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=88)
+    return out.getvalue()

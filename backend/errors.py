@@ -1,0 +1,44 @@
+"""Domain errors: a stable English code and a Chinese message; each channel maps them once."""
+
+
+class DomainError(Exception):
+    code = "invalid_request"
+    message = "请求无法完成"
+    status = 400
+
+    def __init__(self, message: str | None = None, *, code: str | None = None,
+                 errors: dict | None = None):
+        self.message = message or self.message
+        self.code = code or self.code
+        self.errors = errors or {}
+        super().__init__(self.message)
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    message = "没有找到要访问的内容"
+    status = 404
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    message = "您没有权限进行此操作"
+    status = 403
+
+
+class InvalidState(DomainError):
+    code = "invalid_state"
+    message = "当前状态下不能进行此操作"
+    status = 409
+
+
+class ValidationFailed(DomainError):
+    code = "validation_failed"
+    message = "提交的内容有误，请检查后重试"
+    status = 422
+
+
+class Gone(DomainError):
+    code = "gone"
+    message = "该内容已停止使用"
+    status = 410

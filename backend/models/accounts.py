@@ -1,0 +1,64 @@
+"""Staff accounts: admins, liaisons, deputies and departments who log in to the portal."""
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from backend.extensions import db
+from backend.models.base import UTCDateTime, str_enum, utcnow
+from backend.models.org import Department, Deputy, Station
+
+ROLES = ("admin", "liaison", "deputy", "department")
+ROLE_LABELS = {"admin": "代工委管理员", "liaison": "联络员", "deputy": "人大代表",
+               "department": "承办单位"}
+
+staff_stations = db.Table(
+    "staff_stations",
+    sa.Column("staff_id", sa.ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("station_id", sa.ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class StaffUser(UserMixin, db.Model):
+    __tablename__ = "staff_users"
+    __table_args__ = (
+        sa.CheckConstraint("role != 'deputy' OR deputy_id IS NOT NULL", name="deputy_linked"),
+        sa.CheckConstraint("role != 'department' OR department_id IS NOT NULL",
+                           name="department_linked"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(40))
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    role: Mapped[str] = mapped_column(str_enum("staff_role", *ROLES))
+    deputy_id: Mapped[int | None] = mapped_column(sa.ForeignKey("deputies.id"))
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    deputy = relationship(Deputy)
+    department = relationship(Department)
+    stations = relationship(Station, secondary=staff_stations, order_by=Station.name)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS[self.role]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def station_ids(self) -> set[int]:
+        return {s.id for s in self.stations}

@@ -1,0 +1,33 @@
+"""Writing the audit log."""
+from backend.extensions import db
+from backend.models import AuditEvent
+
+
+def record(action: str, obj, *, actor=None, before: dict | None = None,
+           after: dict | None = None) -> AuditEvent:
+    if getattr(obj, "id", None) is None:
+        db.session.flush()
+    event = AuditEvent(
+        action=action,
+        object_type=obj.__tablename__,
+        object_id=obj.id,
+        actor_id=getattr(actor, "id", None),
+        actor_label=getattr(actor, "display_name", "") or ("系统" if actor is None else ""),
+        before=before,
+        after=after,
+    )
+    db.session.add(event)
+    return event
+
+
+def snapshot(obj, fields) -> dict:
+    """A JSON-safe view of the given fields, for before/after in the audit log."""
+    out = {}
+    for f in fields:
+        value = getattr(obj, f)
+        if hasattr(value, "isoformat"):
+            value = value.isoformat()
+        elif isinstance(value, (list, tuple)) and value and hasattr(value[0], "id"):
+            value = sorted(v.id for v in value)
+        out[f] = value
+    return out

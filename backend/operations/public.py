@@ -1,0 +1,55 @@
+"""What the public may see: lookups for the residents' pages and the mini-program's cards."""
+from datetime import date
+
+from backend.errors import NotFound
+from backend.extensions import db
+from backend.models import Deputy, DeputyCode, Station, deputy_stations
+from backend.operations.codes import active_code, find_code
+
+RECEPTION_DAY_OF_MONTH = 15
+
+
+def next_reception_date(today: date) -> date:
+    """The next 15th (代表接待选民日). Station-specific rules and holiday moves come with the
+    reception-day calendar; until then every station keeps the statutory default."""
+    if today.day <= RECEPTION_DAY_OF_MONTH:
+        return today.replace(day=RECEPTION_DAY_OF_MONTH)
+    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+    return date(year, month, RECEPTION_DAY_OF_MONTH)
+
+
+def deputy_by_token(token: str):
+    """(code, deputy) for a scanned token. A revoked code still resolves, so its page can say
+    where the deputy is now; an inactive deputy is never shown."""
+    code = find_code(token)
+    deputy = code.deputy
+    if not deputy.is_active:
+        raise NotFound("该代表信息暂不公开", code="deputy_inactive")
+    return code, deputy
+
+
+def current_code_for(deputy):
+    return active_code(deputy) if deputy.is_active else None
+
+
+def public_station(station_id: int) -> Station:
+    station = db.session.get(Station, station_id)
+    if station is None or not station.is_active:
+        raise NotFound("该联络站不存在或已停用", code="station_unknown")
+    return station
+
+
+def public_stations() -> list[Station]:
+    return list(db.session.scalars(
+        db.select(Station).filter_by(is_active=True).order_by(Station.kind, Station.name)))
+
+
+def station_roster(station: Station) -> list[tuple[Deputy, str | None]]:
+    """The station's active deputies with their live code token, in one query."""
+    rows = db.session.execute(
+        db.select(Deputy, DeputyCode.token)
+        .join(deputy_stations, deputy_stations.c.deputy_id == Deputy.id)
+        .outerjoin(DeputyCode, (DeputyCode.deputy_id == Deputy.id) & DeputyCode.revoked_at.is_(None))
+        .where(deputy_stations.c.station_id == station.id, Deputy.is_active.is_(True))
+        .order_by(Deputy.name))
+    return [(d, token) for d, token in rows]

@@ -1,0 +1,6 @@
+"""The residents' mobile portal: deputy pages reached from QR codes, stations, text size."""
+from flask import Blueprint
+
+bp = Blueprint("portal", __name__)
+
+from backend.portal import views  # noqa: E402,F401

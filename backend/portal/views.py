@@ -1,0 +1,79 @@
+from urllib.parse import urlparse
+
+from flask import Response, abort, redirect, render_template, request
+
+from backend.adapters import get_storage
+from backend.operations import public
+from backend.operations.codes import code_image
+from backend.portal import bp
+from backend.timeutil import local_today
+from backend.web import LARGE_TEXT_COOKIE
+
+
+@bp.get("/")
+def index():
+    return render_template("portal/index.html", stations=public.public_stations())
+
+
+@bp.get("/stations/<int:station_id>")
+def station(station_id: int):
+    st = public.public_station(station_id)
+    return render_template("portal/station.html", station=st,
+                           roster=public.station_roster(st),
+                           next_day=public.next_reception_date(local_today()))
+
+
+@bp.get("/d/<token>")
+def deputy(token: str):
+    code, dep = public.deputy_by_token(token)
+    if not code.is_active:
+        return render_template("portal/code_revoked.html", deputy=dep,
+                               current=public.current_code_for(dep)), 410
+    return render_template("portal/deputy.html", deputy=dep, code=code,
+                           next_day=public.next_reception_date(local_today()))
+
+
+@bp.get("/d/<token>/write")
+def write(token: str):
+    code, dep = public.deputy_by_token(token)
+    return render_template("portal/write_soon.html", deputy=dep, code=code)
+
+
+@bp.get("/d/<token>/qr.<fmt>")
+def qr_image(token: str, fmt: str):
+    if fmt not in ("png", "svg"):
+        abort(404)
+    code, _ = public.deputy_by_token(token)
+    if not code.is_active:
+        abort(404)
+    data, mimetype = code_image(code, fmt)
+    return Response(data, mimetype=mimetype, headers={"Cache-Control": "public, max-age=3600"})
+
+
+@bp.get("/media/<path:key>")
+def media(key: str):
+    if not key.startswith("photos/"):
+        abort(404)  # only deputies' photos are public; residents' uploads are not
+    storage = get_storage()
+    try:
+        if not storage.exists(key):
+            abort(404)
+        data = storage.read(key)
+    except ValueError:
+        abort(404)
+    mimetype = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}.get(
+        key.rsplit(".", 1)[-1], "application/octet-stream")
+    return Response(data, mimetype=mimetype, headers={"Cache-Control": "public, max-age=86400"})
+
+
+@bp.get("/text-size")
+def text_size():
+    target = request.args.get("next") or "/"
+    if urlparse(target).netloc or not target.startswith("/"):
+        target = "/"  # never redirect off-site
+    resp = redirect(target)
+    large = request.args.get("large") == "1"
+    resp.set_cookie(LARGE_TEXT_COOKIE, "1" if large else "0", max_age=365 * 86400,
+                    samesite="Lax", httponly=True)
+    return resp
+

@@ -1,0 +1,51 @@
+"""What every server-rendered page shares: the logged-in user, filters, error pages."""
+from flask import Flask, flash, g, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+
+from backend.errors import DomainError
+from backend.extensions import db, login_manager
+from backend.timeutil import format_date_cn, format_local
+
+LARGE_TEXT_COOKIE = "lx_large"
+
+
+def register_web(app: Flask) -> None:
+    login_manager.login_view = "staff.login"
+    login_manager.login_message = "请先登录"
+    login_manager.login_message_category = "warning"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from backend.models import StaffUser
+        user = db.session.get(StaffUser, int(user_id))
+        return user if user is not None and user.is_active else None
+
+    app.jinja_env.filters["localtime"] = format_local
+    app.jinja_env.filters["cn_date"] = format_date_cn
+
+    @app.before_request
+    def _large_text():
+        g.large_text = request.cookies.get(LARGE_TEXT_COOKIE) == "1"
+
+    @app.errorhandler(DomainError)
+    def _domain_error(err: DomainError):
+        if request.blueprint == "miniprogram_api":
+            from miniprogram_api.errors import error_response
+            return error_response(err)
+        db.session.rollback()
+        return render_template("error.html", title="无法完成", message=err.message,
+                               code=err.code), err.status
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(err):
+        flash("页面已过期，请刷新后重新提交", "warning")
+        return redirect(request.referrer or url_for("portal.index"))
+
+    @app.errorhandler(404)
+    def _not_found(err):
+        if request.path.startswith("/api/"):
+            from miniprogram_api.errors import error_response
+            from backend.errors import NotFound
+            return error_response(NotFound())
+        return render_template("error.html", title="页面不存在",
+                               message="您访问的页面不存在或已被移除。", code="not_found"), 404

@@ -1,0 +1,69 @@
+"""Deployment settings. Secrets come only from the environment; everything a station can
+change lives in the database instead."""
+import os
+from datetime import timedelta
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class BaseConfig:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    # Encrypts residents' phone numbers at rest (Fernet key, urlsafe base64 of 32 bytes).
+    FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None → SQLite in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    REDIS_URL = os.environ.get("REDIS_URL")
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR")  # None → <instance>/uploads
+
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_HOURS", "8")))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token already
+
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCKOUT_MINUTES = 15
+
+    WECHAT_APPID = os.environ.get("WECHAT_APPID")
+    WECHAT_SECRET = os.environ.get("WECHAT_SECRET")
+    WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com/")
+    WECHAT_MP_PAGE = os.environ.get("WECHAT_MP_PAGE", "pages/deputy/index")
+    WECHAT_ENV_VERSION = os.environ.get("WECHAT_ENV_VERSION", "release")
+
+    MAX_CONTENT_LENGTH = 40 * 1024 * 1024
+    TIMEZONE = "Asia/Shanghai"
+
+
+class DevelopmentConfig(BaseConfig):
+    DEBUG = True
+
+
+class TestingConfig(BaseConfig):
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    FIELD_ENCRYPTION_KEY = "x7Yq0V3m1pS8bX5oQk2nR9tW4uZ6cA0eD3fG7hJ1kL8="
+    WTF_CSRF_ENABLED = True
+    PUBLIC_BASE_URL = "http://testserver"
+    WECHAT_APPID = None
+    WECHAT_SECRET = None
+
+
+class ProductionConfig(BaseConfig):
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None):
+    return CONFIGS[name or os.environ.get("LIANXIN_ENV", "development")]

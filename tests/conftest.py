@@ -1,0 +1,185 @@
+"""Test fixtures: one real database per run (SQLite by default, PostgreSQL when
+TEST_DATABASE_URL says so), built by the migrations, emptied after every test."""
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.serving import make_server
+
+from backend import create_app
+from backend.extensions import db as _db
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def _database_url(tmp_root: Path) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_root / 'test.sqlite'}"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+    except sa.exc.OperationalError as err:
+        pytest.exit(f"PostgreSQL at {url} is unreachable: {err.orig}", returncode=3)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    tmp_root = tmp_path_factory.mktemp("lianxin")
+    url = _database_url(tmp_root)
+    if url.startswith("postgresql"):
+        _reset_postgres(url)
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, UPLOAD_DIR=str(tmp_root / "uploads"),
+                     LIANXIN_TEST_TMP=str(tmp_root))
+    with app.app_context():
+        from flask_migrate import upgrade
+        upgrade()
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def is_postgres(app) -> bool:
+    return app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+
+
+@pytest.fixture
+def postgres_only(is_postgres):
+    if not is_postgres:
+        pytest.skip("needs PostgreSQL: runs in the PostgreSQL pass (TEST_DATABASE_URL)")
+
+
+@pytest.fixture(autouse=True)
+def _app_context(request, app):
+    if "no_app_context" in request.keywords:
+        yield
+        return
+    with app.app_context():
+        yield
+        _db.session.rollback()
+        _db.session.remove()
+        _empty_tables()
+
+
+def _empty_tables() -> None:
+    tables = [t for t in _db.metadata.sorted_tables]
+    with _db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+# ---- factories: each returns a callable that makes one object with sensible defaults ----
+
+@pytest.fixture
+def make_station(db):
+    counter = iter(range(1, 10_000))
+
+    def make(**kw):
+        from backend.models import Station
+        n = next(counter)
+        station = Station(**{"name": f"测试联络站{n}", "kind": "station", "address": f"测试路{n}号",
+                             **kw})
+        db.session.add(station)
+        db.session.flush()
+        return station
+    return make
+
+
+@pytest.fixture
+def make_deputy(db, make_station):
+    counter = iter(range(1, 10_000))
+
+    def make(stations=None, with_code=True, **kw):
+        from backend.models import Deputy
+        from backend.operations.codes import issue_code
+        n = next(counter)
+        deputy = Deputy(**{"name": f"代表{n}", "level": "county", "occupation": "教师", **kw})
+        deputy.stations = list(stations) if stations is not None else [make_station()]
+        db.session.add(deputy)
+        db.session.flush()
+        if with_code:
+            issue_code(deputy)
+        return deputy
+    return make
+
+
+@pytest.fixture
+def make_staff(db):
+    counter = iter(range(1, 10_000))
+
+    def make(role="admin", password="correct-horse-9", **kw):
+        from backend.operations.accounts import create_staff
+        n = next(counter)
+        return create_staff(**{"username": f"{role}{n}", "display_name": f"{role}用户{n}",
+                               "role": role, "password": password, **kw})
+    return make
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client, url: str) -> str:
+    page = client.get(url)
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {url} ({page.status_code})"
+    return match.group(1)
+
+
+def post_form(client, url: str, data: dict, *, form_url: str | None = None, **kw):
+    """Post like a browser: take the CSRF token from the page that shows the form."""
+    token = csrf_token(client, form_url or url)
+    return client.post(url, data={**data, "csrf_token": token}, **kw)
+
+
+@pytest.fixture
+def login(client, db):
+    def do(user, password="correct-horse-9"):
+        db.session.commit()
+        resp = post_form(client, "/staff/login", {"username": user.username, "password": password})
+        assert resp.status_code == 302, resp.get_data(as_text=True)
+        return client
+    return do
+
+
+# ---- a live server for the browser tests ----
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    app.config["PUBLIC_BASE_URL"] = base
+    yield base
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    path = ARTIFACTS / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
