@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-from backend.staff import auth, views  # noqa: E402,F401
+from backend.staff import auth, calendar, importing, posters, views  # noqa: E402,F401
