@@ -9,6 +9,8 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
+from flask.testing import FlaskClient
+
 from backend import create_app
 from backend.extensions import db as _db
 
@@ -32,6 +34,15 @@ def _reset_postgres(url: str) -> None:
         engine.dispose()
 
 
+class RequestIsolatingClient(FlaskClient):
+    """Each request gets its own app context, as in production: otherwise requests would share
+    the test's `g` (a cached logged-in user) and its database session."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     tmp_root = tmp_path_factory.mktemp("lianxin")
@@ -40,6 +51,7 @@ def app(tmp_path_factory):
         _reset_postgres(url)
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, UPLOAD_DIR=str(tmp_root / "uploads"),
                      LIANXIN_TEST_TMP=str(tmp_root))
+    app.test_client_class = RequestIsolatingClient
     with app.app_context():
         from flask_migrate import upgrade
         upgrade()
@@ -183,3 +195,26 @@ def screenshot_dir() -> Path:
     path = ARTIFACTS / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# ---- WeChat, faked at the HTTP level ----
+
+FAKE_WECHAT = "https://wx.fake.test/"
+
+
+@pytest.fixture
+def wechat(app):
+    """Turns WeChat on for this test, pointed at a fake API answered by `responses`; the
+    stable-token call is pre-registered. Any request nobody registered fails the test."""
+    import responses
+
+    from backend.wechat import WeChatAdapter
+
+    saved = app.extensions["lianxin_wechat"]
+    app.extensions["lianxin_wechat"] = WeChatAdapter.from_config({
+        "WECHAT_APPID": "wx0123456789abcdef", "WECHAT_SECRET": "s", "WECHAT_API_BASE": FAKE_WECHAT})
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add(responses.POST, FAKE_WECHAT + "cgi-bin/stable_token",
+                 json={"access_token": "TOKEN", "expires_in": 7200})
+        yield mock
+    app.extensions["lianxin_wechat"] = saved

@@ -26,7 +26,7 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args, playwright):
-    # A small phone (iPhone SE, 375 px wide) in Chromium: the device's own browser key is dropped.
-    phone = {k: v for k, v in playwright.devices["iPhone SE"].items()
+    # A 360-px-wide Android phone, the common small screen WeChat runs on.
+    phone = {k: v for k, v in playwright.devices["Galaxy S8"].items()
              if k != "default_browser_type"}
     return {**browser_context_args, **phone, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
