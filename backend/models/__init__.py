@@ -2,8 +2,16 @@
 from backend.models.accounts import ROLE_LABELS, ROLES, StaffUser, staff_stations  # noqa: F401
 from backend.models.audit import AuditEvent  # noqa: F401
 from backend.models.base import UTCDateTime, utcnow  # noqa: F401
+from backend.models.calendar import HOLIDAY_KIND_LABELS, HOLIDAY_KINDS, HolidayOverride  # noqa: F401
 from backend.models.codes import DeputyCode  # noqa: F401
 from backend.models.org import (  # noqa: F401
     LEVEL_LABELS, LEVELS, STATION_KIND_LABELS, STATION_KINDS, Department, Deputy, DeputyGroup,
     Station, Term, deputy_stations,
 )
+from backend.models.messages import (  # noqa: F401
+    OPEN_STATUSES, RATING_LABELS, RATINGS, STATUS_LABELS, STATUSES, Message, MessageEvent,
+    MessagePhoto, MessageRating, MessageReply,
+)
+from backend.models.moderation import ContentRule  # noqa: F401
+from backend.models.outbox import Notification  # noqa: F401
+from backend.models.residents import Resident, SubscribeGrant  # noqa: F401

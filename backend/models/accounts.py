@@ -39,6 +39,10 @@ class StaffUser(UserMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The WeChat account bound once with a one-time code, for deputy/liaison mode in the mini-program.
+    wechat_openid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    bind_code_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    bind_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     deputy = relationship(Deputy)

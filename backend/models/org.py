@@ -19,6 +19,8 @@ LEVEL_SHORT = {"national": "全国", "provincial": "省", "municipal": "市",
                "county": "县（区）", "township": "乡（镇）"}
 STATION_KINDS = ("home", "station", "point")
 STATION_KIND_LABELS = {"home": "代表之家", "station": "代表联络站", "point": "代表联系点"}
+DEFAULT_ACK_WORKDAYS = 2
+DEFAULT_ANSWER_WORKDAYS = 15
 
 deputy_stations = db.Table(
     "deputy_stations",
@@ -54,6 +56,11 @@ class Station(db.Model):
     heads: Mapped[list] = mapped_column(sa.JSON, default=list)
     opening_hours: Mapped[str] = mapped_column(sa.String(120), default="")
     phone: Mapped[str] = mapped_column(sa.String(30), default="")
+    # Message clocks in working days; each station may set its own.
+    ack_workdays: Mapped[int] = mapped_column(default=DEFAULT_ACK_WORKDAYS,
+                                              server_default=str(DEFAULT_ACK_WORKDAYS))
+    answer_workdays: Mapped[int] = mapped_column(default=DEFAULT_ANSWER_WORKDAYS,
+                                                 server_default=str(DEFAULT_ANSWER_WORKDAYS))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 

@@ -1,0 +1,505 @@
+"""A message's life: submitted by a resident, triaged by a liaison, answered by a deputy, rated.
+
+Every transition goes through `_transition`: a guard on the current status, the change, an
+event row and, where someone should hear of it, an outbox row, all in the caller's transaction.
+"""
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from backend import message_policy as policy
+from backend.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from backend.extensions import db
+from backend.models import (
+    OPEN_STATUSES, RATING_LABELS, RATINGS, Deputy, Message, MessageEvent, MessagePhoto,
+    MessageRating, MessageReply, Resident, Station,
+)
+from backend.operations.audit import record
+from backend.operations.moderation import check_content
+from backend.operations.notify import notify, notify_station_liaisons
+from backend.protect import (
+    PHONE_RE, decrypt_phone, encrypt_phone, lookup_code, lookup_code_matches, mask_phone,
+    normalise_phone,
+)
+from backend.textcount import clean_text, visible_length
+from backend.timeutil import utcnow
+from backend.workdays import due_at
+
+BODY_MIN, BODY_MAX = 5, 2000
+MAX_PHOTOS = 9
+CATEGORIES = ("城乡建设", "交通运输", "环境保护", "教育文体", "卫生计生", "劳动和社会保障", "民政",
+              "商贸旅游", "农村农业", "国土资源", "经济管理", "政法", "科技与信息产业", "党务政务",
+              "纪检监察", "其他")
+TRACKING_RE = re.compile(r"^LY(\d{8})-(\d{6,})$")
+
+# verb: (statuses it may start from, status it leads to; None keeps the status)
+TRANSITIONS = {
+    "release": ({"held"}, "new"),
+    "acknowledge": ({"new"}, "acknowledged"),
+    "assign": (set(OPEN_STATUSES), None),
+    "hand_back": ({"new", "acknowledged", "reopened"}, None),
+    "set_category": ({"held", *OPEN_STATUSES, "answered"}, None),
+    "note": ({"held", *OPEN_STATUSES, "answered", "closed", "forwarded", "rejected"}, None),
+    "reject": ({"held", "new", "acknowledged", "reopened"}, "rejected"),
+    "forward": ({"new", "acknowledged", "reopened"}, "forwarded"),
+    "merge": ({"new", "acknowledged", "reopened"}, "merged"),
+    "reply": ({"new", "acknowledged", "reopened", "awaiting_info"}, "answered"),
+    "request_info": ({"new", "acknowledged", "reopened"}, "awaiting_info"),
+    "add_info": ({"awaiting_info"}, "acknowledged"),
+    "close": ({"answered"}, "closed"),
+    "reopen": ({"answered"}, "reopened"),
+}
+VERB_LABELS = {
+    "release": "审核放行", "acknowledge": "受理", "assign": "分办", "hand_back": "退回联络员",
+    "set_category": "设置分类", "note": "内部备注", "reject": "不予受理", "forward": "转办",
+    "merge": "合并", "reply": "答复", "request_info": "请求补充", "add_info": "补充说明",
+    "close": "办结", "reopen": "重新办理",
+}
+
+
+# ---- submission ----
+
+@dataclass(frozen=True)
+class Submission:
+    message: Message
+    lookup_code: str
+    created: bool  # False when an idempotent retry returned the first result
+
+
+def submit_message(*, resident: Resident, body: str, idempotency_key: str,
+                   deputy: Deputy | None = None, station: Station | None = None,
+                   phone: str = "", place: str = "", may_publish: bool = False,
+                   photo_ids=(), channel: str = "web", now: datetime | None = None) -> Submission:
+    key = (idempotency_key or "").strip()
+    if not 8 <= len(key) <= 64:
+        raise ValidationFailed("缺少有效的提交编号，请刷新页面后重试", code="idempotency_key_invalid")
+    existing = _by_idempotency_key(key)
+    if existing is not None:
+        return _replay(existing, resident, body)
+
+    body = clean_text(body)
+    errors = {}
+    length = visible_length(body)
+    if length < BODY_MIN:
+        errors["body"] = [f"留言内容至少 {BODY_MIN} 个字"]
+    elif length > BODY_MAX:
+        errors["body"] = [f"留言内容不能超过 {BODY_MAX} 个字（现在 {length} 个字）"]
+    phone = normalise_phone(phone)
+    if phone and not PHONE_RE.match(phone):
+        errors["phone"] = ["请填写11位手机号码，或留空"]
+    place = clean_text(place)
+    if visible_length(place) > 100:
+        errors["place"] = ["地点不能超过100个字"]
+    photo_ids = list(dict.fromkeys(photo_ids or ()))
+    if len(photo_ids) > MAX_PHOTOS:
+        errors["photos"] = [f"最多上传 {MAX_PHOTOS} 张照片"]
+    station = _target_station(deputy, station, errors)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    photos = _claim_photos(photo_ids, resident)
+
+    verdict = check_content(body, openid=resident.openid)
+    now = now or utcnow()
+    message = Message(
+        idempotency_key=key, channel=channel, resident_id=resident.id, station_id=station.id,
+        deputy_id=deputy.id if deputy else None, assigned_deputy_id=deputy.id if deputy else None,
+        status="held" if verdict.hold else "new", hold_reason=verdict.reason,
+        body=body, place=place, may_publish=bool(may_publish), created_at=now,
+        ack_due_at=due_at(now, station.ack_workdays),
+        answer_due_at=due_at(now, station.answer_workdays),
+    )
+    if phone:
+        message.phone_encrypted = encrypt_phone(phone)
+        message.phone_prefix, message.phone_last4 = phone[:3], phone[-4:]
+    try:
+        with db.session.begin_nested():
+            db.session.add(message)
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        # Another request with the same key won the race: answer with its result.
+        existing = _by_idempotency_key(key)
+        if existing is None:
+            raise
+        return _replay(existing, resident, body)
+
+    for position, photo in enumerate(photos):
+        photo.message_id, photo.position = message.id, position
+    _event(message, "submitted", resident, None, message.status,
+           data={"hold_reason": verdict.reason, "check_note": verdict.note} if (
+               verdict.hold or verdict.note) else None)
+    if verdict.hold:
+        notify_station_liaisons(station.id, "message.held", "有留言待审核",
+                                body=_excerpt(body), link=f"/staff/messages/{message.id}",
+                                subject=message)
+    elif deputy is not None:
+        _notify_deputy(message, deputy.id, "message.new", "您收到一条新留言")
+    db.session.flush()
+    return Submission(message, lookup_code(message.id), True)
+
+
+def _by_idempotency_key(key: str) -> Message | None:
+    return db.session.scalar(db.select(Message).filter_by(idempotency_key=key))
+
+
+def _replay(message: Message, resident: Resident, body: str) -> Submission:
+    if message.resident_id != resident.id or clean_text(body) != message.body:
+        raise ValidationFailed("该提交编号已用于另一条留言，请刷新页面后重新提交",
+                               code="idempotency_conflict")
+    return Submission(message, lookup_code(message.id), False)
+
+
+def _target_station(deputy, station, errors) -> Station | None:
+    if deputy is not None:
+        if not deputy.is_active:
+            raise NotFound("该代表信息暂不公开", code="deputy_inactive")
+        stations = [s for s in deputy.stations if s.is_active]
+        if station is not None:
+            if station not in stations:
+                errors["station_id"] = ["该代表不在所选联络站"]
+            return station
+        if not stations:
+            errors["deputy"] = ["该代表暂未进站，请选择联络站留言"]
+            return None
+        return stations[0]  # a deputy in several stations: the first by name keeps the case
+    if station is None or not station.is_active:
+        raise NotFound("该联络站不存在或已停用", code="station_unknown")
+    return station
+
+
+def _claim_photos(photo_ids, resident) -> list[MessagePhoto]:
+    if not photo_ids:
+        return []
+    photos = db.session.scalars(db.select(MessagePhoto).where(MessagePhoto.id.in_(photo_ids))).all()
+    by_id = {p.id: p for p in photos}
+    if any(i not in by_id or by_id[i].resident_id != resident.id or by_id[i].message_id
+           for i in photo_ids):
+        raise ValidationFailed(errors={"photos": ["照片无效或已被使用，请重新上传"]})
+    return [by_id[i] for i in photo_ids]
+
+
+def add_photo(*, resident: Resident, storage_key: str, width: int, height: int,
+              size_bytes: int) -> MessagePhoto:
+    photo = MessagePhoto(resident_id=resident.id, storage_key=storage_key, width=width,
+                         height=height, size_bytes=size_bytes)
+    db.session.add(photo)
+    db.session.flush()
+    return photo
+
+
+# ---- finding a message ----
+
+def find_by_tracking(tracking_no: str, code: str) -> Message:
+    """A resident following a message with its tracking number and lookup code."""
+    match = TRACKING_RE.match((tracking_no or "").strip().upper())
+    not_found = NotFound("留言编号或查询码不正确", code="tracking_not_found")
+    if not match:
+        raise not_found
+    message = db.session.get(Message, int(match.group(2)))
+    if (message is None or message.tracking_no != match.group(0)
+            or not lookup_code_matches(message.id, code)):
+        raise not_found
+    return message
+
+
+def get_for(user, message_id: int) -> Message:
+    message = db.session.get(Message, message_id)
+    if message is None:
+        raise NotFound("留言不存在", code="message_not_found")
+    if not policy.can_view(user, message):
+        raise Forbidden("您无权查看这条留言", code="message_forbidden")
+    return message
+
+
+# ---- liaison: triage ----
+
+def release(message: Message, *, actor) -> Message:
+    _guard(message, "release", policy.can_triage(actor, message))
+    message.hold_reason = ""
+    _transition(message, "release", actor)
+    if message.assigned_deputy_id:
+        _notify_deputy(message, message.assigned_deputy_id, "message.new", "您收到一条新留言")
+    return message
+
+
+def acknowledge(message: Message, *, actor) -> Message:
+    _guard(message, "acknowledge", policy.can_triage(actor, message))
+    message.acknowledged_at = utcnow()
+    _transition(message, "acknowledge", actor)
+    _notify_resident(message, "message.acknowledged", "您的留言已受理")
+    return message
+
+
+def set_category(message: Message, category: str, *, actor) -> Message:
+    _guard(message, "set_category", policy.can_triage(actor, message))
+    if category not in CATEGORIES:
+        raise ValidationFailed("分类无效", code="category_invalid", errors={"category": ["请选择分类"]})
+    before = message.category
+    message.category = category
+    _transition(message, "set_category", actor, internal=True,
+                data={"before": before, "after": category})
+    return message
+
+
+def assign(message: Message, deputy: Deputy, *, actor) -> Message:
+    _guard(message, "assign", policy.can_triage(actor, message))
+    if not deputy.is_active or message.station_id not in {s.id for s in deputy.stations}:
+        raise ValidationFailed("只能分办给本站在职代表", code="deputy_not_in_station")
+    before = message.assigned_deputy_id
+    message.assigned_deputy_id = deputy.id
+    message.deputy_read_at = None
+    if message.status == "new":  # assigning is accepting the case
+        message.acknowledged_at = utcnow()
+        _transition(message, "acknowledge", actor)
+        _notify_resident(message, "message.acknowledged", "您的留言已受理")
+    _transition(message, "assign", actor, internal=True,
+                data={"before": before, "after": deputy.id}, text=f"分办给{deputy.name}代表")
+    _notify_deputy(message, deputy.id, "message.assigned", "有一条留言分办给您")
+    return message
+
+
+def merge(message: Message, into: Message, *, actor) -> Message:
+    _guard(message, "merge", policy.can_triage(actor, message) and policy.can_triage(actor, into))
+    if into.id == message.id or into.status in ("merged", "rejected", "forwarded", "held"):
+        raise InvalidState("只能合并到一条正在办理或已答复的留言", code="merge_target_invalid")
+    message.merged_into_id = into.id
+    _transition(message, "merge", actor, text=f"与留言 {into.tracking_no} 合并办理",
+                data={"into": into.id})
+    _event(into, "merged_in", actor, into.status, into.status, internal=True,
+           data={"from": message.id}, text=f"合并了留言 {message.tracking_no}")
+    _notify_resident(message, "message.merged", "您的留言已与同类留言合并办理")
+    answer = _latest_answer(into)
+    if answer is not None:
+        _notify_resident(message, "message.answered", "您反映的问题已有答复", body=_excerpt(answer.body))
+    return message
+
+
+def forward(message: Message, *, to: str, ref: str = "", actor) -> Message:
+    _guard(message, "forward", policy.can_triage(actor, message))
+    to, ref = clean_text(to), clean_text(ref)
+    if not to:
+        raise ValidationFailed(errors={"to": ["请填写转办单位"]})
+    message.forward_to, message.forward_ref = to[:120], ref[:60]
+    message.closed_at = utcnow()
+    _transition(message, "forward", actor, text=f"已转交{to}办理" + (f"（编号 {ref}）" if ref else ""))
+    _notify_resident(message, "message.forwarded", "您的留言已转交有关单位办理", body=to)
+    return message
+
+
+def reject(message: Message, *, reason: str, actor) -> Message:
+    _guard(message, "reject", policy.can_triage(actor, message))
+    reason = clean_text(reason)
+    if visible_length(reason) < 2:
+        raise ValidationFailed(errors={"reason": ["请填写不予受理的理由，居民会看到它"]})
+    message.reject_reason = reason[:500]
+    message.closed_at = utcnow()
+    _transition(message, "reject", actor, text=reason)
+    _notify_resident(message, "message.rejected", "您的留言未予受理", body=reason)
+    return message
+
+
+def add_note(message: Message, text: str, *, actor) -> Message:
+    _guard(message, "note", policy.can_triage(actor, message) or policy.can_answer(actor, message))
+    text = clean_text(text)
+    if not text:
+        raise ValidationFailed(errors={"text": ["备注不能为空"]})
+    _transition(message, "note", actor, internal=True, text=text)
+    return message
+
+
+# ---- deputy: answer ----
+
+def reply(message: Message, body: str, *, actor) -> MessageReply:
+    _guard(message, "reply", policy.can_answer(actor, message))
+    body = _reply_body(body)
+    now = utcnow()
+    message.answered_at = now
+    message.acknowledged_at = message.acknowledged_at or now
+    answer = MessageReply(message_id=message.id, kind="answer", body=body,
+                          deputy_id=actor.deputy_id, staff_id=actor.id)
+    db.session.add(answer)
+    _transition(message, "reply", actor, text=body)
+    for target in [message, *merged_into(message)]:
+        _notify_resident(target, "message.answered", "代表已答复您的留言", body=_excerpt(body))
+    return answer
+
+
+def request_info(message: Message, question: str, *, actor) -> MessageReply:
+    _guard(message, "request_info", policy.can_answer(actor, message))
+    question = _reply_body(question, minimum=2)
+    asked = MessageReply(message_id=message.id, kind="info_request", body=question,
+                         deputy_id=actor.deputy_id, staff_id=actor.id)
+    db.session.add(asked)
+    message.acknowledged_at = message.acknowledged_at or utcnow()
+    _transition(message, "request_info", actor, text=question)
+    _notify_resident(message, "message.info_requested", "代表请您补充留言内容", body=_excerpt(question))
+    return asked
+
+
+def add_info(message: Message, text: str, *, resident: Resident) -> MessageReply:
+    _guard(message, "add_info", policy.can_rate(resident, message))
+    text = _reply_body(text, minimum=2)
+    added = MessageReply(message_id=message.id, kind="resident_info", body=text)
+    db.session.add(added)
+    _transition(message, "add_info", resident, text=text)
+    if message.assigned_deputy_id:
+        _notify_deputy(message, message.assigned_deputy_id, "message.info_added", "居民已补充留言内容")
+    return added
+
+
+def hand_back(message: Message, reason: str, *, actor) -> Message:
+    _guard(message, "hand_back", policy.can_answer(actor, message))
+    reason = clean_text(reason)
+    if not reason:
+        raise ValidationFailed(errors={"reason": ["请说明退回原因"]})
+    before = message.assigned_deputy_id
+    message.assigned_deputy_id = None
+    _transition(message, "hand_back", actor, internal=True, text=reason,
+                data={"before": before, "after": None})
+    notify_station_liaisons(message.station_id, "message.handed_back", "代表退回了一条留言",
+                            body=reason, link=f"/staff/messages/{message.id}", subject=message)
+    return message
+
+
+def mark_read(message: Message, *, actor) -> None:
+    if policy.can_answer(actor, message) and message.deputy_read_at is None:
+        message.deputy_read_at = utcnow()
+
+
+def reveal_phone(message: Message, *, actor) -> str:
+    """The full number, for someone whose work needs it; every reveal is audited."""
+    if not policy.can_see_phone(actor, message):
+        raise Forbidden("您无权查看居民的联系电话", code="phone_forbidden")
+    if not message.phone_encrypted:
+        raise NotFound("居民没有留下联系电话", code="no_phone")
+    phone = decrypt_phone(message.phone_encrypted)
+    if phone is None:
+        raise InvalidState("联系电话无法解密，请联系管理员", code="phone_undecryptable")
+    record("message.reveal_phone", message, actor=actor)
+    return phone
+
+
+def masked_phone(message: Message) -> str:
+    return mask_phone(message.phone_prefix, message.phone_last4)
+
+
+# ---- resident: rate ----
+
+def rate(message: Message, value: str, comment: str = "", *, resident: Resident) -> MessageRating:
+    _guard(message, "close", policy.can_rate(resident, message))
+    if value not in RATINGS:
+        raise ValidationFailed(errors={"value": ["请选择满意、基本满意或不满意"]})
+    rating = MessageRating(message_id=message.id, value=value, comment=clean_text(comment)[:500],
+                           round=_answer_count(message))
+    db.session.add(rating)
+    label = RATING_LABELS[value]
+    if value == "dissatisfied":
+        now = utcnow()
+        message.answered_at = None
+        message.answer_due_at = due_at(now, message.station.answer_workdays)
+        _transition(message, "reopen", resident, text=f"居民评价：{label}" + (
+            f"。{rating.comment}" if rating.comment else ""), data={"rating": value})
+        notify_station_liaisons(message.station_id, "message.reopened", "居民对答复不满意，留言已重新办理",
+                                body=rating.comment, link=f"/staff/messages/{message.id}",
+                                subject=message)
+    else:
+        message.closed_at = utcnow()
+        _transition(message, "close", resident, text=f"居民评价：{label}", data={"rating": value})
+    return rating
+
+
+# ---- what a resident sees ----
+
+def merged_into(message: Message) -> list[Message]:
+    """The messages merged into this one, whose residents hear its answer too."""
+    return list(db.session.scalars(db.select(Message).filter_by(merged_into_id=message.id)))
+
+
+def public_timeline(message: Message) -> list[MessageEvent]:
+    return list(db.session.scalars(
+        db.select(MessageEvent).filter_by(message_id=message.id, is_internal=False)
+        .order_by(MessageEvent.id)))
+
+
+def full_timeline(message: Message) -> list[MessageEvent]:
+    return list(db.session.scalars(
+        db.select(MessageEvent).filter_by(message_id=message.id).order_by(MessageEvent.id)))
+
+
+def answer_for(message: Message) -> MessageReply | None:
+    """The latest answer the resident should see: a merged message shows its case's answer."""
+    return _latest_answer(message.merged_into if message.status == "merged" else message)
+
+
+# ---- internals ----
+
+def _guard(message: Message, verb: str, allowed: bool) -> None:
+    if not allowed:
+        raise Forbidden(code="message_forbidden")
+    sources, _ = TRANSITIONS[verb]
+    if message.status not in sources:
+        raise InvalidState(f"留言当前为「{message.status_label}」，不能{VERB_LABELS[verb]}",
+                           code=f"cannot_{verb}")
+
+
+def _transition(message: Message, verb: str, actor, *, internal: bool = False, text: str = "",
+                data: dict | None = None) -> MessageEvent:
+    before = message.status
+    target = TRANSITIONS[verb][1]
+    if target is not None:
+        message.status = target
+    return _event(message, verb, actor, before, message.status, internal=internal, text=text,
+                  data=data)
+
+
+def _event(message, kind, actor, from_status, to_status, *, internal=False, text="", data=None):
+    if isinstance(actor, Resident):
+        actor_kind, label = "resident", "留言人"
+    elif actor is None:
+        actor_kind, label = "system", "系统"
+    else:
+        actor_kind = "staff"
+        label = f"{actor.deputy.name}代表" if actor.role == "deputy" and actor.deputy else (
+            "联络员" if actor.role == "liaison" else actor.role_label)
+    event = MessageEvent(message_id=message.id, kind=kind, actor_kind=actor_kind,
+                         actor_id=getattr(actor, "id", None), actor_label=label,
+                         from_status=from_status, to_status=to_status, is_internal=internal,
+                         text=text, data=data)
+    db.session.add(event)
+    return event
+
+
+def _notify_resident(message, topic, title, body=""):
+    notify("resident", message.resident_id, topic, title, body=body or message.tracking_no,
+           link=f"/m/{message.id}", subject=message)
+
+
+def _notify_deputy(message, deputy_id, topic, title):
+    notify("deputy", deputy_id, topic, title, body=_excerpt(message.body),
+           link=f"/staff/inbox/{message.id}", subject=message)
+
+
+def _reply_body(body: str, minimum: int = 5) -> str:
+    body = clean_text(body)
+    if visible_length(body) < minimum:
+        raise ValidationFailed(errors={"body": [f"内容至少 {minimum} 个字"]})
+    if visible_length(body) > BODY_MAX:
+        raise ValidationFailed(errors={"body": [f"内容不能超过 {BODY_MAX} 个字"]})
+    return body
+
+
+def _latest_answer(message: Message) -> MessageReply | None:
+    return db.session.scalar(
+        db.select(MessageReply).filter_by(message_id=message.id, kind="answer")
+        .order_by(MessageReply.id.desc()).limit(1))
+
+
+def _answer_count(message: Message) -> int:
+    return db.session.scalar(
+        db.select(sa.func.count()).select_from(MessageReply)
+        .filter_by(message_id=message.id, kind="answer"))
+
+
+def _excerpt(text: str, n: int = 40) -> str:
+    return text if len(text) <= n else text[:n] + "…"

@@ -1,0 +1,26 @@
+"""Queueing notifications in the outbox, inside the caller's transaction. Delivery happens
+after the commit (backend/operations/delivery.py), so nobody hears of a change that rolled back."""
+from backend.extensions import db
+from backend.models import Notification, StaffUser, staff_stations
+
+
+def notify(recipient_kind: str, recipient_id: int | None, topic: str, title: str, *,
+           body: str = "", link: str = "", subject=None) -> Notification | None:
+    if recipient_id is None:
+        return None
+    note = Notification(recipient_kind=recipient_kind, recipient_id=recipient_id, topic=topic,
+                        title=title[:60], body=body[:500], link=link[:200],
+                        subject_type=getattr(subject, "__tablename__", ""),
+                        subject_id=getattr(subject, "id", None))
+    db.session.add(note)
+    return note
+
+
+def notify_station_liaisons(station_id: int, topic: str, title: str, **kw) -> None:
+    ids = db.session.scalars(
+        db.select(StaffUser.id)
+        .join(staff_stations, staff_stations.c.staff_id == StaffUser.id)
+        .where(staff_stations.c.station_id == station_id, StaffUser.role == "liaison",
+               StaffUser.is_active.is_(True)))
+    for staff_id in ids:
+        notify("staff", staff_id, topic, title, **kw)
