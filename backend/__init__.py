@@ -29,6 +29,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
                      compare_type=True, render_item=render_migration_item)
     csrf.init_app(app)
     login_manager.init_app(app)
+    from backend.ratelimit import limiter
+    limiter.init_app(app)
 
     from backend.storage import LocalStorage
     app.extensions["lianxin_storage"] = LocalStorage(

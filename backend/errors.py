@@ -42,3 +42,9 @@ class Gone(DomainError):
     code = "gone"
     message = "该内容已停止使用"
     status = 410
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    message = "提交太频繁了，请稍后再试"
+    status = 429

@@ -41,6 +41,16 @@ def register_web(app: Flask) -> None:
         flash("页面已过期，请刷新后重新提交", "warning")
         return redirect(request.referrer or url_for("portal.index"))
 
+    @app.errorhandler(429)
+    def _rate_limited(err):
+        from backend.errors import RateLimited
+        limited = RateLimited()
+        if request.path.startswith("/api/"):
+            from miniprogram_api.errors import error_response
+            return error_response(limited)
+        return render_template("error.html", title="请稍后再试", message=limited.message,
+                               code=limited.code), 429
+
     @app.errorhandler(404)
     def _not_found(err):
         if request.path.startswith("/api/"):

@@ -36,6 +36,12 @@ class BaseConfig:
     WECHAT_MP_PAGE = os.environ.get("WECHAT_MP_PAGE", "pages/deputy/index")
     WECHAT_ENV_VERSION = os.environ.get("WECHAT_ENV_VERSION", "release")
 
+    # A reception day puts many residents behind one station Wi-Fi: the per-IP limit is generous.
+    SUBMIT_RATE_PER_IP = os.environ.get("SUBMIT_RATE_PER_IP", "120 per hour")
+    SUBMIT_RATE_PER_RESIDENT = os.environ.get("SUBMIT_RATE_PER_RESIDENT", "5 per 10 minutes;20 per day")
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_KEY_PREFIX = "lianxin"
+
     MAX_CONTENT_LENGTH = 40 * 1024 * 1024
     TIMEZONE = "Asia/Shanghai"
 

@@ -77,6 +77,8 @@ def _app_context(request, app):
         yield
         return
     with app.app_context():
+        from backend.ratelimit import limiter
+        limiter.reset()  # counters are per test, not per run
         yield
         _db.session.rollback()
         _db.session.remove()

@@ -17,6 +17,8 @@ STATUS_LABELS = {
 }
 # Cases still in someone's hands; the clocks run only for these.
 OPEN_STATUSES = ("new", "acknowledged", "awaiting_info", "reopened")
+QUEUE_STATUSES = ("held", *OPEN_STATUSES)
+QUEUE_PREDICATE = "status IN ('held', 'new', 'acknowledged', 'awaiting_info', 'reopened')"
 RATINGS = ("satisfied", "basically_satisfied", "dissatisfied")
 RATING_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
 CHANNELS = ("web", "miniprogram", "reception", "staff")
@@ -30,8 +32,10 @@ class Message(db.Model):
         sa.CheckConstraint("status != 'rejected' OR reject_reason != ''", name="rejected_has_reason"),
         sa.CheckConstraint("status != 'forwarded' OR forward_to != ''", name="forwarded_has_target"),
         sa.CheckConstraint("status != 'held' OR hold_reason != ''", name="held_has_reason"),
-        # The liaison queue: a station's open cases, due first; keyset pages walk (due, id).
-        sa.Index("ix_messages_queue", "station_id", "status", "answer_due_at", "id"),
+        # The liaison queue: a station's cases in hand, due first; keyset pages walk (due, id).
+        # Partial, so closed cases (most of a station's history) cost the queue nothing.
+        sa.Index("ix_messages_queue", "station_id", "answer_due_at", "id",
+                 sqlite_where=sa.text(QUEUE_PREDICATE), postgresql_where=sa.text(QUEUE_PREDICATE)),
         sa.Index("ix_messages_station_due", "station_id", "answer_due_at", "id"),
         sa.Index("ix_messages_deputy_inbox", "assigned_deputy_id", "id"),
         sa.Index("ix_messages_addressed_deputy", "deputy_id", "id"),

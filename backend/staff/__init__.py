@@ -3,4 +3,7 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-from backend.staff import auth, calendar, importing, posters, views  # noqa: E402,F401
+from backend.staff import (  # noqa: E402,F401
+    accounts, auth, calendar, deputies, importing, messages, moderation, org, posters, views,
+    wechat_binding,
+)

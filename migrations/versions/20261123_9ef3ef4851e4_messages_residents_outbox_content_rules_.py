@@ -114,7 +114,7 @@ def upgrade():
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.create_index('ix_messages_addressed_deputy', ['deputy_id', 'id'], unique=False)
         batch_op.create_index('ix_messages_deputy_inbox', ['assigned_deputy_id', 'id'], unique=False)
-        batch_op.create_index('ix_messages_queue', ['station_id', 'status', 'answer_due_at', 'id'], unique=False)
+        batch_op.create_index('ix_messages_queue', ['station_id', 'answer_due_at', 'id'], unique=False, sqlite_where=sa.text("status IN ('held', 'new', 'acknowledged', 'awaiting_info', 'reopened')"), postgresql_where=sa.text("status IN ('held', 'new', 'acknowledged', 'awaiting_info', 'reopened')"))
         batch_op.create_index('ix_messages_resident', ['resident_id', 'id'], unique=False)
         batch_op.create_index('ix_messages_station_due', ['station_id', 'answer_due_at', 'id'], unique=False)
 
@@ -224,7 +224,7 @@ def downgrade():
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index('ix_messages_station_due')
         batch_op.drop_index('ix_messages_resident')
-        batch_op.drop_index('ix_messages_queue')
+        batch_op.drop_index('ix_messages_queue', sqlite_where=sa.text("status IN ('held', 'new', 'acknowledged', 'awaiting_info', 'reopened')"), postgresql_where=sa.text("status IN ('held', 'new', 'acknowledged', 'awaiting_info', 'reopened')"))
         batch_op.drop_index('ix_messages_deputy_inbox')
         batch_op.drop_index('ix_messages_addressed_deputy')
 

@@ -1,0 +1,32 @@
+"""Rate limits on what residents send (Flask-Limiter): per IP and per resident, counted in
+Redis when REDIS_URL is set so every worker shares them, in memory otherwise."""
+from flask import current_app, g, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+RESIDENT_COOKIE = "lx_resident"
+
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True,
+                  default_limits_exempt_when=lambda: True)
+
+
+def resident_key() -> str:
+    """Who is sending, as each channel knows them: the mini-program's openid, the portal's
+    cookie, or at worst the address."""
+    return (g.get("resident_rate_key") or request.cookies.get(RESIDENT_COOKIE)
+            or get_remote_address())
+
+
+def _per_ip() -> str:
+    return current_app.config["SUBMIT_RATE_PER_IP"]
+
+
+def _per_resident() -> str:
+    return current_app.config["SUBMIT_RATE_PER_RESIDENT"]
+
+
+def submission_limits(view):
+    """Both limits on one view; a breach answers 429 with a Chinese message per channel."""
+    view = limiter.limit(_per_resident, key_func=resident_key, scope="submit-resident")(view)
+    return limiter.limit(_per_ip, scope="submit-ip")(view)
+
