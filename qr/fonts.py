@@ -27,7 +27,6 @@ _NOTO_DIRS = (
     "/usr/share/fonts/opentype/noto",  # Debian / Ubuntu
     "/usr/share/fonts/noto-cjk",  # Fedora, Arch
     "/usr/share/fonts/google-noto-cjk",
-    "/System/Library/Fonts",  # harmless elsewhere
 )
 _WQY = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",

@@ -1,22 +1,115 @@
-"""Wrap raster pages into a PDF with reportlab."""
+"""A minimal PDF writer: one full-page raster image per page.
+
+PNG's IDAT data is a zlib stream with per-row predictors, which PDF reads
+natively (FlateDecode with /Predictor 15), so pages go in without being
+decoded or compressed again. reportlab's image path re-compresses the raw
+pixels and ASCII85-encodes them in pure Python: ~0.25 s per 300-dpi A5 page,
+ten times the cost of drawing the poster.
+"""
 
 from __future__ import annotations
 
 import io
+import struct
+import zlib
+from dataclasses import dataclass
 from typing import Iterable
 
-from PIL import Image
-from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
-from reportlab.pdfgen.canvas import Canvas
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_COLOURS = {0: (1, "/DeviceGray"), 2: (3, "/DeviceRGB")}  # PNG colour type -> PDF
 
 
-def images_to_pdf(pages: Iterable[Image.Image], paper_mm: tuple[float, float], dpi: int) -> bytes:
-    width, height = paper_mm[0] * mm, paper_mm[1] * mm
-    buf = io.BytesIO()
-    pdf = Canvas(buf, pagesize=(width, height), pageCompression=0)
-    for image in pages:
-        pdf.drawImage(ImageReader(image), 0, 0, width=width, height=height)
-        pdf.showPage()
-    pdf.save()
-    return buf.getvalue()
+@dataclass(frozen=True)
+class _Raster:
+    width: int
+    height: int
+    colours: int
+    colour_space: str
+    data: bytes  # concatenated IDAT payload
+
+
+def _parse_png(png: bytes) -> _Raster:
+    if not png.startswith(_PNG_SIGNATURE):
+        raise ValueError("not a PNG image")
+    pos, header, idat = len(_PNG_SIGNATURE), None, []
+    while pos + 8 <= len(png):
+        length, kind = struct.unpack(">I4s", png[pos : pos + 8])
+        body = png[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"IEND":
+            break
+        pos += 12 + length
+    if header is None or not idat:
+        raise ValueError("truncated PNG")
+    width, height, depth, colour_type, _compression, _filter, interlace = header
+    if depth != 8 or colour_type not in _COLOURS or interlace:
+        raise ValueError("only 8-bit, non-interlaced greyscale or RGB PNGs can be embedded")
+    colours, space = _COLOURS[colour_type]
+    return _Raster(width, height, colours, space, b"".join(idat))
+
+
+def _points(mm: float) -> str:
+    return f"{mm * 72 / 25.4:.3f}"
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.out = io.BytesIO()
+        self.out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")  # binary marker for transfer tools
+        self.offsets: dict[int, int] = {}
+
+    def obj(self, number: int, body: bytes, stream: bytes | None = None) -> None:
+        self.offsets[number] = self.out.tell()
+        self.out.write(b"%d 0 obj\n" % number)
+        self.out.write(body)
+        if stream is not None:
+            self.out.write(b"\nstream\n" + stream + b"\nendstream")
+        self.out.write(b"\nendobj\n")
+
+    def finish(self, root: int) -> bytes:
+        size = max(self.offsets) + 1
+        xref = self.out.tell()
+        self.out.write(b"xref\n0 %d\n0000000000 65535 f \n" % size)
+        for number in range(1, size):
+            self.out.write(b"%010d 00000 n \n" % self.offsets[number])
+        self.out.write(b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, root, xref))
+        return self.out.getvalue()
+
+
+def pngs_to_pdf(pages: Iterable[bytes], paper_mm: tuple[float, float]) -> bytes:
+    """Each PNG stretched over a whole page of ``paper_mm`` (width, height)."""
+    width, height = _points(paper_mm[0]), _points(paper_mm[1])
+    writer = _Writer()
+    catalog, tree = 1, 2
+    kids = []
+    for index, png in enumerate(pages):
+        raster = _parse_png(png)
+        page, content, image = 3 + 3 * index, 4 + 3 * index, 5 + 3 * index
+        kids.append(page)
+        writer.obj(
+            image,
+            (
+                f"<< /Type /XObject /Subtype /Image /Width {raster.width} /Height {raster.height}"
+                f" /ColorSpace {raster.colour_space} /BitsPerComponent 8 /Filter /FlateDecode"
+                f" /DecodeParms << /Predictor 15 /Colors {raster.colours} /BitsPerComponent 8"
+                f" /Columns {raster.width} >> /Length {len(raster.data)} >>"
+            ).encode(),
+            raster.data,
+        )
+        drawing = zlib.compress(f"q {width} 0 0 {height} 0 0 cm /Im0 Do Q".encode())
+        writer.obj(content, b"<< /Length %d /Filter /FlateDecode >>" % len(drawing), drawing)
+        writer.obj(
+            page,
+            (
+                f"<< /Type /Page /Parent {tree} 0 R /MediaBox [0 0 {width} {height}]"
+                f" /Resources << /XObject << /Im0 {image} 0 R >> >> /Contents {content} 0 R >>"
+            ).encode(),
+        )
+    if not kids:
+        raise ValueError("a PDF needs at least one page")
+    writer.obj(tree, f"<< /Type /Pages /Kids [{' '.join(f'{k} 0 R' for k in kids)}] /Count {len(kids)} >>".encode())
+    writer.obj(catalog, f"<< /Type /Catalog /Pages {tree} 0 R >>".encode())
+    return writer.finish(catalog)

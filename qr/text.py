@@ -29,7 +29,8 @@ class Fitted:
 
     @property
     def height(self) -> float:
-        return self.line_height * len(self.lines)
+        # A Han glyph fills about one em; leading only goes between lines.
+        return self.font.size + self.line_height * (len(self.lines) - 1)
 
 
 def _tokens(text: str) -> list[str]:
@@ -108,9 +109,9 @@ def fit_text(
     while True:
         font = get_font(size, weight)
         line_height = size * leading
-        lines_allowed = min(max_lines, max(1, int(height // line_height)))
+        lines_allowed = min(max_lines, max(1, int((height - size) // line_height) + 1))
         lines = _balanced(tokens, font, width)
-        if lines is not None and len(lines) <= lines_allowed:
+        if lines is not None and len(lines) <= lines_allowed and size <= height:
             return Fitted(font, tuple(lines), line_height)
         if size <= floor:
             break
@@ -134,8 +135,19 @@ def draw_fitted(
     fill: tuple[int, int, int],
 ) -> None:
     """Draw the lines centred horizontally and vertically in the slot."""
-    y = top + (height - fitted.height) / 2
+    centre_y = top + (height - fitted.height) / 2 + fitted.font.size / 2
     for line in fitted.lines:
-        baseline = y + fitted.line_height / 2 + _CENTRE_TO_BASELINE * fitted.font.size
-        draw.text((centre_x, baseline), line, font=fitted.font, fill=fill, anchor="ms")
-        y += fitted.line_height
+        draw_centred(draw, (centre_x, centre_y), line, fitted.font, fill)
+        centre_y += fitted.line_height
+
+
+def draw_centred(
+    draw: ImageDraw.ImageDraw,
+    centre: tuple[float, float],
+    text: str,
+    font: ImageFont.FreeTypeFont,
+    fill: tuple[int, int, int],
+) -> None:
+    """One line whose Han glyphs are optically centred on ``centre``."""
+    x, y = centre
+    draw.text((x, y + _CENTRE_TO_BASELINE * font.size), text, font=font, fill=fill, anchor="ms")
