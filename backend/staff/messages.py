@@ -1,1 +1,230 @@
-"""Placeholder: filled in by its owner."""
+"""Staff message pages: the liaison's queue, one message with its triage actions, and the
+pieces the deputy's inbox (backend/staff/inbox.py) shares: the detail page, photos, the phone
+reveal, internal notes and the `message_action` wrapper every POST action goes through."""
+from datetime import date
+from functools import wraps
+
+from flask import (
+    Response, abort, flash, make_response, redirect, render_template, request, url_for,
+)
+from flask_login import current_user, login_required
+
+from backend import message_policy as policy
+from backend.adapters import get_storage
+from backend.errors import DomainError, Forbidden, ValidationFailed
+from backend.extensions import db
+from backend.models import STATUS_LABELS, Deputy, MessagePhoto
+from backend.operations import message_views as views
+from backend.operations import messages as ops
+from backend.operations.queue import (
+    QueueFilters, is_overdue, liaison_queue, queue_counts, similar_open_messages,
+)
+from backend.staff import bp
+from backend.staff.guard import roles_required
+from backend.timeutil import local, local_today
+from backend.workdays import coverage_notice
+
+PHOTO_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+
+
+@bp.app_template_filter("month_day")
+def month_day(dt) -> str:
+    """3月5日 (with the year when it is not this year), in local time."""
+    d = local(dt).date()
+    return (f"{d.year}年" if d.year != local_today().year else "") + f"{d.month}月{d.day}日"
+
+
+@bp.app_template_global()
+def message_menu_count(user) -> int | None:
+    """For the staff home page's menu entries."""
+    return views.menu_count(user)
+
+
+# ---- the liaison's queue ----
+
+@bp.get("/messages")
+@roles_required("admin", "liaison")
+def message_queue():
+    filters = _queue_filters(request.args)
+    cursor = request.args.get("cursor") or None
+    page = liaison_queue(current_user, filters, cursor=cursor)
+    year = local_today().year
+    return render_template(
+        "staff/messages_queue.html", page=page, items=views.preload(page.items),
+        filters=filters, counts=queue_counts(current_user), is_overdue=is_overdue,
+        deadline_of=views.next_deadline,
+        stations=views.queue_stations(current_user),
+        deputies=views.queue_deputies(filters.station_ids or sorted(current_user.station_ids)),
+        statuses=STATUS_LABELS, categories=ops.CATEGORIES, cursor=cursor,
+        coverage=coverage_notice(year, year + 1))
+
+
+def _queue_filters(args) -> QueueFilters:
+    station = args.get("station", type=int)
+    return QueueFilters(
+        station_ids=[station] if station else [], status=args.get("status") or "todo",
+        deputy_id=args.get("deputy", type=int), category=args.get("category", ""),
+        date_from=args.get("from", type=date.fromisoformat),
+        date_to=args.get("to", type=date.fromisoformat),
+        overdue=args.get("overdue") == "1", held=args.get("held") == "1",
+        q=args.get("q", "")[:50])
+
+
+# ---- one message ----
+
+@bp.get("/messages/<int:message_id>")
+@login_required
+def message(message_id):
+    return render_message(ops.get_for(current_user, message_id))
+
+
+def render_message(message, *, revealed_phone: str | None = None):
+    """The detail page for any staff user who may view the message; it shows only the
+    actions `allowed_actions` grants, the inbox and the queue share it."""
+    actions = views.allowed_actions(current_user, message)
+    return render_template(
+        "staff/messages_detail.html", message=message, actions=actions,
+        timeline=ops.full_timeline(message), merged_here=ops.merged_into(message),
+        masked_phone=ops.masked_phone(message), revealed_phone=revealed_phone,
+        overdue=is_overdue(message), deadline=views.next_deadline(message),
+        categories=ops.CATEGORIES, event_labels=views.EVENT_LABELS,
+        event_summary=views.event_summary,
+        deputies=views.assignable_deputies(message) if "assign" in actions else [],
+        similar=similar_open_messages(message) if "merge" in actions else [])
+
+
+@bp.get("/messages/<int:message_id>/photos/<int:photo_id>")
+@login_required
+def message_photo(message_id, photo_id):
+    # Residents' photos never go through the public /media route: each request checks can_view.
+    message = ops.get_for(current_user, message_id)
+    photo = db.session.get(MessagePhoto, photo_id)
+    if photo is None or photo.message_id != message.id:
+        abort(404)
+    try:
+        data = get_storage().read(photo.storage_key)
+    except (FileNotFoundError, ValueError):
+        abort(404)
+    mimetype = PHOTO_TYPES.get(photo.storage_key.rsplit(".", 1)[-1].lower(),
+                               "application/octet-stream")
+    return Response(data, mimetype=mimetype, headers={"Cache-Control": "private, max-age=3600"})
+
+
+# ---- POST actions ----
+
+def message_action(rule: str, allowed):
+    """Register a POST action on one message. Loads the message (404, or 403 unless the user
+    may view it and `allowed(user, message)`), then runs the view, which calls one operation
+    and returns either the Chinese success text or a response of its own. On success: one
+    commit, the text flashed, back to the message (or the list when the user may no longer see
+    it). A domain error from the operation (wrong status, bad input) is flashed instead and
+    nothing changes."""
+    def decorator(view):
+        @bp.post(rule, endpoint=view.__name__)
+        @login_required
+        @wraps(view)
+        def wrapped(message_id):
+            message = ops.get_for(current_user, message_id)
+            if not allowed(current_user, message):
+                raise Forbidden("您无权办理这条留言", code="message_forbidden")
+            try:
+                result = view(message)
+            except DomainError as err:
+                db.session.rollback()
+                flash(_error_text(err), "error")
+                return redirect(_back_url(message_id))
+            db.session.commit()
+            if not isinstance(result, str):
+                return result
+            flash(result, "success")
+            return redirect(_back_url(message_id, policy.can_view(current_user, message)))
+        return wrapped
+    return decorator
+
+
+def _back_url(message_id: int, viewable: bool = True) -> str:
+    """The user's own page for the message (a deputy's inbox, else the queue's), or their
+    list when the action took the message out of their sight (a deputy handing it back)."""
+    deputy = current_user.role == "deputy"
+    if not viewable:
+        return url_for(".inbox" if deputy else ".message_queue")
+    return url_for(".inbox_message" if deputy else ".message", message_id=message_id)
+
+
+def _error_text(err: DomainError) -> str:
+    details = [text for texts in (err.errors or {}).values() for text in texts]
+    return "；".join(details) or err.message
+
+
+def form_text(name: str) -> str:
+    return request.form.get(name, "")
+
+
+def form_object(model, name: str, missing: str):
+    """The object whose id a select sent, or a clear error when none was picked."""
+    obj = db.session.get(model, request.form.get(name, type=int) or 0)
+    if obj is None:
+        raise ValidationFailed(missing, code=f"{name}_missing")
+    return obj
+
+
+def can_note(user, message) -> bool:
+    return policy.can_triage(user, message) or policy.can_answer(user, message)
+
+
+@message_action("/messages/<int:message_id>/release", policy.can_triage)
+def message_release(message):
+    ops.release(message, actor=current_user)
+    return "已审核放行，留言进入办理"
+
+
+@message_action("/messages/<int:message_id>/acknowledge", policy.can_triage)
+def message_acknowledge(message):
+    ops.acknowledge(message, actor=current_user)
+    return "已受理，居民会收到通知"
+
+
+@message_action("/messages/<int:message_id>/category", policy.can_triage)
+def message_category(message):
+    ops.set_category(message, form_text("category"), actor=current_user)
+    return f"已设置分类：{message.category}"
+
+
+@message_action("/messages/<int:message_id>/assign", policy.can_triage)
+def message_assign(message):
+    deputy = form_object(Deputy, "deputy_id", "请选择要分办的代表")
+    ops.assign(message, deputy, actor=current_user)
+    return f"已分办给{deputy.name}代表"
+
+
+@message_action("/messages/<int:message_id>/merge", policy.can_triage)
+def message_merge(message):
+    into = views.merge_target(request.form.get("into_id", type=int), form_text("tracking_no"))
+    ops.merge(message, into, actor=current_user)
+    return f"已合并到留言 {into.tracking_no}"
+
+
+@message_action("/messages/<int:message_id>/forward", policy.can_triage)
+def message_forward(message):
+    ops.forward(message, to=form_text("to"), ref=form_text("ref"), actor=current_user)
+    return f"已转交{message.forward_to}办理"
+
+
+@message_action("/messages/<int:message_id>/reject", policy.can_triage)
+def message_reject(message):
+    was_held = message.status == "held"
+    ops.reject(message, reason=form_text("reason"), actor=current_user)
+    return "审核未通过，已告知居民理由" if was_held else "已不予受理，居民会看到理由"
+
+
+@message_action("/messages/<int:message_id>/note", can_note)
+def message_note(message):
+    ops.add_note(message, form_text("text"), actor=current_user)
+    return "已添加内部备注"
+
+
+@message_action("/messages/<int:message_id>/phone", policy.can_see_phone)
+def message_phone(message):
+    # Shown in this response only (never flashed into the cookie); each reveal is audited.
+    phone = ops.reveal_phone(message, actor=current_user)
+    return make_response(render_message(message, revealed_phone=phone))

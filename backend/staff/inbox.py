@@ -1,0 +1,54 @@
+"""The deputy's inbox: newest first with unread marks; opening a message marks it read; the
+deputy answers, asks the resident for more, or hands the case back to the liaison."""
+from flask import render_template, request
+from flask_login import current_user
+
+from backend import message_policy as policy
+from backend.extensions import db
+from backend.operations import message_views as views
+from backend.operations import messages as ops
+from backend.operations.queue import deputy_inbox, deputy_unread_count
+from backend.staff import bp
+from backend.staff.guard import roles_required
+from backend.staff.messages import form_text, message_action, render_message
+
+INBOX_VIEWS = {"todo": "待我答复", "all": "全部"}
+
+
+@bp.get("/inbox")
+@roles_required("deputy")
+def inbox():
+    show = request.args.get("show") if request.args.get("show") in INBOX_VIEWS else "todo"
+    cursor = request.args.get("cursor") or None
+    page = deputy_inbox(current_user.deputy_id, cursor=cursor, status=show)
+    return render_template(
+        "staff/inbox.html", page=page, items=views.preload(page.items), show=show,
+        views_=INBOX_VIEWS, unread=deputy_unread_count(current_user.deputy_id),
+        is_unread=views.is_unread, deadline_of=views.next_deadline, cursor=cursor)
+
+
+@bp.get("/inbox/<int:message_id>")
+@roles_required("deputy")
+def inbox_message(message_id):
+    message = ops.get_for(current_user, message_id)
+    ops.mark_read(message, actor=current_user)
+    db.session.commit()
+    return render_message(message)
+
+
+@message_action("/inbox/<int:message_id>/reply", policy.can_answer)
+def inbox_reply(message):
+    ops.reply(message, form_text("body"), actor=current_user)
+    return "答复已发送，居民会收到通知"
+
+
+@message_action("/inbox/<int:message_id>/request-info", policy.can_answer)
+def inbox_request_info(message):
+    ops.request_info(message, form_text("body"), actor=current_user)
+    return "已请居民补充信息，补充后会通知您"
+
+
+@message_action("/inbox/<int:message_id>/hand-back", policy.can_answer)
+def inbox_hand_back(message):
+    ops.hand_back(message, form_text("reason"), actor=current_user)
+    return "已退回联络员重新分办"
