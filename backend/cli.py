@@ -1,9 +1,17 @@
-"""Command-line tools registered on the app: demo data, posters, accounts."""
+"""Command-line tools registered on the app: demo data, posters, accounts, the outbox."""
+import logging
+import time
+
 import click
 from flask import Flask
+from flask.cli import AppGroup
+
+outbox_cli = AppGroup("outbox", help="通知发件箱：投递通知、查看投递情况。")
 
 
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(outbox_cli)
+
     @app.cli.command("demo")
     @click.option("--reset", is_flag=True, help="先清空已有数据")
     def demo_command(reset: bool):
@@ -18,3 +26,67 @@ def register_cli(app: Flask) -> None:
         click.echo("演示数据已载入。工作人员账号（请妥善保管密码）：")
         for username, label, password in passwords:
             click.echo(f"  {label:<12} 用户名 {username:<14} 密码 {password}")
+
+
+@outbox_cli.command("deliver", help="投递已到时间的通知（微信订阅消息或站内通知）。")
+@click.option("--loop", is_flag=True, help="持续运行，每隔一段时间投递一次")
+@click.option("--interval", default=10, show_default=True, type=click.IntRange(min=1),
+              help="持续运行时每轮之间等待的秒数")
+def outbox_deliver(loop: bool, interval: int):
+    from backend.extensions import db
+    from backend.timeutil import format_local, utcnow
+    if not logging.getLogger().handlers:  # show the development log channel on the console
+        logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        logging.getLogger("lianxin").setLevel(logging.INFO)
+    while True:
+        try:
+            report = _deliver_backlog()
+        except Exception as err:  # noqa: BLE001 - a worker outlives a database hiccup
+            if not loop:
+                raise
+            db.session.rollback()
+            click.echo(f"投递出错，{interval} 秒后重试：{err}", err=True)
+        else:
+            if report.total or not loop:  # a quiet loop stays quiet
+                click.echo(f"[{format_local(utcnow(), '%H:%M:%S')}] {_describe(report)}")
+        if not loop:
+            return
+        time.sleep(interval)
+
+
+@outbox_cli.command("status", help="按状态统计发件箱中的通知。")
+def outbox_status():
+    from backend.operations.delivery import CHANNEL_LABELS, STATUS_LABELS, outbox_counts
+    counts = outbox_counts()
+    if not counts:
+        click.echo("发件箱中还没有通知。")
+        return
+    for status, label in STATUS_LABELS.items():
+        rows = [(channel, n) for s, channel, n in counts if s == status]
+        by_channel = "、".join(f"{CHANNEL_LABELS[c]} {n} 条" for c, n in rows if c in CHANNEL_LABELS)
+        detail = f"（{by_channel}）" if by_channel else ""
+        click.echo(f"{label}：{sum(n for _, n in rows)} 条{detail}")
+
+
+def _deliver_backlog(batch: int = 100):
+    """Every due row, one batch and one commit at a time."""
+    from backend.extensions import db
+    from backend.operations.delivery import DeliveryReport, deliver_due
+    total = DeliveryReport()
+    while True:
+        report = deliver_due(batch=batch)
+        db.session.commit()
+        total += report
+        if report.total < batch:
+            return total
+
+
+def _describe(report) -> str:
+    if not report.total:
+        return "没有需要投递的通知。"
+    parts = [f"已发送 {report.sent} 条", f"稍后重试 {report.failed} 条"]
+    if report.dead:
+        parts.append(f"多次失败已放弃 {report.dead} 条")
+    if report.skipped:
+        parts.append(f"收件人已不存在 {report.skipped} 条")
+    return "，".join(parts) + "。"

@@ -1,5 +1,6 @@
 """Deployment settings. Secrets come only from the environment; everything a station can
 change lives in the database instead."""
+import json
 import os
 from datetime import timedelta
 
@@ -35,6 +36,10 @@ class BaseConfig:
     WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com/")
     WECHAT_MP_PAGE = os.environ.get("WECHAT_MP_PAGE", "pages/deputy/index")
     WECHAT_ENV_VERSION = os.environ.get("WECHAT_ENV_VERSION", "release")
+    # Subscribe-message template per notification topic, as JSON:
+    # {"message.answered": "<template id>", ...}. A topic without one goes to the in-app inbox;
+    # backend/operations/delivery.py says which keys (thing1, time4 …) each template must have.
+    WECHAT_TEMPLATES = json.loads(os.environ.get("WECHAT_TEMPLATES") or "{}")
 
     # A reception day puts many residents behind one station Wi-Fi: the per-IP limit is generous.
     SUBMIT_RATE_PER_IP = os.environ.get("SUBMIT_RATE_PER_IP", "120 per hour")
@@ -58,6 +63,7 @@ class TestingConfig(BaseConfig):
     PUBLIC_BASE_URL = "http://testserver"
     WECHAT_APPID = None
     WECHAT_SECRET = None
+    WECHAT_TEMPLATES = {}
 
 
 class ProductionConfig(BaseConfig):
