@@ -15,3 +15,9 @@ from backend.models.messages import (  # noqa: F401
 from backend.models.moderation import ContentRule  # noqa: F401
 from backend.models.outbox import Notification  # noqa: F401
 from backend.models.residents import Resident, SubscribeGrant  # noqa: F401
+from backend.models.reception import (  # noqa: F401
+    APPOINTMENT_STATUS_LABELS, APPOINTMENT_STATUSES, DAY_POLICIES, DAY_POLICY_LABELS, Appointment,
+    CalendarFeed, DeputyUnavailability, DutySwap, ReceptionDay, ReceptionDuty, ReceptionItem,
+    ReceptionRecord, ReceptionRule, ReceptionSlot, record_deputies,
+)
+from backend.models.scheduler import JobRun, SchedulerLease, apscheduler_jobs  # noqa: F401
