@@ -4,6 +4,6 @@ from flask import Blueprint
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 from backend.staff import (  # noqa: E402,F401
-    accounts, auth, calendar, deputies, importing, messages, moderation, org, posters, views,
-    wechat_binding,
+    accounts, appointments, auth, calendar, deputies, importing, inbox, messages, moderation,
+    org, posters, reception_days, reception_records, rosters, views, wechat_binding,
 )
