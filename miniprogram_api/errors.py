@@ -1,10 +1,60 @@
-"""One error shape for the whole API: {"code": "...", "message": "中文说明", "errors": {...}}."""
-from flask import jsonify
+"""One error shape for the whole API: {"code": "...", "message": "中文说明", "errors": {...}}.
 
-from backend.errors import DomainError
+Domain errors are mapped by backend/web.py (it calls `error_response`); this module maps what
+else can go wrong in a request: invalid input (marshmallow) and HTTP errors (bad JSON, a wrong
+method, an upload too large, a rate limit, a crash)."""
+from flask import jsonify, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from backend.errors import DomainError, NotFound, RateLimited, ValidationFailed
 from backend.extensions import db
+from miniprogram_api import bp
+
+HTTP_ERRORS = {
+    400: ("bad_request", "请求格式有误，请更新小程序后重试"),
+    404: (NotFound.code, NotFound.message),
+    405: ("method_not_allowed", "不支持这种请求方式"),
+    413: ("payload_too_large", "上传的内容太大了，请换一张小一点的照片"),
+    415: ("bad_request", "请求格式有误，请更新小程序后重试"),
+    429: (RateLimited.code, RateLimited.message),
+}
+SERVER_ERROR = ("server_error", "服务器开小差了，请稍后再试")
 
 
 def error_response(err: DomainError):
     db.session.rollback()
     return jsonify(code=err.code, message=err.message, errors=err.errors), err.status
+
+
+def api_error(code: str, message: str, status: int) -> DomainError:
+    """A one-off error of this channel, for failures no domain error class describes."""
+    err = DomainError(message, code=code)
+    err.status = status
+    return err
+
+
+def http_error(status: int) -> DomainError:
+    code, message = HTTP_ERRORS.get(status, SERVER_ERROR if status >= 500 else (
+        "request_failed", "请求无法完成"))
+    return api_error(code, message, status)
+
+
+@bp.errorhandler(ValidationError)
+def _invalid_input(err: ValidationError):
+    errors = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
+    return error_response(ValidationFailed(errors=errors))
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(err: HTTPException):
+    return error_response(http_error(err.code or 500))
+
+
+@bp.app_errorhandler(405)
+def _method_not_allowed(err):
+    # Routing fails before a blueprint is chosen, so only an app-wide handler sees a 405;
+    # other paths keep Flask's default page.
+    if request.path.startswith(bp.url_prefix + "/"):
+        return error_response(http_error(405))
+    return err

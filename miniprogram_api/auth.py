@@ -1,0 +1,151 @@
+"""Who is calling: WeChat login, our own bearer token, and one decorator per audience.
+
+The token is signed (itsdangerous, the app's SECRET_KEY and a salt of its own), lives seven
+days and carries the resident id and, for a bound deputy or liaison, their staff id. The staff
+part is checked against the database on every request, so unbinding or deactivating an
+account ends deputy/liaison mode at once; the token then still works as a resident's."""
+from functools import wraps
+
+from flask import current_app, g, request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from backend.adapters import get_wechat
+from backend.errors import DomainError, Forbidden
+from backend.extensions import db
+from backend.models import Resident, StaffUser
+from backend.operations import wechat_binding as binding
+from backend.ratelimit import limiter, resident_key
+from backend.wechat import WeChatError
+from miniprogram_api import bp
+from miniprogram_api.endpoint import endpoint
+from miniprogram_api.errors import api_error
+from miniprogram_api.schemas_auth import BindIn, LoginIn, SessionOut
+
+TOKEN_SALT = "lianxin.mp.login"
+TOKEN_MAX_AGE = 7 * 86400
+
+# WeChat's login errors, as stable codes of ours; the Chinese text comes from the adapter.
+WECHAT_LOGIN_ERRORS = {
+    40029: ("wechat_code_invalid", 401),
+    40163: ("wechat_code_invalid", 401),  # the code was used already
+    45011: ("wechat_rate_limited", 429),
+    40226: ("wechat_user_risky", 403),
+}
+AUDIENCE_REFUSALS = {
+    "deputy": "此功能仅供已绑定微信的代表使用",
+    "liaison": "此功能仅供已绑定微信的联络员使用",
+}
+
+
+class NotLoggedIn(DomainError):
+    code = "unauthorized"
+    message = "请先登录"
+    status = 401
+
+
+class WeChatUnavailable(DomainError):
+    code = "wechat_not_configured"
+    message = "小程序登录暂未开通，请使用网页版留言"
+    status = 503
+
+
+# ---- tokens ----
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
+
+
+def session_for(resident: Resident, staff: StaffUser | None = None) -> dict:
+    """What login and bind answer: a new token and the mode it opens."""
+    token = _serializer().dumps({"r": resident.id, "s": staff.id if staff else None})
+    return {"token": token, "token_type": "Bearer", "expires_in": TOKEN_MAX_AGE,
+            "mode": staff.role if staff else "resident", "staff": staff}
+
+
+def _authenticate() -> None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotLoggedIn(code="token_missing")
+    try:
+        claims = _serializer().loads(token.strip(), max_age=TOKEN_MAX_AGE)
+    except SignatureExpired:
+        raise NotLoggedIn("登录已过期，请重新进入小程序", code="token_expired")
+    except BadSignature:
+        raise NotLoggedIn("登录信息无效，请重新进入小程序", code="token_invalid")
+    resident = db.session.get(Resident, claims.get("r") or 0)
+    if resident is None or not resident.openid:
+        raise NotLoggedIn("登录信息无效，请重新进入小程序", code="token_invalid")
+    staff = db.session.get(StaffUser, claims["s"]) if claims.get("s") else None
+    if staff is not None and binding.bound_staff(resident.openid) is not staff:
+        staff = None  # unbound or deactivated since the token was issued
+    g.mp_resident, g.mp_staff = resident, staff
+    g.resident_rate_key = resident.openid  # the per-resident rate limits count this WeChat user
+
+
+def current_resident() -> Resident:
+    return g.mp_resident
+
+
+def current_staff() -> StaffUser | None:
+    """The deputy or liaison this request acts as (None in resident mode)."""
+    return g.get("mp_staff")
+
+
+def _audience(role: str | None):
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            _authenticate()
+            if role is not None and getattr(current_staff(), "role", None) != role:
+                raise Forbidden(AUDIENCE_REFUSALS[role], code=f"{role}_only")
+            return view(*args, **kwargs)
+        wrapped.mp_audience = role or "resident"
+        return wrapped
+    return decorator
+
+
+resident_required = _audience(None)  # any logged-in WeChat user, staff included
+deputy_required = _audience("deputy")
+liaison_required = _audience("liaison")
+
+
+# ---- login and binding ----
+
+@bp.post("/auth/login")
+@endpoint(body=LoginIn, out=SessionOut)
+def login(data):
+    """用 wx.login() 的 code 登录，换取本系统的登录令牌"""
+    identity = _wechat_identity(data["code"])
+    resident = binding.resident_for_openid(identity["openid"], identity["unionid"])
+    staff = binding.bound_staff(resident.openid)
+    db.session.commit()
+    return session_for(resident, staff)
+
+
+def _bind_rate() -> str:
+    # Six digits are guessable at speed: few tries per WeChat user and per address.
+    return current_app.config.get("BIND_RATE", "10 per 10 minutes")
+
+
+@bp.post("/auth/bind")
+@resident_required
+@limiter.limit(_bind_rate, key_func=resident_key, scope="mp-bind-resident")
+@limiter.limit(_bind_rate, scope="mp-bind-ip")
+@endpoint(body=BindIn, out=SessionOut)
+def bind(data):
+    """用工作台的绑定码把当前微信绑定到代表或联络员账号，返回新的登录令牌"""
+    resident = current_resident()
+    staff = binding.bind_wechat(data["code"], resident.openid)
+    db.session.commit()
+    return session_for(resident, staff)
+
+
+def _wechat_identity(code: str) -> dict:
+    wechat = get_wechat()
+    if not wechat.configured:
+        raise WeChatUnavailable()
+    try:
+        return wechat.code_to_session(code)
+    except WeChatError as err:
+        code, status = WECHAT_LOGIN_ERRORS.get(err.errcode, ("wechat_unavailable", 502))
+        raise api_error(code, err.message, status) from err

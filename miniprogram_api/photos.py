@@ -1,0 +1,69 @@
+"""Photos: uploaded one per request (as wx.uploadFile sends them) before the message that
+carries them, and shown only to those who may see that message."""
+import io
+import mimetypes
+
+from flask import Response, current_app
+from PIL import Image
+
+from backend import message_policy as policy
+from backend.adapters import get_storage
+from backend.errors import NotFound
+from backend.extensions import db
+from backend.images import clean_image
+from backend.models import MessagePhoto
+from backend.operations import messages as ops
+from backend.ratelimit import limiter, resident_key
+from miniprogram_api import bp
+from miniprogram_api.auth import current_resident, current_staff, resident_required
+from miniprogram_api.endpoint import endpoint
+from miniprogram_api.schemas_messages import PhotoOut, PhotoUploadIn
+
+
+def _photo_rate() -> str:
+    # Photos fill the disk: a resident uploads at most a few messages' worth.
+    return current_app.config.get("PHOTO_RATE_PER_RESIDENT", "60 per hour")
+
+
+@bp.post("/photos")
+@resident_required
+@limiter.limit(_photo_rate, key_func=resident_key, scope="mp-photo")
+@endpoint(form=PhotoUploadIn, out=PhotoOut, status=201)
+def upload_photo(data):
+    """上传一张照片（multipart，字段名 photo）；把返回的 id 放进留言的 photo_ids"""
+    image, ext = clean_image(data["photo"].read())
+    storage = get_storage()
+    key = storage.save(image, "messages", ext)
+    try:
+        with Image.open(io.BytesIO(image)) as img:
+            width, height = img.size
+        photo = ops.add_photo(resident=current_resident(), storage_key=key, width=width,
+                              height=height, size_bytes=len(image))
+        db.session.commit()
+    except BaseException:
+        storage.delete(key)  # no row, no file
+        raise
+    return photo
+
+
+@bp.get("/photos/<int:photo_id>")
+@resident_required
+@endpoint(file_type="image/*")
+def photo_file(photo_id: int):
+    """照片文件：上传者、留言人，以及有权查看这条留言的代表和联络员可见"""
+    photo = db.session.get(MessagePhoto, photo_id)
+    if photo is None or not _may_see(photo):
+        raise NotFound("照片不存在", code="photo_not_found")
+    try:
+        image = get_storage().read(photo.storage_key)
+    except (FileNotFoundError, ValueError):
+        raise NotFound("照片不存在", code="photo_not_found")
+    mimetype = mimetypes.guess_type(photo.storage_key)[0] or "application/octet-stream"
+    return Response(image, mimetype=mimetype, headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _may_see(photo: MessagePhoto) -> bool:
+    if photo.message is None:  # not sent yet: only its uploader
+        return photo.resident_id == current_resident().id
+    viewers = (current_resident(), current_staff())
+    return any(policy.can_view(user, photo.message) for user in viewers)

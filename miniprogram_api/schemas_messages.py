@@ -1,0 +1,161 @@
+"""Schemas of messages: what a resident sends, and a message as its writer sees it."""
+from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
+from werkzeug.datastructures import FileStorage
+
+from backend.models import RATINGS
+from backend.operations import message_views as views
+from backend.operations import messages as ops
+from backend.operations.queue import is_overdue
+from miniprogram_api.schemas import In, LocalDateTime, text_field
+
+EXCERPT_LENGTH = 60
+
+
+class MessageView:
+    """A message with the values the API shows beside its columns, each computed only when a
+    schema asks for it. `viewer` is the staff user a staff schema shows it to."""
+
+    def __init__(self, message, viewer=None):
+        self.message, self.viewer = message, viewer
+
+    def __getattr__(self, name):
+        return getattr(self.message, name)
+
+    excerpt = property(lambda self: self.message.body[:EXCERPT_LENGTH])
+    phone = property(lambda self: ops.masked_phone(self.message))
+    answer = property(lambda self: ops.answer_for(self.message))
+    public_timeline = property(lambda self: ops.public_timeline(self.message))
+    full_timeline = property(lambda self: ops.full_timeline(self.message))
+    # rate() closes or reopens an answered message; add_info answers an info request.
+    can_rate = property(lambda self: self.message.status in ops.TRANSITIONS["close"][0])
+    can_add_info = property(lambda self: self.message.status in ops.TRANSITIONS["add_info"][0])
+    overdue = property(lambda self: is_overdue(self.message))
+    unread = property(lambda self: views.is_unread(self.message, self.viewer.deputy_id))
+    actions = property(lambda self: sorted(views.allowed_actions(self.viewer, self.message)))
+
+    @property
+    def deadline(self):
+        clock = views.next_deadline(self.message)
+        return {"label": clock[0], "due_at": clock[1]} if clock else None
+
+
+# ---- input ----
+
+class PhotoUploadIn(In):
+    photo = fields.Raw(required=True, load_only=True, metadata={
+        "type": "string", "format": "binary", "description": "一张 JPG、PNG 或 WebP 照片"})
+
+    @validates_schema
+    def _is_file(self, data, **kwargs):
+        if not isinstance(data.get("photo"), FileStorage):
+            raise ValidationError("请选择一张照片", "photo")
+
+
+class MessageIn(In):
+    """Length and format rules are the operation's (submit_message); this checks shapes."""
+    deputy_token = text_field(max_length=64, load_only=True,
+                        metadata={"description": "写给哪位代表（二维码 token）"})
+    station_id = fields.Int(load_default=None, load_only=True,
+                            metadata={"description": "写给联络站（不指定代表时）"})
+    body = text_field(required=True, load_only=True)
+    phone = text_field(load_only=True, metadata={"description": "11位手机号，可不填"})
+    place = text_field(load_only=True, metadata={"description": "问题发生的地点，可不填"})
+    may_publish = fields.Bool(load_default=False, load_only=True,
+                              metadata={"description": "是否同意公开"})
+    photo_ids = fields.List(fields.Int(), load_default=list, load_only=True,
+                            metadata={"description": "先用 POST /photos 上传得到的照片编号"})
+    idempotency_key = text_field(required=True, max_length=64, load_only=True, metadata={
+        "description": "每次新写的留言生成一个（8–64位），网络重试时原样再发"})
+
+    @validates_schema
+    def _has_target(self, data, **kwargs):
+        if not data.get("deputy_token") and not data.get("station_id"):
+            raise ValidationError("请选择要留言的代表或联络站", "deputy_token")
+
+
+class MyMessagesQuery(In):
+    cursor = fields.Int(load_default=None, validate=validate.Range(min=1, error="翻页参数无效"),
+                        metadata={"description": "上一页返回的 next_cursor"})
+
+
+class RatingIn(In):
+    value = fields.Str(required=True, load_only=True, validate=validate.OneOf(
+        RATINGS, error="请选择满意、基本满意或不满意"), metadata={"enum": list(RATINGS)})
+    comment = text_field(max_length=500, load_only=True)
+
+
+class InfoIn(In):
+    text = text_field(required=True, load_only=True, metadata={"description": "按代表的要求补充的内容"})
+
+
+# ---- output ----
+
+class PhotoOut(Schema):
+    id = fields.Int(dump_only=True)
+    width = fields.Int(dump_only=True)
+    height = fields.Int(dump_only=True)
+
+
+class ReceiptOut(Schema):
+    """The receipt of a submission; a retry with the same key gets the same one."""
+    id = fields.Int(attribute="message.id", dump_only=True)
+    tracking_no = fields.Str(attribute="message.tracking_no", dump_only=True)
+    lookup_code = fields.Str(dump_only=True, metadata={"description": "查询码，凭留言编号和它在网页上查询"})
+    status = fields.Str(attribute="message.status", dump_only=True)
+    status_label = fields.Str(attribute="message.status_label", dump_only=True)
+    created_at = LocalDateTime(attribute="message.created_at", dump_only=True)
+
+
+class EventOut(Schema):
+    kind = fields.Str(dump_only=True)
+    label = fields.Function(lambda e: views.EVENT_LABELS.get(e.kind, ""), dump_only=True,
+                            metadata={"type": "string"})
+    actor = fields.Str(attribute="actor_label", dump_only=True)
+    to_status = fields.Str(allow_none=True, dump_only=True)
+    text = fields.Str(dump_only=True)
+    created_at = LocalDateTime(dump_only=True)
+
+
+class AnswerOut(Schema):
+    body = fields.Str(dump_only=True)
+    deputy_name = fields.Str(attribute="deputy.name", allow_none=True, dump_default=None,
+                            dump_only=True)
+    created_at = LocalDateTime(dump_only=True)
+
+
+class MessageSummaryOut(Schema):
+    id = fields.Int(dump_only=True)
+    tracking_no = fields.Str(dump_only=True)
+    status = fields.Str(dump_only=True)
+    status_label = fields.Str(dump_only=True)
+    excerpt = fields.Str(dump_only=True)
+    deputy_name = fields.Str(attribute="deputy.name", allow_none=True, dump_default=None,
+                            dump_only=True)
+    station_name = fields.Str(attribute="station.name", dump_only=True)
+    created_at = LocalDateTime(dump_only=True)
+    updated_at = LocalDateTime(dump_only=True)
+
+    @pre_dump
+    def _view(self, message, **kwargs):
+        return MessageView(message)
+
+
+class MessageOut(MessageSummaryOut):
+    """A message as its writer sees it: the public timeline, the answer, what they may do."""
+    body = fields.Str(dump_only=True)
+    place = fields.Str(dump_only=True)
+    may_publish = fields.Bool(dump_only=True)
+    phone = fields.Str(dump_only=True, metadata={"description": "打码后的手机号，如 138****1234"})
+    photos = fields.List(fields.Nested(PhotoOut), dump_only=True)
+    timeline = fields.List(fields.Nested(EventOut), attribute="public_timeline", dump_only=True)
+    answer = fields.Nested(AnswerOut, allow_none=True, dump_only=True)
+    reject_reason = fields.Str(dump_only=True)
+    forward_to = fields.Str(dump_only=True)
+    can_rate = fields.Bool(dump_only=True)
+    can_add_info = fields.Bool(dump_only=True)
+
+
+class MessagePageOut(Schema):
+    items = fields.List(fields.Nested(MessageSummaryOut), dump_only=True)
+    next_cursor = fields.Str(allow_none=True, dump_only=True,
+                             metadata={"description": "下一页的 cursor；没有更多时为 null"})

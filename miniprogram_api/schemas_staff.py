@@ -1,0 +1,140 @@
+"""Schemas of deputy and liaison mode: list filters, case actions, and a message as the staff
+user of the request sees it (full timeline, deadlines, the actions they may take now)."""
+from marshmallow import Schema, fields, post_load, pre_dump, validate
+
+from backend.operations import message_views as views
+from backend.operations.queue import QueueFilters
+from miniprogram_api.auth import current_staff
+from miniprogram_api.schemas import In, LocalDateTime, text_field
+from miniprogram_api.schemas_messages import (
+    EventOut, MessageOut, MessageSummaryOut, MessageView,
+)
+
+INBOX_VIEWS = ("todo", "all")
+
+
+# ---- input ----
+
+class InboxQuery(In):
+    status = fields.Str(load_default="todo", validate=validate.OneOf(
+        INBOX_VIEWS, error="请选择 todo（待我答复）或 all（全部）"), metadata={"enum": list(INBOX_VIEWS)})
+    cursor = text_field(max_length=100, metadata={"description": "上一页返回的 next_cursor"})
+
+
+class QueueQuery(In):
+    """The liaison queue's filters (backend.operations.queue.QueueFilters) and the cursor."""
+    station_id = fields.Int(load_default=None, metadata={"description": "不填：我所有的联络站"})
+    status = text_field(max_length=20, metadata={
+        "description": "todo（待办，默认）、all，或一个留言状态"})
+    deputy_id = fields.Int(load_default=None)
+    category = text_field(max_length=20)
+    date_from = fields.Date(load_default=None)
+    date_to = fields.Date(load_default=None)
+    overdue = fields.Bool(load_default=False)
+    held = fields.Bool(load_default=False)
+    q = text_field(max_length=50, metadata={"description": "在留言内容中搜索"})
+    cursor = text_field(max_length=100, metadata={"description": "上一页返回的 next_cursor"})
+
+    @post_load
+    def _filters(self, data, **kwargs):
+        station_id, cursor = data.pop("station_id"), data.pop("cursor")
+        filters = QueueFilters(station_ids=[station_id] if station_id else [],
+                               **{**data, "status": data["status"] or "todo"})
+        return {"filters": filters, "cursor": cursor or None}
+
+
+class ReplyIn(In):
+    body = text_field(required=True, load_only=True, metadata={"description": "答复内容，居民会看到"})
+
+
+class RequestInfoIn(In):
+    question = text_field(required=True, load_only=True, metadata={"description": "请居民补充什么"})
+
+
+class ReasonIn(In):
+    """Handing back, rejecting: the reason is required (a rejected resident sees it)."""
+    reason = text_field(required=True, load_only=True)
+
+
+class CategoryIn(In):
+    category = text_field(required=True, load_only=True)
+
+
+class AssignIn(In):
+    deputy_id = fields.Int(required=True, load_only=True)
+
+
+class MergeIn(In):
+    into_id = fields.Int(load_default=None, load_only=True)
+    tracking_no = text_field(max_length=30, load_only=True, metadata={"description": "或填写留言编号"})
+
+
+class ForwardIn(In):
+    to = text_field(required=True, load_only=True, metadata={"description": "转办单位，如 12345 热线"})
+    ref = text_field(max_length=60, load_only=True, metadata={"description": "对方的编号，可不填"})
+
+
+class NoteIn(In):
+    text = text_field(required=True, load_only=True)
+
+
+# ---- output ----
+
+class DeadlineOut(Schema):
+    label = fields.Str(dump_only=True, metadata={"description": "受理 或 答复"})
+    due_at = LocalDateTime(dump_only=True)
+
+
+class StaffEventOut(EventOut):
+    # Staff also see what an event keeps in its data (a category change, why it was held).
+    text = fields.Function(views.event_summary, dump_only=True, metadata={"type": "string"})
+    is_internal = fields.Bool(dump_only=True)
+
+
+class _ForStaff:
+    """Staff schemas show the message to the staff user of this request."""
+
+    @pre_dump
+    def _view(self, message, **kwargs):
+        return MessageView(message, viewer=current_staff())
+
+
+class StaffMessageSummaryOut(_ForStaff, MessageSummaryOut):
+    category = fields.Str(dump_only=True)
+    assigned_deputy_name = fields.Str(attribute="assigned_deputy.name", allow_none=True,
+                                      dump_default=None, dump_only=True)
+    overdue = fields.Bool(dump_only=True)
+    unread = fields.Bool(dump_only=True)
+    deadline = fields.Nested(DeadlineOut, allow_none=True, dump_only=True)
+
+
+class StaffMessageOut(MessageOut, StaffMessageSummaryOut):
+    timeline = fields.List(fields.Nested(StaffEventOut), attribute="full_timeline",
+                           dump_only=True)
+    hold_reason = fields.Str(dump_only=True)
+    forward_ref = fields.Str(dump_only=True)
+    actions = fields.List(fields.Str(), dump_only=True, metadata={
+        "description": "当前可以进行的操作，如 reply、assign、reveal_phone"})
+
+
+class InboxPageOut(Schema):
+    items = fields.List(fields.Nested(StaffMessageSummaryOut), dump_only=True)
+    next_cursor = fields.Str(allow_none=True, dump_only=True)
+    unread_count = fields.Int(dump_only=True)
+
+
+class QueueCountsOut(Schema):
+    todo = fields.Int(dump_only=True)
+    held = fields.Int(dump_only=True)
+    new = fields.Int(dump_only=True)
+    overdue = fields.Int(dump_only=True)
+
+
+class QueuePageOut(Schema):
+    items = fields.List(fields.Nested(StaffMessageSummaryOut), dump_only=True)
+    next_cursor = fields.Str(allow_none=True, dump_only=True)
+    counts = fields.Nested(QueueCountsOut, dump_only=True)
+
+
+class PhoneOut(Schema):
+    phone = fields.Str(dump_only=True, metadata={"description": "完整手机号；每次查看都会记入审计日志"})

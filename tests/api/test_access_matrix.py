@@ -1,0 +1,167 @@
+"""Who may call which endpoint of /api/mp/v1: every route × every kind of caller.
+
+One row per route; a test fails when a route has no row. `{name}` in a path or a body is
+filled from the `world` fixture. A refused request must change nothing, so each refusal is
+also checked against the message, its events and the audit log. For lists, "sees" means 200
+with the world's message in it, "empty" 200 without it."""
+import io
+import re
+
+import pytest
+
+from backend.adapters import get_storage
+from backend.models import AuditEvent, Message, MessageEvent, MessagePhoto
+from backend.operations import messages as ops
+from miniprogram_api import bp
+from tests.api.conftest import image_bytes
+
+ROLES = ("none", "owner", "other_resident", "deputy", "other_deputy", "liaison", "other_liaison")
+SEES, EMPTY = "sees", "empty"
+PHOTO = object()  # the body is a multipart photo upload
+
+
+def expect(default, **by_role):
+    return {role: by_role.get(role, default) for role in ROLES}
+
+
+PUBLIC = expect(200)
+ANY = expect(200, none=401)
+CREATED = expect(201, none=401)
+OWNER = expect(404, none=401, owner=200)
+DEPUTY = expect(403, none=401, deputy=200)
+LIAISON = expect(403, none=401, liaison=200)
+VIEWERS = expect(404, none=401, owner=200, deputy=200, liaison=200)
+MINE = expect(EMPTY, none=401, owner=SEES)
+INBOX = expect(403, none=401, deputy=SEES, other_deputy=EMPTY)
+QUEUE = expect(403, none=401, liaison=SEES, other_liaison=EMPTY)
+
+M = "/messages/{message}"
+D = "/deputy/messages/{message}"
+L = "/liaison/messages/{message}"
+
+# (method, path, JSON body or PHOTO, state the message must be in first, expected by role)
+MATRIX = [
+    ("POST", "/auth/login", {"code": "x"}, None, expect(503)),  # WeChat is off in tests
+    ("POST", "/auth/bind", {"code": "000000"}, None, expect(422, none=401)),
+    ("GET", "/deputies/{deputy_token}", None, None, PUBLIC),
+    ("GET", "/deputies/by-scene?scene={deputy_token}", None, None, PUBLIC),
+    ("GET", "/openapi.json", None, None, PUBLIC),
+    ("POST", "/photos", PHOTO, None, CREATED),
+    ("GET", "/photos/{photo}", None, "photo", VIEWERS),
+    ("POST", "/messages", {"deputy_token": "{deputy_token}", "body": "小区的垃圾好几天没人清运了。",
+                           "idempotency_key": "matrix-key-1"}, None, CREATED),
+    ("GET", "/messages", None, None, MINE),
+    ("GET", M, None, None, OWNER),
+    ("POST", M + "/rating", {"value": "satisfied"}, "answered", OWNER),
+    ("POST", M + "/info", {"text": "三号楼东门"}, "awaiting_info", OWNER),
+    ("GET", "/subscriptions", None, None, ANY),
+    ("POST", "/subscriptions", {"template_ids": ["T1"]}, None, ANY),
+    ("GET", "/deputy/inbox", None, None, INBOX),
+    ("GET", D, None, None, DEPUTY),
+    ("POST", D + "/reply", {"body": "已联系物业，明天修好。"}, None, DEPUTY),
+    ("POST", D + "/request-info", {"question": "请问具体在哪一栋？"}, None, DEPUTY),
+    ("POST", D + "/hand-back", {"reason": "不属于我的选区"}, None, DEPUTY),
+    ("POST", D + "/phone", None, None, DEPUTY),
+    ("GET", "/liaison/queue", None, None, QUEUE),
+    ("GET", L, None, None, LIAISON),
+    ("POST", L + "/acknowledge", None, None, LIAISON),
+    ("POST", L + "/category", {"category": "城乡建设"}, None, LIAISON),
+    ("POST", L + "/assign", {"deputy_id": "{deputy_b}"}, None, LIAISON),
+    ("POST", L + "/merge", {"into_id": "{second}"}, "second", LIAISON),
+    ("POST", L + "/forward", {"to": "12345热线"}, None, LIAISON),
+    ("POST", L + "/reject", {"reason": "重复留言"}, None, LIAISON),
+    ("POST", L + "/release", None, "held", LIAISON),
+    ("POST", L + "/note", {"text": "已电话联系"}, None, LIAISON),
+    ("POST", L + "/phone", None, None, LIAISON),
+]
+
+
+def _prepare(world, state) -> dict:
+    """Put the world's message in `state`; the names a row may use."""
+    names = {"message": world.message.id, "deputy_b": world.deputy_b.id,
+             "deputy_token": _code(world.deputy)}
+    if state == "answered":
+        ops.reply(world.message, "已联系物业，明天修好。", actor=world.deputy_user)
+    elif state == "awaiting_info":
+        ops.request_info(world.message, "请问具体在哪一栋？", actor=world.deputy_user)
+    elif state == "held":
+        world.message.status, world.message.hold_reason = "held", "含有需人工审核的词语"
+    elif state == "second":
+        names["second"] = ops.submit_message(
+            resident=world.other, deputy=world.deputy, body="同一盏路灯，也坏了很久了。",
+            idempotency_key="matrix-second").message.id
+    elif state == "photo":
+        key = get_storage().save(image_bytes(), "messages", "jpg")
+        photo = ops.add_photo(resident=world.owner, storage_key=key, width=40, height=30,
+                              size_bytes=1)
+        photo.message_id = world.message.id
+        names["photo"] = photo.id
+    return names
+
+
+def _code(deputy) -> str:
+    from backend.operations.codes import active_code
+    return active_code(deputy).token
+
+
+def _fill(value, names):
+    if isinstance(value, str):
+        filled = value.format(**names)
+        return int(filled) if value.startswith("{") and filled.isdigit() else filled
+    if isinstance(value, dict):
+        return {k: _fill(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, names) for v in value]
+    return value
+
+
+def _footprint(db, world):
+    db.session.expire_all()
+    def count(model):
+        return db.session.scalar(db.select(db.func.count()).select_from(model))
+    message = db.session.get(Message, world.message.id)
+    return (message.status, message.assigned_deputy_id, message.category, message.deputy_read_at,
+            count(Message), count(MessageEvent), count(AuditEvent), count(MessagePhoto))
+
+
+CASES = [pytest.param(method, path, body, state, role, expected[role],
+                      id=f"{method} {path} as {role}")
+         for method, path, body, state, expected in MATRIX for role in ROLES]
+
+
+@pytest.mark.parametrize("method, path, body, state, role, expected", CASES)
+def test_access(api, db, world, method, path, body, state, role, expected):
+    names = _prepare(world, state)
+    kw = {}
+    if body is PHOTO:
+        kw = {"data": {"photo": (io.BytesIO(image_bytes()), "p.jpg")},
+              "content_type": "multipart/form-data"}
+    elif body is not None:
+        kw = {"json": _fill(body, names)}
+    db.session.commit()
+    before = _footprint(db, world)
+
+    resp = api.call(method, _fill(path, names), world.tokens[role], **kw)
+
+    if expected in (SEES, EMPTY):
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        ids = [item["id"] for item in resp.json["items"]]
+        assert (world.message.id in ids) == (expected == SEES), ids
+        return
+    assert resp.status_code == expected, resp.get_data(as_text=True)
+    if resp.status_code >= 400:
+        assert set(resp.json) == {"code", "message", "errors"}
+        assert _footprint(db, world) == before, "a refused request changed something"
+
+
+def _shape(path: str) -> str:
+    return re.sub(r"<[^>]+>|\{[^}]+\}", "*", path.split("?")[0])
+
+
+def test_every_route_has_a_row(app):
+    rows = {(method, _shape(path)) for method, path, *_ in MATRIX}
+    routes = {(method, _shape(rule.rule[len(bp.url_prefix):]))
+              for rule in app.url_map.iter_rules() if rule.endpoint.startswith(bp.name + ".")
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routes - rows == set(), "routes without a row in the access matrix"
+    assert rows - routes == set(), "rows for routes that do not exist"
