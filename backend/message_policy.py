@@ -17,8 +17,9 @@ def can_view(user, message: Message) -> bool:
     if user.role == "liaison":
         return message.station_id in user.station_ids
     if user.role == "deputy":
-        return user.deputy_id is not None and user.deputy_id in (message.deputy_id,
-                                                                 message.assigned_deputy_id)
+        # Held content waits for a liaison's look before any deputy sees it.
+        return (message.status != "held" and user.deputy_id is not None
+                and user.deputy_id in (message.deputy_id, message.assigned_deputy_id))
     return False
 
 

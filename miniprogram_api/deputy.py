@@ -39,8 +39,7 @@ def deputy_reply(message, data, actor):
     ops.reply(message, data["body"], actor=actor)
 
 
-@case_action("/deputy/messages/<int:message_id>/request-info", deputy_required, RequestInfoIn,
-             error_fields={"body": "question"})
+@case_action("/deputy/messages/<int:message_id>/request-info", deputy_required, RequestInfoIn)
 def deputy_request_info(message, data, actor):
     """请居民补充说明"""
     ops.request_info(message, data["question"], actor=actor)

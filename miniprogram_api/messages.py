@@ -18,7 +18,7 @@ from miniprogram_api.schemas_messages import (
 )
 
 # submit_message names its arguments; the mini-program names what it sent.
-SUBMIT_FIELDS = {"photos": "photo_ids", "deputy": "deputy_token"}
+SUBMIT_FIELDS = {"deputy": "deputy_token"}
 
 
 @bp.post("/messages")
@@ -66,7 +66,7 @@ def rate(message_id: int, data):
 
 @bp.post("/messages/<int:message_id>/info")
 @resident_required
-@endpoint(body=InfoIn, out=MessageOut, error_fields={"body": "text"})
+@endpoint(body=InfoIn, out=MessageOut)
 def add_info(message_id: int, data):
     """按代表的要求补充说明"""
     message = own_message(message_id)

@@ -48,6 +48,7 @@ TRANSITIONS = {
     "reply": ({"new", "acknowledged", "reopened", "awaiting_info"}, "answered"),
     "request_info": ({"new", "acknowledged", "reopened"}, "awaiting_info"),
     "add_info": ({"awaiting_info"}, "acknowledged"),
+    "rate": ({"answered"}, None),
     "close": ({"answered"}, "closed"),
     "reopen": ({"answered"}, "reopened"),
 }
@@ -55,7 +56,7 @@ VERB_LABELS = {
     "release": "审核放行", "acknowledge": "受理", "assign": "分办", "hand_back": "退回联络员",
     "set_category": "设置分类", "note": "内部备注", "reject": "不予受理", "forward": "转办",
     "merge": "合并", "reply": "答复", "request_info": "请求补充", "add_info": "补充说明",
-    "close": "办结", "reopen": "重新办理",
+    "rate": "评价", "close": "办结", "reopen": "重新办理",
 }
 
 
@@ -77,7 +78,7 @@ def submit_message(*, resident: Resident, body: str, idempotency_key: str,
         raise ValidationFailed("缺少有效的提交编号，请刷新页面后重试", code="idempotency_key_invalid")
     existing = _by_idempotency_key(key)
     if existing is not None:
-        return _replay(existing, resident, body)
+        return _replay(existing, resident, body, deputy, station)
 
     body = clean_text(body)
     errors = {}
@@ -94,7 +95,7 @@ def submit_message(*, resident: Resident, body: str, idempotency_key: str,
         errors["place"] = ["地点不能超过100个字"]
     photo_ids = list(dict.fromkeys(photo_ids or ()))
     if len(photo_ids) > MAX_PHOTOS:
-        errors["photos"] = [f"最多上传 {MAX_PHOTOS} 张照片"]
+        errors["photo_ids"] = [f"最多上传 {MAX_PHOTOS} 张照片"]
     station = _target_station(deputy, station, errors)
     if errors:
         raise ValidationFailed(errors=errors)
@@ -122,7 +123,7 @@ def submit_message(*, resident: Resident, body: str, idempotency_key: str,
         existing = _by_idempotency_key(key)
         if existing is None:
             raise
-        return _replay(existing, resident, body)
+        return _replay(existing, resident, body, deputy, station)
 
     for position, photo in enumerate(photos):
         photo.message_id, photo.position = message.id, position
@@ -143,8 +144,11 @@ def _by_idempotency_key(key: str) -> Message | None:
     return db.session.scalar(db.select(Message).filter_by(idempotency_key=key))
 
 
-def _replay(message: Message, resident: Resident, body: str) -> Submission:
-    if message.resident_id != resident.id or clean_text(body) != message.body:
+def _replay(message: Message, resident: Resident, body: str, deputy, station) -> Submission:
+    same_target = (message.deputy_id == deputy.id if deputy is not None
+                   else message.deputy_id is None and station is not None
+                   and message.station_id == station.id)
+    if message.resident_id != resident.id or clean_text(body) != message.body or not same_target:
         raise ValidationFailed("该提交编号已用于另一条留言，请刷新页面后重新提交",
                                code="idempotency_conflict")
     return Submission(message, lookup_code(message.id), False)
@@ -175,7 +179,7 @@ def _claim_photos(photo_ids, resident) -> list[MessagePhoto]:
     by_id = {p.id: p for p in photos}
     if any(i not in by_id or by_id[i].resident_id != resident.id or by_id[i].message_id
            for i in photo_ids):
-        raise ValidationFailed(errors={"photos": ["照片无效或已被使用，请重新上传"]})
+        raise ValidationFailed(errors={"photo_ids": ["照片无效或已被使用，请重新上传"]})
     return [by_id[i] for i in photo_ids]
 
 
@@ -327,7 +331,7 @@ def reply(message: Message, body: str, *, actor) -> MessageReply:
 
 def request_info(message: Message, question: str, *, actor) -> MessageReply:
     _guard(message, "request_info", policy.can_answer(actor, message))
-    question = _reply_body(question, minimum=2)
+    question = _reply_body(question, minimum=2, field="question")
     asked = MessageReply(message_id=message.id, kind="info_request", body=question,
                          deputy_id=actor.deputy_id, staff_id=actor.id)
     db.session.add(asked)
@@ -339,7 +343,7 @@ def request_info(message: Message, question: str, *, actor) -> MessageReply:
 
 def add_info(message: Message, text: str, *, resident: Resident) -> MessageReply:
     _guard(message, "add_info", policy.can_rate(resident, message))
-    text = _reply_body(text, minimum=2)
+    text = _reply_body(text, minimum=2, field="text")
     added = MessageReply(message_id=message.id, kind="resident_info", body=text)
     db.session.add(added)
     _transition(message, "add_info", resident, text=text)
@@ -387,7 +391,7 @@ def masked_phone(message: Message) -> str:
 # ---- resident: rate ----
 
 def rate(message: Message, value: str, comment: str = "", *, resident: Resident) -> MessageRating:
-    _guard(message, "close", policy.can_rate(resident, message))
+    _guard(message, "rate", policy.can_rate(resident, message))
     if value not in RATINGS:
         raise ValidationFailed(errors={"value": ["请选择满意、基本满意或不满意"]})
     rating = MessageRating(message_id=message.id, value=value, comment=clean_text(comment)[:500],
@@ -480,12 +484,12 @@ def _notify_deputy(message, deputy_id, topic, title):
            link=f"/staff/inbox/{message.id}", subject=message)
 
 
-def _reply_body(body: str, minimum: int = 5) -> str:
+def _reply_body(body: str, minimum: int = 5, field: str = "body") -> str:
     body = clean_text(body)
     if visible_length(body) < minimum:
-        raise ValidationFailed(errors={"body": [f"内容至少 {minimum} 个字"]})
+        raise ValidationFailed(errors={field: [f"内容至少 {minimum} 个字"]})
     if visible_length(body) > BODY_MAX:
-        raise ValidationFailed(errors={"body": [f"内容不能超过 {BODY_MAX} 个字"]})
+        raise ValidationFailed(errors={field: [f"内容不能超过 {BODY_MAX} 个字"]})
     return body
 
 

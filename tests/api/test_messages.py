@@ -213,7 +213,7 @@ def ops_page_size():
 def test_rating_flow(api, db, token, resident, deputy, deputy_staff, submit_as):
     message = submit_as(resident, deputy)
     early = api.post(f"/messages/{message.id}/rating", token, json={"value": "satisfied"})
-    assert early.status_code == 409 and early.json["code"] == "cannot_close"
+    assert early.status_code == 409 and early.json["code"] == "cannot_rate"
 
     ops.reply(message, "已联系街道，本周内修好路灯。", actor=deputy_staff)
     detail = api.get(f"/messages/{message.id}", token).json

@@ -219,3 +219,27 @@ def test_many_threads_same_key_make_exactly_one_message(app, db, postgres_only, 
     assert len({mid for mid, _ in results}) == 1
     assert sum(created for _, created in results) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Message)) == 1
+
+
+def test_a_retry_aimed_elsewhere_is_not_taken_for_the_first(db, submit, make_resident, make_deputy):
+    resident = make_resident()
+    first, other = make_deputy(), make_deputy()
+    submit(resident=resident, deputy=first, idempotency_key="retry-key-0003")
+    with pytest.raises(ValidationFailed) as err:
+        submit(resident=resident, deputy=other, idempotency_key="retry-key-0003")
+    assert err.value.code == "idempotency_conflict"
+
+
+def test_held_message_is_not_shown_to_the_deputy_until_released(db, submit, make_station,
+                                                               make_deputy, deputy_user,
+                                                               liaison_of):
+    from backend import message_policy
+    from backend.operations.messages import release
+    station = make_station()
+    deputy = make_deputy(stations=[station])
+    add_rule("刷单")
+    held = submit(deputy=deputy, body="刷单兼职日结，加我").message
+    user = deputy_user(deputy)
+    assert not message_policy.can_view(user, held)
+    release(held, actor=liaison_of(station))
+    assert message_policy.can_view(user, held)
