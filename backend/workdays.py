@@ -22,6 +22,7 @@ import chinese_calendar
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from backend.cache import TTLCache
 from backend.extensions import db
 from backend.timeutil import LOCAL_TZ
 
@@ -34,6 +35,7 @@ COVERAGE_LABELS = {"official": "已内置国家公布的安排", "admin": "已�
 MAX_REST_RUN = 60
 _CACHE_KEY = "lianxin_workday_overrides"
 _warned_years: set[int] = set()
+_process_cache = TTLCache(ttl_seconds=60)
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,7 @@ def year_schedule(year: int) -> list[Day]:
 def invalidate() -> None:
     """Forget the cached overrides; the operations that change the table call this."""
     db.session.info.pop(_CACHE_KEY, None)
+    _process_cache.clear()
 
 
 # ---- internals ----
@@ -191,15 +194,20 @@ def _as_date(value: date | datetime) -> date:
 
 
 def _overrides(year: int) -> dict[date, tuple[str, str]]:
-    """One query per year per session: {date: (kind, name)}."""
+    """{date: (kind, name)} for a year: kept on the session (one request sees one table) and,
+    across requests, in a short per-process cache so the hot path does not query every time."""
     cache = db.session.info.setdefault(_CACHE_KEY, {})
     if year not in cache:
-        from backend.models import HolidayOverride
-        rows = db.session.execute(
-            db.select(HolidayOverride.date, HolidayOverride.kind, HolidayOverride.name)
-            .where(HolidayOverride.date.between(date(year, 1, 1), date(year, 12, 31))))
-        cache[year] = {row.date: (row.kind, row.name) for row in rows}
+        cache[year] = _process_cache.get(year, lambda: _load_overrides(year))
     return cache[year]
+
+
+def _load_overrides(year: int) -> dict[date, tuple[str, str]]:
+    from backend.models import HolidayOverride
+    rows = db.session.execute(
+        db.select(HolidayOverride.date, HolidayOverride.kind, HolidayOverride.name)
+        .where(HolidayOverride.date.between(date(year, 1, 1), date(year, 12, 31))))
+    return {row.date: (row.kind, row.name) for row in rows}
 
 
 def _official_day(d: date) -> Day:
@@ -229,4 +237,5 @@ def _warn_weekends_only(year: int) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_cache_on_rollback(session, previous_transaction):
     # Rows read inside a rolled-back transaction may never have existed.
-    session.info.pop(_CACHE_KEY, None)
+    if session.info.pop(_CACHE_KEY, None):
+        _process_cache.clear()

@@ -86,6 +86,8 @@ def _app_context(request, app):
 
 
 def _empty_tables() -> None:
+    from backend.cache import clear_all
+    clear_all()  # per-process caches must not outlive the rows they were read from
     tables = [t for t in _db.metadata.sorted_tables]
     with _db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":

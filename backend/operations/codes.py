@@ -1,10 +1,12 @@
 """Deputy QR codes: issue, revoke, reissue, and render the image a poster carries."""
 import secrets
 
+from sqlalchemy.orm import joinedload
+
 from backend.adapters import get_storage, get_wechat, public_url
 from backend.errors import InvalidState, NotFound
 from backend.extensions import db
-from backend.models import DeputyCode
+from backend.models import Deputy, DeputyCode
 from backend.operations.audit import record
 from backend.timeutil import utcnow
 from qr.codes import qr_png, qr_svg
@@ -57,7 +59,10 @@ def reissue_code(deputy, *, actor, reason: str = "") -> DeputyCode:
 
 
 def find_code(token: str) -> DeputyCode:
-    code = db.session.scalar(db.select(DeputyCode).filter_by(token=token))
+    # The deputy and their stations come along: every caller needs them next.
+    code = db.session.scalars(
+        db.select(DeputyCode).filter_by(token=token)
+        .options(joinedload(DeputyCode.deputy).joinedload(Deputy.stations))).unique().first()
     if code is None:
         raise NotFound("二维码无效，请核对后重新扫码", code="code_unknown")
     return code

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backend.adapters import get_wechat
+from backend.cache import TTLCache
 from backend.errors import ValidationFailed
 from backend.extensions import db
 from backend.models import ContentRule
@@ -32,10 +33,18 @@ class Verdict:
     note: str = ""  # e.g. the WeChat check could not run
 
 
+_rules = TTLCache(ttl_seconds=30)
+
+
+def _words() -> list[tuple[str, str]]:
+    return _rules.get("words", lambda: [
+        (w.lower(), label) for w, label in db.session.execute(
+            db.select(ContentRule.word, ContentRule.label))])
+
+
 def check_content(text: str, *, openid: str | None = None) -> Verdict:
-    words = db.session.execute(db.select(ContentRule.word, ContentRule.label)).all()
     lowered = text.lower()
-    for word, label in words:
+    for word, label in _words():
         if word.lower() in lowered:
             return Verdict(True, f"含有需人工审核的词语（{label or '敏感词'}）", "words")
     wechat = get_wechat()
@@ -76,6 +85,7 @@ def remove_rule(rule: ContentRule, *, actor=None) -> None:
     record("content_rule.remove", rule, actor=actor, before=snapshot(rule, RULE_FIELDS))
     db.session.delete(rule)
     db.session.flush()
+    _rules.clear()
 
 
 def import_rules(text: str, *, actor=None) -> Imported:
@@ -135,6 +145,7 @@ def _create(entries: list[tuple[str, str]], action: str, actor) -> list[ContentR
     rules = [ContentRule(word=word, label=label) for word, label in entries]
     db.session.add_all(rules)
     db.session.flush()
+    _rules.clear()
     for rule in rules:
         record(action, rule, actor=actor, after=snapshot(rule, RULE_FIELDS))
     return rules
