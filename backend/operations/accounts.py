@@ -83,6 +83,19 @@ def update_staff(user: StaffUser, *, actor, display_name: str, role: str, deputy
     return user
 
 
+def set_staff_active(user: StaffUser, active: bool, *, actor) -> StaffUser:
+    """Deactivated accounts cannot sign in and their open sessions stop working; rows stay."""
+    if not active and user.id == getattr(actor, "id", None):
+        raise Forbidden("不能停用自己的账号", code="self_deactivation")
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    db.session.flush()
+    record("staff.activate" if active else "staff.deactivate", user, actor=actor,
+           before={"is_active": not active}, after={"is_active": active})
+    return user
+
+
 def reset_password(user: StaffUser, *, actor, password: str | None = None) -> str:
     password = password or generate_password()
     user.set_password(password)

@@ -1,0 +1,41 @@
+"""Fixtures for the staff pages: a small organisation with one account per role."""
+from types import SimpleNamespace
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+
+@pytest.fixture
+def fast_passwords(monkeypatch):
+    # scrypt costs ~0.15 s a hash; the access matrix signs in a few hundred times.
+    import backend.models.accounts as accounts_model
+    monkeypatch.setattr(accounts_model, "generate_password_hash",
+                        lambda password: generate_password_hash(password, "pbkdf2:sha256:1000"))
+
+
+@pytest.fixture
+def org_world(db, make_station, make_deputy, make_staff, fast_passwords):
+    """Two stations (A, B), a deputy in each, a term, a group, a department, and one account per
+    role: admin, the liaison of A, the liaison of B, a deputy, a department — plus `target`, an
+    account for the account pages to act on."""
+    from backend.models import Department, DeputyGroup, Term
+    station_a = make_station(name="城关街道代表联络站")
+    station_b = make_station(name="桂花坪街道代表联络站")
+    deputy_a = make_deputy(name="王建国", stations=[station_a])
+    deputy_b = make_deputy(name="刘芳", stations=[station_b])
+    term, group = Term(name="区第五届"), DeputyGroup(name="第一代表小组")
+    department = Department(name="区住房和城乡建设局")
+    db.session.add_all([term, group, department])
+    db.session.flush()
+    users = {
+        "admin": make_staff("admin"),
+        "liaison_own": make_staff("liaison", stations=[station_a]),
+        "liaison_other": make_staff("liaison", stations=[station_b]),
+        "deputy": make_staff("deputy", deputy=deputy_a),
+        "department": make_staff("department", department=department),
+    }
+    target = make_staff("liaison", username="target", stations=[station_a])
+    db.session.commit()
+    return SimpleNamespace(station_a=station_a, station_b=station_b, deputy_a=deputy_a,
+                           deputy_b=deputy_b, term=term, group=group, department=department,
+                           users=users, target=target)
