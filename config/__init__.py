@@ -47,6 +47,14 @@ class BaseConfig:
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_KEY_PREFIX = "lianxin"
 
+    # The scheduler process (backend/scheduler.py): the holder renews its lease well before it
+    # lapses; a second process takes over within SCHEDULER_LEASE_SECONDS of the first dying.
+    SCHEDULER_LEASE_SECONDS = float(os.environ.get("SCHEDULER_LEASE_SECONDS", "60"))
+    SCHEDULER_RENEW_SECONDS = float(os.environ.get("SCHEDULER_RENEW_SECONDS", "20"))
+    SCHEDULER_OUTBOX_SECONDS = int(os.environ.get("SCHEDULER_OUTBOX_SECONDS", "30"))
+    # "module:function(config)" returning another job list; empty: the standard jobs. For tests.
+    SCHEDULER_JOBS = os.environ.get("SCHEDULER_JOBS", "")
+
     MAX_CONTENT_LENGTH = 40 * 1024 * 1024
     TIMEZONE = "Asia/Shanghai"
 
@@ -60,6 +68,8 @@ class TestingConfig(BaseConfig):
     SECRET_KEY = "test-secret"
     FIELD_ENCRYPTION_KEY = "x7Yq0V3m1pS8bX5oQk2nR9tW4uZ6cA0eD3fG7hJ1kL8="
     WTF_CSRF_ENABLED = True
+    # Thousands of accounts are made in the suite; a production-strength hash would dominate it.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     PUBLIC_BASE_URL = "http://testserver"
     WECHAT_APPID = None
     WECHAT_SECRET = None

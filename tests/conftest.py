@@ -89,13 +89,10 @@ def _empty_tables() -> None:
     from backend.cache import clear_all
     clear_all()  # per-process caches must not outlive the rows they were read from
     tables = [t for t in _db.metadata.sorted_tables]
+    # DELETE, not TRUNCATE: on tables this small it is far cheaper (TRUNCATE rewrites files).
     with _db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(tables):
-                conn.execute(table.delete())
+        for table in reversed(tables):
+            conn.execute(table.delete())
 
 
 @pytest.fixture
