@@ -68,8 +68,6 @@ class TestingConfig(BaseConfig):
     SECRET_KEY = "test-secret"
     FIELD_ENCRYPTION_KEY = "x7Yq0V3m1pS8bX5oQk2nR9tW4uZ6cA0eD3fG7hJ1kL8="
     WTF_CSRF_ENABLED = True
-    # Thousands of accounts are made in the suite; a production-strength hash would dominate it.
-    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     PUBLIC_BASE_URL = "http://testserver"
     WECHAT_APPID = None
     WECHAT_SECRET = None

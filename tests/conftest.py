@@ -43,6 +43,19 @@ class RequestIsolatingClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hash():
+    """Thousands of accounts are made in the suite; scrypt (~0.15 s a hash) would dominate it."""
+    from werkzeug.security import generate_password_hash
+
+    import backend.models.accounts as accounts_model
+    original = accounts_model.generate_password_hash
+    accounts_model.generate_password_hash = (
+        lambda password, *a, **kw: generate_password_hash(password, "pbkdf2:sha256:1000"))
+    yield
+    accounts_model.generate_password_hash = original
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     tmp_root = tmp_path_factory.mktemp("lianxin")

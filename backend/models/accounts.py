@@ -2,7 +2,6 @@
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -51,8 +50,7 @@ class StaffUser(UserMixin, db.Model):
     stations = relationship(Station, secondary=staff_stations, order_by=Station.name)
 
     def set_password(self, password: str) -> None:
-        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
-        self.password_hash = generate_password_hash(password, method=method)
+        self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -2,19 +2,15 @@
 from types import SimpleNamespace
 
 import pytest
-from werkzeug.security import generate_password_hash
 
 
 @pytest.fixture
-def fast_passwords(monkeypatch):
-    # scrypt costs ~0.15 s a hash; the access matrix signs in a few hundred times.
-    import backend.models.accounts as accounts_model
-    monkeypatch.setattr(accounts_model, "generate_password_hash",
-                        lambda password: generate_password_hash(password, "pbkdf2:sha256:1000"))
+def fast_passwords():
+    """Kept for the tests that name it; the suite-wide conftest already hashes fast."""
 
 
 @pytest.fixture
-def org_world(db, make_station, make_deputy, make_staff, fast_passwords):
+def org_world(db, make_station, make_deputy, make_staff):
     """Two stations (A, B), a deputy in each, a term, a group, a department, and one account per
     role: admin, the liaison of A, the liaison of B, a deputy, a department — plus `target`, an
     account for the account pages to act on."""
