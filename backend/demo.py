@@ -11,6 +11,7 @@ from backend.extensions import db
 from backend.models import Department, Deputy, DeputyGroup, Station, Term
 from backend.operations.accounts import create_staff, generate_password
 from backend.operations.codes import issue_code
+from backend.operations.moderation import seed_rules
 
 STATIONS = [
     ("城关区人大代表之家", "home", "城关区人民路88号区人大常委会一楼", "周一至周五 8:30-17:30"),
@@ -76,13 +77,45 @@ def load_demo(*, reset: bool = False):
         ("deputy_wang", "王建国", "deputy", {"deputy": deputies[0]}),
         ("dept_zjj", "区住房和城乡建设局", "department", {"department": departments[0]}),
     ]
-    created = []
+    created, staff = [], {}
     for username, display, role, links in accounts:
         password = generate_password()
-        create_staff(username=username, display_name=display, role=role, password=password,
-                     **links)
+        staff[username] = create_staff(username=username, display_name=display, role=role,
+                                       password=password, **links)
         created.append((username, display, password))
+    seed_rules()
+    _demo_messages(deputies, stations, staff)
     return created
+
+
+# What residents wrote, in the shape the demo should show: some new, some in hand, one answered.
+DEMO_MESSAGES = [
+    (0, "小区门口的路灯坏了一个多月，晚上很黑，老人出门不安全，请帮忙协调修理。", "answer"),
+    (0, "希望社区卫生服务中心周末也能开放半天，上班族看病不方便。", None),
+    (2, "解放路与人民路交叉口的红绿灯时间太短，老人过马路来不及。", "acknowledge"),
+    (1, "学校门口早晚接送孩子时车辆乱停，堵得厉害，建议划定临时停车区。", None),
+    (3, "桂花坪社区老年食堂饭菜价格上涨了，能否给八十岁以上老人优惠？", "acknowledge"),
+]
+
+
+def _demo_messages(deputies, stations, staff) -> None:
+    from backend.models import Resident
+    from backend.operations import messages as ops
+    liaisons = {s.id: staff["liaison1"] if s in staff["liaison1"].stations else staff["liaison2"]
+                for s in stations}
+    for n, (deputy_index, body, step) in enumerate(DEMO_MESSAGES):
+        resident = Resident(web_key=f"demo-resident-{n}")
+        db.session.add(resident)
+        db.session.flush()
+        deputy = deputies[deputy_index]
+        message = ops.submit_message(resident=resident, deputy=deputy, body=body,
+                                     idempotency_key=f"demo-message-{n:04d}",
+                                     phone=f"1380013{n:04d}").message
+        if step in ("acknowledge", "answer"):
+            ops.acknowledge(message, actor=liaisons[message.station_id])
+        if step == "answer" and deputy.id == staff["deputy_wang"].deputy_id:
+            ops.reply(message, "您好，我已联系街道和供电所，路灯本周五前修好。修好后如还有问题，"
+                               "请再给我留言。", actor=staff["deputy_wang"])
 
 
 def _clear() -> None:

@@ -1,0 +1,24 @@
+"""The demo data that `scripts/start` loads on a fresh machine."""
+import sqlalchemy as sa
+
+from backend.demo import load_demo
+from backend.models import ContentRule, Deputy, DeputyCode, Message, StaffUser
+
+
+def _count(db, model, *where):
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def test_demo_loads_once_with_photos_codes_accounts_and_messages(db):
+    passwords = load_demo()
+    db.session.commit()
+    assert {u for u, _, _ in passwords} == {"admin", "liaison1", "liaison2", "deputy_wang", "dept_zjj"}
+    deputies = db.session.scalars(sa.select(Deputy)).all()
+    assert len(deputies) == 12 and all(d.photo_path for d in deputies)
+    assert len({d.level for d in deputies}) >= 4
+    assert _count(db, DeputyCode, DeputyCode.revoked_at.is_(None)) == 12
+    assert _count(db, ContentRule) > 0
+    assert _count(db, Message, Message.status == "answered") == 1
+    user = db.session.scalar(sa.select(StaffUser).filter_by(username="admin"))
+    assert user.check_password(dict((u, p) for u, _, p in passwords)["admin"])
+    assert load_demo() is None  # a second run changes nothing
