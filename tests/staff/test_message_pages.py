@@ -8,8 +8,9 @@ from html import unescape
 import pytest
 
 from backend.extensions import db
-from backend.models import HolidayOverride, Message, MessageEvent, MessageReply
+from backend.models import Message, MessageEvent, MessageReply
 from backend.operations import messages as ops
+from backend.operations.holidays import add_override
 from backend.operations.messages import submit_message
 from backend.timeutil import local_today
 from backend.workdays import coverage_notice, unknown_years
@@ -257,7 +258,7 @@ def test_missing_holiday_years_show_a_banner(client, login, message_world):
     html = client.get("/staff/messages").get_data(as_text=True)
     assert (notice is not None) == ('data-testid="coverage"' in html)
     for missing in unknown_years(year, year + 1):  # an admin enters the notice's days
-        db.session.add(HolidayOverride(date=date(missing, 1, 1), kind="holiday", name="元旦"))
+        add_override(date(missing, 1, 1), "holiday", "元旦", actor=w.users["admin"])
     db.session.commit()
     assert 'data-testid="coverage"' not in client.get("/staff/messages").get_data(as_text=True)
 
