@@ -1,1 +1,265 @@
-"""Placeholder: filled in by its owner."""
+"""The resident's side of messages: write one, get a receipt, follow it, add what the deputy
+asked for, rate the answer. Every rule lives in backend.operations.messages; these handlers
+read the form, load what this browser may see (404 otherwise), call the operation and commit."""
+import io
+import mimetypes
+import uuid
+
+from flask import (
+    Response, abort, current_app, flash, make_response, redirect, render_template, request,
+    session, url_for,
+)
+from PIL import Image
+
+from backend import message_policy as policy
+from backend.adapters import get_storage
+from backend.errors import NotFound, ValidationFailed
+from backend.extensions import db
+from backend.images import clean_image
+from backend.models import RATING_LABELS, Message, MessagePhoto
+from backend.operations import messages as ops
+from backend.operations import public
+from backend.portal import bp
+from backend.portal.residents import current_web_resident, get_or_create_web_resident, web_key
+from backend.protect import lookup_code
+from backend.ratelimit import limiter, submission_limits
+
+TRACKED = "tracked_messages"  # session: the ids this browser unlocked with number and code
+TRACKED_MAX = 20
+MY_MESSAGES_MAX = 100
+FORM_FIELDS = ("body", "phone", "place", "photo_ids")  # errors shown next to their field
+
+# A public event in the resident's words, after who did it ("联络员受理了留言").
+EVENT_WORDS = {
+    "submitted": "提交了留言", "release": "审核通过了留言", "acknowledge": "受理了留言",
+    "request_info": "请您补充说明", "add_info": "补充了说明", "reply": "答复了留言",
+    "reject": "决定不予受理", "forward": "将留言转交有关单位办理",
+    "merge": "将留言与同类留言合并办理", "close": "办结了留言", "reopen": "重新办理了留言",
+}
+RATED_WORDS = {"close": "留言已办结", "reopen": "留言重新办理"}  # after "您评价「满意」，"
+SILENT_TEXT = {"submitted", "close", "reopen"}  # their text is for staff, or said already
+
+
+# ---- writing ----
+
+@bp.get("/d/<token>/write", endpoint="write")
+@bp.get("/stations/<int:station_id>/write", endpoint="write")
+def write(token: str | None = None, station_id: int | None = None):
+    target = _target(token, station_id)
+    web_key()  # the browser gets its key now: see backend/portal/residents.py
+    return _write_page(target, {})
+
+
+@bp.post("/d/<token>/write", endpoint="send")
+@bp.post("/stations/<int:station_id>/write", endpoint="send")
+@submission_limits  # one endpoint for both targets, so they share one budget
+def send(token: str | None = None, station_id: int | None = None):
+    target = _target(token, station_id)
+    form = {"body": request.form.get("body", ""), "phone": request.form.get("phone", ""),
+            "place": request.form.get("place", ""),
+            "may_publish": request.form.get("may_publish") == "1",
+            "idempotency_key": request.form.get("idempotency_key", "")}
+    resident = get_or_create_web_resident()
+    with _Uploads() as uploads:
+        try:
+            photo_ids = uploads.save_all(resident, request.files.getlist("photos"))
+            result = ops.submit_message(resident=resident, photo_ids=photo_ids, channel="web",
+                                        **form, **target)
+        except ValidationFailed as err:
+            return _write_page(target, form, err), 422
+        if result.created:  # a retry shows the first receipt and keeps nothing of its own
+            uploads.commit()
+    return redirect(url_for(".receipt", message_id=result.message.id))
+
+
+def _target(token: str | None, station_id: int | None) -> dict:
+    """Whom the form writes to: a deputy through a live code, or a station as a whole."""
+    if station_id is not None:
+        return {"station": public.public_station(station_id)}
+    code, deputy = public.deputy_by_token(token)
+    if not code.is_active:  # an old poster: say where the deputy is now, send nothing
+        abort(make_response(render_template(
+            "portal/code_revoked.html", deputy=deputy,
+            current=public.current_code_for(deputy)), 410))
+    return {"deputy": deputy}
+
+
+def _write_page(target: dict, form: dict, err: ValidationFailed | None = None) -> str:
+    errors = err.errors if err else {}
+    general = [m for name, msgs in errors.items() if name not in FORM_FIELDS for m in msgs]
+    if err and not errors:
+        general.append(err.message)
+    # A fresh key each time: a failed attempt wrote nothing, so its key may not be reused
+    # for a different text (the operation would call that a conflict).
+    return render_template("portal/write.html", form=form, errors=errors, general=general,
+                           idempotency_key=uuid.uuid4().hex, max_photos=ops.MAX_PHOTOS,
+                           body_min=ops.BODY_MIN, body_max=ops.BODY_MAX,
+                           max_upload=current_app.config.get("MAX_CONTENT_LENGTH"), **target)
+
+
+class _Uploads:
+    """The photos one request stores. Files are not part of the database transaction: unless
+    the request commits, the rows roll back and the files are deleted again."""
+
+    def __init__(self):
+        self.keys: list[str] = []
+        self.committed = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        if not self.committed:
+            db.session.rollback()
+            storage = get_storage()
+            for key in self.keys:
+                storage.delete(key)
+
+    def commit(self) -> None:
+        db.session.commit()
+        self.committed = True
+
+    def save_all(self, resident, files) -> list[int]:
+        files = [f for f in files if f.filename]  # an empty file input still sends one part
+        if len(files) > ops.MAX_PHOTOS:
+            # Refused before decoding anything; submit_message holds the same limit.
+            raise ValidationFailed(errors={"photo_ids": [f"最多上传 {ops.MAX_PHOTOS} 张照片"]})
+        return [self._save(resident, f, n) for n, f in enumerate(files, 1)]
+
+    def _save(self, resident, upload, n: int) -> int:
+        try:
+            data, ext = clean_image(upload.read())
+        except ValidationFailed as err:
+            name = upload.filename if len(upload.filename) <= 24 else upload.filename[:23] + "…"
+            raise ValidationFailed(errors={"photo_ids": [f"第 {n} 张照片（{name}）：{err.message}"]})
+        key = get_storage().save(data, "messages", ext)
+        self.keys.append(key)
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+        return ops.add_photo(resident=resident, storage_key=key, width=width, height=height,
+                             size_bytes=len(data)).id
+
+
+@bp.errorhandler(413)
+def _too_large(err):
+    return render_template("error.html", title="照片太大", code="upload_too_large",
+                           message="这次选的照片加起来太大了，请少选几张或换小一点的照片后重新提交。"), 413
+
+
+# ---- the receipt and following a message ----
+
+@bp.get("/m/<int:message_id>/receipt")
+def receipt(message_id: int):
+    message = _load(message_id, tracked_ok=False)  # the code is shown only to the writer
+    return render_template("portal/receipt.html", message=message,
+                           lookup_code=lookup_code(message.id))
+
+
+def _track_rate() -> str:
+    # Per address, not per cookie: a guesser can drop the cookie, not the address.
+    return current_app.config.get("TRACK_RATE_PER_IP", "30 per hour")
+
+
+@bp.route("/track", methods=["GET", "POST"])
+@limiter.limit(_track_rate, methods=["POST"], scope="track")
+def track():
+    form = {"tracking_no": request.values.get("tracking_no", "").strip(),
+            "code": request.form.get("code", "").strip()}
+    if request.method == "GET":
+        return render_template("portal/track.html", form=form, error=None)
+    try:
+        message = ops.find_by_tracking(form["tracking_no"], form["code"])
+    except NotFound as err:
+        return render_template("portal/track.html", form=form, error=err.message), 422
+    session[TRACKED] = [message.id, *(i for i in session.get(TRACKED, []) if i != message.id)
+                        ][:TRACKED_MAX]
+    return redirect(url_for(".message", message_id=message.id))
+
+
+@bp.get("/my")
+def my_messages():
+    resident = current_web_resident()
+    messages = [] if resident is None else db.session.scalars(
+        db.select(Message).filter_by(resident_id=resident.id)
+        .order_by(Message.id.desc()).limit(MY_MESSAGES_MAX)).all()
+    return render_template("portal/my.html", messages=messages)
+
+
+@bp.get("/m/<int:message_id>")
+def message(message_id: int):
+    return _message_page(_load(message_id))
+
+
+@bp.get("/m/<int:message_id>/photos/<int:photo_id>")
+def photo(message_id: int, photo_id: int):
+    message = _load(message_id)
+    item = db.session.get(MessagePhoto, photo_id)
+    storage = get_storage()
+    if item is None or item.message_id != message.id or not storage.exists(item.storage_key):
+        abort(404)
+    mimetype = mimetypes.guess_type(item.storage_key)[0] or "application/octet-stream"
+    return Response(storage.read(item.storage_key), mimetype=mimetype,
+                    headers={"Cache-Control": "private, max-age=86400"})
+
+
+# The lookup code proves authorship: a browser that passed /track acts as the writer too.
+
+@bp.post("/m/<int:message_id>/info")
+def add_info(message_id: int):
+    message = _load(message_id)
+    text = request.form.get("text", "")
+    try:
+        ops.add_info(message, text, resident=message.resident)
+    except ValidationFailed as err:
+        db.session.rollback()
+        return _message_page(message, err, text=text), 422
+    db.session.commit()
+    flash("补充的内容已送达，请等待答复", "success")
+    return redirect(url_for(".message", message_id=message.id))
+
+
+@bp.post("/m/<int:message_id>/rate")
+def rate(message_id: int):
+    message = _load(message_id)
+    value, comment = request.form.get("value", ""), request.form.get("comment", "")
+    try:
+        ops.rate(message, value, comment, resident=message.resident)
+    except ValidationFailed as err:
+        db.session.rollback()
+        return _message_page(message, err, value=value, comment=comment), 422
+    db.session.commit()
+    flash("感谢您的评价，留言将重新办理" if message.status == "reopened" else "感谢您的评价",
+          "success")
+    return redirect(url_for(".message", message_id=message.id))
+
+
+def _load(message_id: int, *, tracked_ok: bool = True) -> Message:
+    """The message if this browser wrote it (or unlocked it with its code), else 404: a
+    stranger cannot tell a hidden message from a missing one."""
+    message = db.session.get(Message, message_id)
+    if message is None or not (policy.can_view(current_web_resident(), message) or (
+            tracked_ok and message_id in session.get(TRACKED, []))):
+        abort(404)
+    return message
+
+
+def _message_page(message: Message, err: ValidationFailed | None = None, **kept) -> str:
+    return render_template(
+        "portal/message.html", message=message, answer=ops.answer_for(message),
+        timeline=[_timeline_item(e) for e in reversed(ops.public_timeline(message))],
+        phone=ops.masked_phone(message), rating_labels=RATING_LABELS,
+        can_add_info=message.status in ops.TRANSITIONS["add_info"][0],
+        can_rate=message.status in ops.TRANSITIONS["rate"][0],
+        is_writer=policy.can_view(current_web_resident(), message),
+        errors=err.errors if err else {}, kept=kept)
+
+
+def _timeline_item(event) -> dict:
+    who = "您" if event.actor_kind == "resident" else event.actor_label
+    rating = (event.data or {}).get("rating")
+    if rating in RATING_LABELS and event.kind in RATED_WORDS:
+        line = f"{who}评价「{RATING_LABELS[rating]}」，{RATED_WORDS[event.kind]}"
+    else:
+        line = who + EVENT_WORDS.get(event.kind, "更新了留言")
+    return {"at": event.created_at, "line": line, "folded": event.kind == "reply",
+            "detail": "" if event.kind in SILENT_TEXT else event.text}

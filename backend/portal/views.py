@@ -33,12 +33,6 @@ def deputy(token: str):
                            next_day=public.next_reception_date(local_today()))
 
 
-@bp.get("/d/<token>/write")
-def write(token: str):
-    code, dep = public.deputy_by_token(token)
-    return render_template("portal/write_soon.html", deputy=dep, code=code)
-
-
 @bp.get("/d/<token>/qr.<fmt>")
 def qr_image(token: str, fmt: str):
     if fmt not in ("png", "svg"):
