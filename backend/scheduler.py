@@ -1,0 +1,335 @@
+"""The scheduler process (`flask scheduler run`): APScheduler with its job table in the database,
+run in its own process, never inside web workers.
+
+Two schedulers started by mistake stay apart in two ways:
+1. a lease (SchedulerLease "main"): only the process holding an unexpired lease lets
+   APScheduler fire jobs; the other keeps its scheduler paused and takes over when the lease
+   lapses (the holder renews it every SCHEDULER_RENEW_SECONDS);
+2. a JobRun row per (job, run key), e.g. ("reminders.day_before", "2026-12-14"): whoever inserts
+   it first runs the job, a second inserter hits the unique key and skips.
+The outbox job has no run key: deliver_due locks its rows with SKIP LOCKED, so two deliverers
+never send a row twice, and a JobRun row every 30 seconds would only bloat the table.
+"""
+import importlib
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Callable
+
+import sqlalchemy as sa
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask, current_app
+
+from backend.extensions import db
+from backend.models import JobRun, Message, SchedulerLease, Station, apscheduler_jobs
+from backend.timeutil import LOCAL_TZ, utcnow
+
+log = logging.getLogger("lianxin.scheduler")
+
+LEASE_NAME = "main"
+# Who this process is, in the lease and in JobRun rows: host and pid for the operator, plus a
+# random tail so a reused pid on another container is never mistaken for us.
+HOLDER = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+DETAIL_MAX = 500
+
+
+# ---- the jobs, in one place ----
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    id: str
+    label: str  # what operators read in `flask scheduler jobs`
+    trigger: object  # an APScheduler trigger
+    work: Callable[[date, datetime], str]  # (local today, now) -> a short report
+    # The JobRun key for a run; None runs without one (the outbox relies on SKIP LOCKED).
+    run_key: Callable[[date, datetime], str] | None = None
+
+
+def _per_day(today: date, now: datetime) -> str:
+    return today.isoformat()
+
+
+def build_reception_days(today: date, now: datetime) -> str:
+    from backend.operations.reception_days import build_days
+    return build_days(today).summary()
+
+
+def day_before_reminders(today: date, now: datetime) -> str:
+    from backend.operations.appointments import send_day_before_reminders
+    counts = send_day_before_reminders(today + timedelta(days=1))
+    return f"提醒居民 {counts.residents} 人，值班代表 {counts.deputies} 人"
+
+
+def morning_reminders(today: date, now: datetime) -> str:
+    from backend.operations.appointments import send_morning_reminders
+    counts = send_morning_reminders(today)
+    return f"提醒居民 {counts.residents} 人"
+
+
+def deliver_outbox(today: date, now: datetime) -> str:
+    # Batches of 100, one commit each (which also frees the rows locked on PostgreSQL).
+    from backend.cli import _deliver_backlog, _describe
+    return _describe(_deliver_backlog())
+
+
+def flag_overdue_messages(today: date, now: datetime) -> str:
+    """One notice a day to each station's liaisons: how many of its messages are overdue."""
+    from backend.operations.notify import notify_station_liaisons
+    from backend.operations.queue import overdue_clause
+    counts = db.session.execute(
+        sa.select(Message.station_id, sa.func.count()).where(overdue_clause(now))
+        .group_by(Message.station_id).order_by(Message.station_id)).all()
+    for station_id, n in counts:
+        notify_station_liaisons(station_id, "messages.overdue", f"本站有{n}条留言已超期",
+                                body="请尽快受理或答复超期的留言", link="/staff/messages?overdue=1",
+                                subject=db.session.get(Station, station_id))
+    return f"{len(counts)} 个联络站有超期留言，共 {sum(n for _, n in counts)} 条"
+
+
+def default_jobs(config) -> list[ScheduledJob]:
+    def daily(hour, minute=0):
+        return CronTrigger(hour=hour, minute=minute, timezone=LOCAL_TZ)
+    return [
+        ScheduledJob("reception.build_days", "生成接待日", daily(1), build_reception_days, _per_day),
+        ScheduledJob("reminders.day_before", "接待日前一天提醒", daily(18), day_before_reminders,
+                     _per_day),
+        ScheduledJob("reminders.morning", "接待日当天早上提醒", daily(7, 30), morning_reminders,
+                     _per_day),
+        ScheduledJob("outbox.deliver", "投递通知",
+                     IntervalTrigger(seconds=config["SCHEDULER_OUTBOX_SECONDS"], timezone=LOCAL_TZ),
+                     deliver_outbox),
+        ScheduledJob("messages.overdue", "提醒超期留言", daily(9), flag_overdue_messages, _per_day),
+    ]
+
+
+def jobs_for(app: Flask) -> list[ScheduledJob]:
+    """The standard jobs, or the list SCHEDULER_JOBS names ("module:function", for tests)."""
+    path = app.config.get("SCHEDULER_JOBS")
+    if not path:
+        return default_jobs(app.config)
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)(app.config)
+
+
+# ---- running a job ----
+
+def run_job(job_id: str, *, today: date | None = None, now: datetime | None = None) -> str:
+    """Run one job now, in the caller's app context: "done", "failed" or "skipped"."""
+    job = {j.id: j for j in jobs_for(current_app)}.get(job_id)
+    if job is None:
+        raise KeyError(job_id)
+    now = now or utcnow()
+    today = today or now.astimezone(LOCAL_TZ).date()
+    work = lambda: job.work(today, now)  # noqa: E731
+    if job.run_key is None:
+        return _run_unkeyed(job.id, work)
+    return run_once(job.id, job.run_key(today, now), work)
+
+
+def run_once(job: str, run_key: str, fn: Callable[[], str | None]) -> str:
+    """Claim (job, run_key) with a JobRun row, run `fn`, and commit its work together with the
+    row's "done". A key already claimed is skipped, except a failed one, which may be retried.
+    Needs an app context; returns "done", "failed" or "skipped"."""
+    run = _claim(job, run_key)
+    if run is None:
+        log.info("%s [%s]：已运行过或正在别处运行，跳过", job, run_key)
+        return "skipped"
+    try:
+        detail = fn()
+    except Exception as err:  # noqa: BLE001 - a failed job is recorded, the scheduler goes on
+        db.session.rollback()
+        log.exception("%s [%s] 运行失败", job, run_key)
+        _finish(run, "failed", f"{type(err).__name__}: {err}")
+        db.session.commit()
+        return "failed"
+    _finish(run, "done", detail or "")
+    db.session.commit()
+    log.info("%s [%s] 完成：%s", job, run_key, detail or "")
+    return "done"
+
+
+def _claim(job: str, run_key: str) -> JobRun | None:
+    run = JobRun(job=job, run_key=run_key, holder=HOLDER, status="running", started_at=utcnow())
+    db.session.add(run)
+    try:
+        db.session.commit()
+        return run
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+    # Retaking a failed run is one conditional UPDATE: of two retakers, one wins.
+    retaken = db.session.execute(
+        sa.update(JobRun).where(JobRun.job == job, JobRun.run_key == run_key,
+                                JobRun.status == "failed")
+        .values(status="running", holder=HOLDER, started_at=utcnow(), finished_at=None))
+    db.session.commit()
+    if retaken.rowcount != 1:
+        return None
+    return db.session.scalar(sa.select(JobRun).filter_by(job=job, run_key=run_key))
+
+
+def _finish(run: JobRun, status: str, detail: str) -> None:
+    run.status, run.detail, run.finished_at = status, detail[:DETAIL_MAX], utcnow()
+
+
+def _run_unkeyed(job: str, fn: Callable[[], str]) -> str:
+    try:
+        detail = fn()
+        db.session.commit()
+    except Exception:  # noqa: BLE001
+        db.session.rollback()
+        log.exception("%s 运行失败", job)
+        return "failed"
+    log.debug("%s: %s", job, detail)
+    return "done"
+
+
+# ---- the lease ----
+
+def take_lease(holder: str, seconds: float, now: datetime | None = None) -> bool:
+    """Take or renew the lease: free, expired or already ours. Commits; True if we hold it."""
+    now = now or utcnow()
+    values = {"holder": holder, "expires_at": now + timedelta(seconds=seconds), "renewed_at": now}
+    taken = db.session.execute(
+        sa.update(SchedulerLease)
+        .where(SchedulerLease.name == LEASE_NAME,
+               sa.or_(SchedulerLease.expires_at < now, SchedulerLease.holder == holder))
+        .values(**values)).rowcount == 1
+    if not taken and db.session.get(SchedulerLease, LEASE_NAME) is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(SchedulerLease(name=LEASE_NAME, **values))
+            taken = True
+        except sa.exc.IntegrityError:
+            pass  # another process inserted it first: theirs
+    db.session.commit()
+    return taken
+
+
+def release_lease(holder: str) -> None:
+    """On a clean stop: let a waiting process take over at once instead of after expiry."""
+    db.session.execute(sa.update(SchedulerLease)
+                       .where(SchedulerLease.name == LEASE_NAME, SchedulerLease.holder == holder)
+                       .values(expires_at=utcnow()))
+    db.session.commit()
+
+
+def lease_holder() -> SchedulerLease | None:
+    return db.session.get(SchedulerLease, LEASE_NAME)
+
+
+# ---- the process ----
+
+_runner: "Runner | None" = None
+
+
+def fire(job_id: str) -> None:
+    """What APScheduler calls (by reference, so the job table stays valid across releases)."""
+    runner = _runner
+    if runner is None or not runner.holds_lease():
+        log.warning("%s 未运行：本进程未持有调度租约", job_id)
+        return
+    with runner.app.app_context():
+        run_job(job_id)
+
+
+class Runner:
+    def __init__(self, app: Flask):
+        self.app = app
+        self.jobs = jobs_for(app)
+        self.lease_seconds = float(app.config["SCHEDULER_LEASE_SECONDS"])
+        self.renew_seconds = float(app.config["SCHEDULER_RENEW_SECONDS"])
+        self.stop = threading.Event()
+        self._valid_until = 0.0  # monotonic clock: when our lease lapses unless renewed
+        with app.app_context():
+            engine = db.engine
+        self.scheduler = BackgroundScheduler(
+            timezone=LOCAL_TZ,
+            # The table comes from the migrations (backend/models/scheduler.py), same name.
+            jobstores={"default": SQLAlchemyJobStore(engine=engine,
+                                                     tablename=apscheduler_jobs.name)},
+            # A run missed while no process held the lease still happens within the hour, once.
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
+
+    def holds_lease(self) -> bool:
+        return time.monotonic() < self._valid_until
+
+    def run(self) -> None:
+        global _runner
+        _runner = self
+        self.scheduler.start(paused=True)
+        log.info("调度进程 %s 已启动：%d 个定时任务，租约 %s 秒", HOLDER, len(self.jobs),
+                 self.lease_seconds)
+        active, waiting_logged = False, False
+        try:
+            while not self.stop.is_set():
+                held = self._renew()
+                if held and not active:
+                    self._register_jobs()
+                    self.scheduler.resume()
+                    active, waiting_logged = True, False
+                    log.info("已取得调度租约，本进程开始执行定时任务")
+                elif not held and active:
+                    self.scheduler.pause()
+                    active = False
+                    log.warning("调度租约已失去，暂停执行定时任务，等待重新取得")
+                elif not held and not waiting_logged:
+                    waiting_logged = True
+                    log.info("另一个调度进程（%s）正在运行，本进程等待；它停止后自动接管",
+                             self._other_holder())
+                self.stop.wait(self.renew_seconds)
+        finally:
+            self.scheduler.shutdown(wait=True)
+            if active:
+                with self.app.app_context():
+                    release_lease(HOLDER)
+            _runner = None
+            log.info("调度进程 %s 已停止", HOLDER)
+
+    def _renew(self) -> bool:
+        started = time.monotonic()
+        try:
+            with self.app.app_context():
+                held = take_lease(HOLDER, self.lease_seconds)
+        except sa.exc.SQLAlchemyError as err:
+            log.error("续租失败（数据库）：%s", err)
+            held = False
+        # Counted from before the UPDATE, so our view never outlives the row's expiry.
+        self._valid_until = started + self.lease_seconds if held else 0.0
+        return held
+
+    def _other_holder(self) -> str:
+        try:
+            with self.app.app_context():
+                lease = lease_holder()
+                return lease.holder if lease else "未知"
+        except sa.exc.SQLAlchemyError:
+            return "未知"
+
+    def _register_jobs(self) -> None:
+        """Bring the job table in line with the list; a job whose trigger is unchanged keeps its
+        next run time, so a run missed during a takeover still happens."""
+        wanted = {job.id: job for job in self.jobs}
+        for existing in self.scheduler.get_jobs():
+            if existing.id not in wanted:
+                existing.remove()
+        for job in self.jobs:
+            current = self.scheduler.get_job(job.id)
+            if current is not None and str(current.trigger) == str(job.trigger):
+                continue
+            self.scheduler.add_job(fire, job.trigger, args=[job.id], id=job.id, name=job.label,
+                                   replace_existing=True)
+
+
+def next_run_times() -> dict[str, datetime | None]:
+    """From the job table: when each registered job fires next (aware, local)."""
+    rows = db.session.execute(sa.select(apscheduler_jobs.c.id, apscheduler_jobs.c.next_run_time))
+    return {job_id: datetime.fromtimestamp(ts, LOCAL_TZ) if ts is not None else None
+            for job_id, ts in rows}
