@@ -63,11 +63,19 @@ def _fix_postgres_scheme(app: Flask) -> None:
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_foreign_keys(dbapi_connection, connection_record):
-    # SQLite ignores foreign keys unless asked, per connection.
+def _sqlite_connect(dbapi_connection, connection_record):
     if type(dbapi_connection).__module__.startswith("sqlite3"):
+        # Python's sqlite3 opens transactions on its own and not before a SAVEPOINT, so a
+        # savepoint's RELEASE would commit; we open them ourselves (see _sqlite_begin).
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA foreign_keys=ON")  # off unless asked, per connection
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN")

@@ -25,8 +25,16 @@ def _per_resident() -> str:
     return current_app.config["SUBMIT_RATE_PER_RESIDENT"]
 
 
+def _accepted(response) -> bool:
+    # A form sent back for correction is not a submission: an older resident who gets the
+    # form wrong a few times must not be locked out for it.
+    return response.status_code < 400
+
+
 def submission_limits(view):
-    """Both limits on one view; a breach answers 429 with a Chinese message per channel."""
-    view = limiter.limit(_per_resident, key_func=resident_key, scope="submit-resident")(view)
-    return limiter.limit(_per_ip, scope="submit-ip")(view)
+    """Both limits on one view, shared by every channel (a resident has one budget, whether they
+    write from the web page or the mini-program); a breach answers 429 in Chinese."""
+    view = limiter.shared_limit(_per_resident, scope="submit-resident", key_func=resident_key,
+                                deduct_when=_accepted)(view)
+    return limiter.shared_limit(_per_ip, scope="submit-ip", deduct_when=_accepted)(view)
 

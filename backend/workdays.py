@@ -234,6 +234,12 @@ def _warn_weekends_only(year: int) -> None:
                     "an admin should enter that year's holidays", year)
 
 
+@event.listens_for(Session, "after_commit")
+def _drop_cache_on_commit(session):
+    # The next transaction may see a table another one changed since.
+    session.info.pop(_CACHE_KEY, None)
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_cache_on_rollback(session, previous_transaction):
     # Rows read inside a rolled-back transaction may never have existed.

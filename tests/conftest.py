@@ -40,7 +40,18 @@ class RequestIsolatingClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         with self.application.app_context():
-            return super().open(*args, **kwargs)
+            response = super().open(*args, **kwargs)
+        _end_read_transaction()
+        return response
+
+
+def _end_read_transaction() -> None:
+    """SQLite reads see the snapshot their transaction began with; end the test's read-only
+    transaction after each request so the test sees what the request committed, as it would on
+    PostgreSQL (read committed). A test holding unflushed changes keeps its transaction."""
+    session = _db.session()
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        session.commit()
 
 
 @pytest.fixture(scope="session", autouse=True)
