@@ -11,9 +11,11 @@ outbox_cli = AppGroup("outbox", help="通知发件箱：投递通知、查看投
 
 def register_cli(app: Flask) -> None:
     from backend.poster_cli import posters_command
+    from backend.reception_cli import reception_cli
     from backend.scheduler_cli import scheduler_cli
     app.cli.add_command(outbox_cli)
     app.cli.add_command(posters_command)
+    app.cli.add_command(reception_cli)
     app.cli.add_command(scheduler_cli)
 
     @app.cli.command("demo")

@@ -192,19 +192,13 @@ def day_on_duty(db):
 
 
 @pytest.fixture
-def day_world(db, make_station, make_deputy, make_staff, monkeypatch):
+def day_world(db, make_station, make_deputy, make_staff):
     """Two stations without member deputies (so the rotation puts nobody on duty by itself),
-    two deputies of no station to put on duty by hand, and one account per role: admin, the liaison of A,
-    the liaison of B, a deputy, a department."""
+    two deputies of no station to put on duty by hand, and one account per role: admin, the
+    liaison of A, the liaison of B, a deputy, a department."""
     from types import SimpleNamespace
 
-    from werkzeug.security import generate_password_hash
-
-    import backend.models.accounts as accounts_model
     from backend.models import Department
-    # scrypt costs ~0.15 s a hash; the access matrix signs in many times.
-    monkeypatch.setattr(accounts_model, "generate_password_hash",
-                        lambda password: generate_password_hash(password, "pbkdf2:sha256:1000"))
     station_a = make_station(name="城关街道代表联络站", address="城关路1号")
     station_b = make_station(name="桂花坪街道代表联络站")
     deputy_a = make_deputy(name="王建国", stations=[])
