@@ -442,10 +442,12 @@ def test_lists_search_paginate_and_stay_within_the_liaisons_stations(
 
 
 @pytest.mark.parametrize("role,expected,absent", [
-    ("admin", ["代表", "联络站", "届次", "代表小组", "承办单位", "工作人员账号"], ["本站代表"]),
-    ("liaison_own", ["我的联络站", "本站代表"], ["工作人员账号", "届次"]),
-    ("deputy", ["留言和建议功能"], ["本站代表", "工作人员账号"]),
-    ("department", ["留言和建议功能"], ["本站代表", "工作人员账号"]),
+    ("admin", ["代表", "联络站", "届次", "代表小组", "承办单位", "工作人员账号", "节假日设置",
+               "敏感词库", "导入导出代表", "接待选民日"], ["本站代表", "绑定微信"]),
+    ("liaison_own", ["我的联络站", "本站代表", "值班表", "接待日", "约见申请", "绑定微信"],
+     ["工作人员账号", "届次", "敏感词库"]),
+    ("deputy", ["我的留言", "我的值班", "约见申请", "绑定微信"], ["本站代表", "工作人员账号"]),
+    ("department", ["代表建议功能"], ["本站代表", "工作人员账号", "我的值班"]),
 ])
 def test_home_menu_by_role(client, login, org_world, role, expected, absent):
     login(org_world.users[role])
@@ -459,3 +461,14 @@ def test_home_menu_by_role(client, login, org_world, role, expected, absent):
 def _token(client):
     from tests.conftest import csrf_token
     return csrf_token(client, "/staff/")
+
+
+@pytest.mark.parametrize("role", ["admin", "liaison_own", "deputy", "department"])
+def test_every_menu_link_opens(client, login, org_world, role):
+    import re
+    login(org_world.users[role])
+    menu = client.get("/staff/").get_data(as_text=True).split('data-testid="staff-menu"')[1]
+    links = re.findall(r'<a class="lx-cell" href="([^"]+)"', menu)
+    assert links or role == "department"
+    for href in links:
+        assert client.get(href).status_code == 200, href
