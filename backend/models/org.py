@@ -42,6 +42,8 @@ class DeputyGroup(db.Model):
     __tablename__ = "deputy_groups"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    # Groups are reorganised within a term; a dissolved one stays for the record.
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
 
 class Station(db.Model):

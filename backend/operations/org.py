@@ -228,6 +228,7 @@ def set_active(obj, active: bool, *, actor=None):
     checks = {
         Station: lambda u: access.can_deactivate_station(u, obj),
         Department: access.can_manage_org,
+        DeputyGroup: access.can_manage_org,
         Deputy: lambda u: access.can_deactivate_deputy(u, obj),
     }
     _require(actor, checks[type(obj)])

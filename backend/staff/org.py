@@ -53,7 +53,7 @@ REGISTRIES = {
         order=(Department.name,)),
 }
 KIND = "<any(" + ",".join(REGISTRIES) + "):kind>"
-# Terms and groups have no is_active column: they are edited, never deactivated.
+# Terms are history (one is marked current) and have no is_active: they are never deactivated.
 KIND_WITH_ACTIVE = "<any(" + ",".join(k for k, r in REGISTRIES.items() if r.has_active) + "):kind>"
 
 

@@ -50,6 +50,8 @@ MATRIX = [
     ("GET", "/staff/departments/{department}/edit", None, ADMIN),
     ("POST", "/staff/departments/{department}/edit", {"name": "区住建局", "contact_name": "张三"},
      ADMIN),
+    ("POST", "/staff/groups/{group}/deactivate", {}, ADMIN),
+    ("POST", "/staff/groups/{group}/activate", {}, ADMIN),
     ("POST", "/staff/departments/{department}/deactivate", {}, ADMIN),
     ("POST", "/staff/departments/{department}/activate", {}, ADMIN),
     # stations: admin creates and deactivates; a liaison edits their own

@@ -472,3 +472,16 @@ def test_every_menu_link_opens(client, login, org_world, role):
     assert links or role == "department"
     for href in links:
         assert client.get(href).status_code == 200, href
+
+
+def test_a_dissolved_group_is_kept_greyed(client, login, org_world, db):
+    from backend.models import AuditEvent, DeputyGroup
+    login(org_world.users["admin"])
+    group = db.session.scalar(db.select(DeputyGroup))
+    resp = post_form(client, f"/staff/groups/{group.id}/deactivate", {},
+                     form_url=f"/staff/groups/{group.id}/edit")
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(DeputyGroup, group.id).is_active is False
+    assert db.session.scalar(db.select(AuditEvent).filter_by(action="group.deactivate"))
+    assert "已停用" in client.get("/staff/groups").get_data(as_text=True)
