@@ -21,7 +21,7 @@ EDITABLE = {
     DeputyGroup: ("name",),
     Department: ("name", "contact_name", "contact_phone"),
     Station: ("name", "kind", "address", "latitude", "longitude", "heads", "opening_hours",
-              "phone"),
+              "phone", "ack_workdays", "answer_workdays"),
     Deputy: ("name", "level", "term_id", "group_id", "constituency", "occupation", "expertise",
              "intro", "phone"),
 }

@@ -2,14 +2,15 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
-    BooleanField, DateField, FieldList, FloatField, Form, FormField, PasswordField, SelectChoice,
-    SelectField, SelectMultipleField, StringField, TextAreaField,
+    BooleanField, DateField, FieldList, FloatField, Form, FormField, IntegerField, PasswordField,
+    SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField,
 )
 from wtforms.i18n import get_translations
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from backend.models import LEVEL_LABELS, LEVELS, ROLE_LABELS, ROLES, STATION_KIND_LABELS
+from backend.models.org import DEFAULT_ACK_WORKDAYS, DEFAULT_ANSWER_WORKDAYS
 
 # WTForms' own Chinese catalogue, for the few built-in messages we do not word ourselves.
 _ZH = get_translations(["zh"])
@@ -101,6 +102,13 @@ class StationForm(StaffForm):
     phone = _text("电话", 30)
     # The two people in charge (负责人): two fixed rows.
     heads = FieldList(FormField(HeadForm), label="负责人", min_entries=2, max_entries=2)
+    # The station's own message clocks, in Chinese working days.
+    ack_workdays = IntegerField("受理期限", default=DEFAULT_ACK_WORKDAYS, validators=[
+        InputRequired("请填写受理期限"), NumberRange(1, 30, message="受理期限应为 1 到 30 个工作日")],
+        description="收到留言后几个工作日内受理")
+    answer_workdays = IntegerField("答复期限", default=DEFAULT_ANSWER_WORKDAYS, validators=[
+        InputRequired("请填写答复期限"), NumberRange(1, 90, message="答复期限应为 1 到 90 个工作日")],
+        description="收到留言后几个工作日内答复")
 
 
 # ---- deputies ----

@@ -31,6 +31,7 @@ ACCOUNT_FORM = {"display_name": "联络员小张", "role": "liaison", "deputy_id
                 "department_id": "0", "station_ids": "{station_a}"}
 
 # (method, URL, form data for a POST, expected status by role)
+CLOCKS = {"ack_workdays": "2", "answer_workdays": "15"}  # a station's message clocks
 MATRIX = [
     ("GET", "/staff/", None, EVERY_STAFF),
     # terms, deputy groups, departments: one generic set of pages
@@ -57,10 +58,11 @@ MATRIX = [
     # stations: admin creates and deactivates; a liaison edits their own
     ("GET", "/staff/stations", None, LIAISONS),
     ("GET", "/staff/stations/new", None, ADMIN),
-    ("POST", "/staff/stations/new", {"name": "洋湖社区代表联系点", "kind": "point"}, ADMIN),
+    ("POST", "/staff/stations/new", {"name": "洋湖社区代表联系点", "kind": "point", **CLOCKS}, ADMIN),
     ("GET", "/staff/stations/{station_a}/edit", None, OWN_STATION),
     ("POST", "/staff/stations/{station_a}/edit",
-     {"name": "城关街道代表联络站", "kind": "station", "heads-0-name": "林红"}, OWN_STATION),
+     {"name": "城关街道代表联络站", "kind": "station", "heads-0-name": "林红", **CLOCKS},
+     OWN_STATION),
     ("POST", "/staff/stations/{station_a}/deactivate", {}, ADMIN),
     ("POST", "/staff/stations/{station_a}/activate", {}, ADMIN),
     # deputies of station A

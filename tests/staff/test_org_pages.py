@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from backend.adapters import get_storage
+from backend.timeutil import LOCAL_TZ as LOCAL
 from backend.errors import Forbidden, ValidationFailed
 from backend.extensions import db
 from backend.models import AuditEvent, Deputy, DeputyCode, Station, StaffUser, Term
@@ -362,7 +363,8 @@ def test_duplicates_get_a_chinese_error_not_a_500(client, login, org_world, monk
     w.deputy_b.phone = "13900001111"
     db.session.commit()
     login(w.users["admin"])
-    resp = post_form(client, "/staff/stations/new", {"name": w.station_b.name, "kind": "station"})
+    resp = post_form(client, "/staff/stations/new", {"name": w.station_b.name, "kind": "station",
+                                                     "ack_workdays": "2", "answer_workdays": "15"})
     assert resp.status_code == 422 and "已有同名的联络站" in resp.get_data(as_text=True)
     resp = post_form(client, f"/staff/deputies/{w.deputy_a.id}/edit",
                      _deputy_form(w.deputy_a, phone="13900001111"))
@@ -381,7 +383,7 @@ def test_station_form_keeps_two_heads_and_checks_coordinates(client, login, org_
     login(w.users["liaison_own"])
     url = f"/staff/stations/{w.station_a.id}/edit"
     base = {"name": w.station_a.name, "kind": "home", "address": "人民路88号",
-            "opening_hours": "周一至周五 9:00-17:00"}
+            "opening_hours": "周一至周五 9:00-17:00", "ack_workdays": "2", "answer_workdays": "15"}
     resp = post_form(client, url, {**base, "latitude": "北纬28度"})
     assert resp.status_code == 422 and "请输入数字" in resp.get_data(as_text=True)
     resp = post_form(client, url, {**base, "latitude": "28.19", "longitude": "112.97",
@@ -485,3 +487,30 @@ def test_a_dissolved_group_is_kept_greyed(client, login, org_world, db):
     assert db.session.get(DeputyGroup, group.id).is_active is False
     assert db.session.scalar(db.select(AuditEvent).filter_by(action="group.deactivate"))
     assert "已停用" in client.get("/staff/groups").get_data(as_text=True)
+
+
+def test_a_liaison_sets_the_station_clocks_and_new_messages_follow_them(client, login, org_world):
+    import uuid
+
+    from backend.models import Resident
+    from backend.operations.messages import submit_message
+    w = org_world
+    login(w.users["liaison_own"])
+    url = f"/staff/stations/{w.station_a.id}/edit"
+    base = {"name": w.station_a.name, "kind": "station"}
+    resp = post_form(client, url, {**base, "ack_workdays": "0", "answer_workdays": "15"})
+    assert resp.status_code == 422 and "受理期限应为 1 到 30 个工作日" in resp.get_data(as_text=True)
+    resp = post_form(client, url, {**base, "ack_workdays": "1", "answer_workdays": "10"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    station = db.session.get(Station, w.station_a.id)
+    assert (station.ack_workdays, station.answer_workdays) == (1, 10)
+    resident = Resident()
+    db.session.add(resident)
+    db.session.flush()
+    from datetime import datetime, timezone
+    monday = datetime(2026, 11, 23, 2, tzinfo=timezone.utc)
+    message = submit_message(resident=resident, station=station, body="测试留言的办理期限设置。",
+                             idempotency_key=uuid.uuid4().hex, now=monday).message
+    assert str(message.ack_due_at.astimezone(LOCAL).date()) == "2026-11-24"
+    assert str(message.answer_due_at.astimezone(LOCAL).date()) == "2026-12-07"
