@@ -57,5 +57,6 @@ def _card(code, deputy) -> dict:
         "photo_url": (url_for("portal.media", key=deputy.photo_path, _external=True)
                       if deputy.photo_path else None),
         "stations": [s for s in deputy.stations if s.is_active],
-        "next_reception_date": public.next_reception_date(local_today()),
+        "next_reception_date": getattr(
+            public.next_reception(deputy.primary_station, local_today()), "date", None),
     }

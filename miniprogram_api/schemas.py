@@ -113,7 +113,7 @@ class DeputyCard(Schema):
     intro = fields.Str()
     photo_url = fields.Str(allow_none=True)
     stations = fields.List(fields.Nested(StationBrief))
-    next_reception_date = fields.Date()
+    next_reception_date = fields.Date(allow_none=True)
 
 
 class SceneQuery(In):

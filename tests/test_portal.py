@@ -114,8 +114,35 @@ def test_api_card_carries_level_station_and_next_reception(client, db, make_stat
     card = client.get(f"/api/mp/v1/deputies/{_token(deputy)}").json
     assert card["name"] == "周敏" and card["level_label"] == "省人大代表"
     assert card["stations"][0]["name"] == "桂花坪站"
-    assert card["next_reception_date"].endswith("-15")
+    assert card["next_reception_date"] is None  # no reception day built yet
     assert "phone" not in card
+
+
+def test_pages_show_the_next_reception_day_and_who_is_on_duty(client, db, make_station,
+                                                              make_deputy):
+    from datetime import date, time
+
+    from backend.models import ReceptionDay, ReceptionDuty
+    station = make_station(name="城关街道代表联络站")
+    on_duty = make_deputy(name="王建国", stations=[station])
+    make_deputy(name="李秀英", stations=[station])
+    token = active_code(on_duty).token
+    db.session.commit()
+    html = client.get(f"/stations/{station.id}").get_data(as_text=True)
+    assert "具体日期待联络站公布" in html
+    # Spring Festival 2026 moved the 15th to the 24th.
+    day = ReceptionDay(station_id=station.id, nominal_date=date(2099, 2, 15),
+                       date=date(2099, 2, 24), start_time=time(9), end_time=time(11, 30),
+                       moved_reason="2月15日为春节假期，顺延至2月24日")
+    db.session.add(day)
+    db.session.flush()
+    db.session.add(ReceptionDuty(day_id=day.id, deputy_id=on_duty.id))
+    db.session.commit()
+    for url in (f"/stations/{station.id}", f"/d/{token}"):
+        html = client.get(url).get_data(as_text=True)
+        assert "2099年2月24日" in html and "09:00–11:30" in html
+        assert "值班代表：王建国" in html and "顺延至2月24日" in html
+    assert client.get(f"/api/mp/v1/deputies/{token}").json["next_reception_date"] == "2099-02-24"
 
 
 def test_codes_revoked_are_kept_for_old_posters(db, make_deputy):

@@ -6,9 +6,8 @@ import re
 from backend.adapters import get_storage
 from backend.errors import InvalidState, ValidationFailed
 from backend.extensions import db
-from backend.models import Deputy, DeputyCode, deputy_stations
+from backend.models import Deputy, DeputyCode, ReceptionRule, deputy_stations
 from backend.operations.codes import ensure_code, issue_code, poster_code_image
-from backend.operations.public import RECEPTION_DAY_OF_MONTH
 from qr.posters import (
     PRINT_DPI, PosterInfo, render_poster_pdf, render_poster_png, render_station_pdf,
     render_station_zip,
@@ -19,7 +18,7 @@ MIMETYPES = {"png": "image/png", "pdf": "application/pdf", "zip": "application/z
 DEPUTY_FORMATS = {"png": render_poster_png, "pdf": render_poster_pdf}
 STATION_FORMATS = {"pdf": render_station_pdf, "zip": render_station_zip}
 
-RECEPTION_NOTE = f"每月{RECEPTION_DAY_OF_MONTH}日 代表接待选民日"
+DEFAULT_RECEPTION_DAY = 15  # the statutory day, for a station that has no rule of its own yet
 # The footer is one line of about 40 characters at its smallest print size: a longer address
 # would shrink the reception-day notice or be cut off, so it stays off the poster.
 FOOTER_ADDRESS_MAX = 20
@@ -40,12 +39,14 @@ def posters_filename(name: str, size: str, fmt: str) -> str:
 
 def poster_footer(station) -> str:
     address = (station.address or "").strip() if station is not None else ""
+    rule = db.session.get(ReceptionRule, station.id) if station is not None else None
+    note = f"每月{rule.day_of_month if rule else DEFAULT_RECEPTION_DAY}日 代表接待选民日"
     if address and len(address) <= FOOTER_ADDRESS_MAX:
-        return f"{RECEPTION_NOTE} · {address}"
-    return RECEPTION_NOTE
+        return f"{note} · {address}"
+    return note
 
 
-def poster_info(deputy, station, code: DeputyCode) -> PosterInfo:
+def poster_info(deputy, station, code: DeputyCode, footer: str | None = None) -> PosterInfo:
     storage = get_storage()
     # A photo lost from storage still gets a poster, with the surname in place of the face.
     photo = storage.read(deputy.photo_path) if storage.exists(deputy.photo_path) else None
@@ -53,7 +54,7 @@ def poster_info(deputy, station, code: DeputyCode) -> PosterInfo:
         deputy_name=deputy.name, level_label=deputy.level_label,
         station_name=station.name if station is not None else "",
         occupation=deputy.occupation or "", photo=photo, code_png=poster_code_image(code),
-        footer=poster_footer(station))
+        footer=poster_footer(station) if footer is None else footer)
 
 
 def deputy_poster(deputy, station=None, size: str = "A5", fmt: str = "png"
@@ -78,7 +79,9 @@ def station_posters(station, size: str = "A5", fmt: str = "pdf", progress=None) 
     rows = _roster_with_codes(station)
     if not rows:
         raise InvalidState("该联络站还没有在用的代表，无法生成海报", code="no_deputies")
-    infos = [poster_info(deputy, station, code or issue_code(deputy)) for deputy, code in rows]
+    footer = poster_footer(station)
+    infos = [poster_info(deputy, station, code or issue_code(deputy), footer)
+             for deputy, code in rows]
     return render(infos, size, progress, dpi=PRINT_DPI)
 
 

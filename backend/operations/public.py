@@ -6,16 +6,13 @@ from backend.extensions import db
 from backend.models import Deputy, DeputyCode, Station, deputy_stations
 from backend.operations.codes import active_code, find_code
 
-RECEPTION_DAY_OF_MONTH = 15
-
-
-def next_reception_date(today: date) -> date:
-    """The next 15th (代表接待选民日). Station-specific rules and holiday moves come with the
-    reception-day calendar; until then every station keeps the statutory default."""
-    if today.day <= RECEPTION_DAY_OF_MONTH:
-        return today.replace(day=RECEPTION_DAY_OF_MONTH)
-    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
-    return date(year, month, RECEPTION_DAY_OF_MONTH)
+def next_reception(station: Station | None, today: date):
+    """The station's next reception day that will take place, with who is on duty, or None
+    while none has been built."""
+    if station is None:
+        return None
+    from backend.operations.reception_days import next_day
+    return next_day(station, today)
 
 
 def deputy_by_token(token: str):

@@ -20,7 +20,7 @@ def station(station_id: int):
     st = public.public_station(station_id)
     return render_template("portal/station.html", station=st,
                            roster=public.station_roster(st),
-                           next_day=public.next_reception_date(local_today()))
+                           next_day=public.next_reception(st, local_today()))
 
 
 @bp.get("/d/<token>")
@@ -30,7 +30,7 @@ def deputy(token: str):
         return render_template("portal/code_revoked.html", deputy=dep,
                                current=public.current_code_for(dep)), 410
     return render_template("portal/deputy.html", deputy=dep, code=code,
-                           next_day=public.next_reception_date(local_today()))
+                           next_day=public.next_reception(dep.primary_station, local_today()))
 
 
 @bp.get("/d/<token>/qr.<fmt>")

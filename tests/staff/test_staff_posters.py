@@ -157,7 +157,7 @@ def test_station_posters_load_the_roster_in_one_query(app, org_world, make_deput
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", listener)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 1, selects
+    assert len(selects) == 2, selects  # the roster with codes, and the station's reception rule
 
 
 # ---- who may print ----
