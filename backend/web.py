@@ -23,6 +23,11 @@ def register_web(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = format_local
     app.jinja_env.filters["cn_date"] = format_date_cn
 
+    def feed_link(feed):
+        from backend.operations.ical import feed_url
+        return feed_url(feed)
+    app.jinja_env.globals["feed_link"] = feed_link
+
     @app.before_request
     def _large_text():
         g.large_text = request.cookies.get(LARGE_TEXT_COOKIE) == "1"

@@ -7,6 +7,7 @@ from backend.errors import DomainError
 from backend.extensions import db
 from backend.models import Appointment, Deputy, ReceptionDay, ReceptionSlot
 from backend.operations import appointments as ops
+from backend.operations import ical
 from backend.operations import public
 from backend.portal import bp
 from backend.portal.residents import current_web_resident, get_or_create_web_resident, web_key
@@ -83,7 +84,19 @@ def my_appointments():
     resident = current_web_resident()
     items = ops.resident_appointments(resident) if resident else []
     return render_template("portal/appointments.html", items=items, now=utcnow(),
-                           can_cancel=ops.resident_can_cancel, meeting_time=ops.meeting_time)
+                           can_cancel=ops.resident_can_cancel, meeting_time=ops.meeting_time,
+                           feed=ical.find_feed("resident", resident.id) if resident else None)
+
+
+@bp.post("/my/appointments/feed")
+def my_appointments_feed():
+    resident = current_web_resident()
+    if resident is None:
+        abort(404)
+    ical.feed_token("resident", resident.id)
+    db.session.commit()
+    flash("已生成预约日历订阅链接", "success")
+    return redirect(url_for(".my_appointments"))
 
 
 @bp.get("/my/appointments/<int:appointment_id>")

@@ -65,7 +65,7 @@ def reception_page(station_id: int):
         station=station, today=today, days=ops.upcoming_days(station, today, UPCOMING),
         seats=ops.seats, status_labels=ops.DAY_STATUS_LABELS,
         notice=workdays.coverage_notice(*ops.horizon_years(rule, today)),
-        feed=ical.find_feed("station", station.id), feed_url=ical.feed_url)
+        feed=ical.find_feed("station", station.id))
 
 
 @bp.post("/stations/<int:station_id>/reception/build")

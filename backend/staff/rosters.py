@@ -13,6 +13,7 @@ from backend.extensions import db
 from backend.models import (
     Deputy, DeputyUnavailability, DutySwap, ReceptionDay, ReceptionDuty, Station,
 )
+from backend.operations import ical
 from backend.operations import rosters as ops
 from backend.staff import bp
 from backend.staff.guard import roles_required
@@ -75,6 +76,7 @@ def my_duties():
     swaps = ops.swaps_for_deputy(deputy, today)
     return render_template(
         "staff/duties.html", deputy=deputy, duties=duties, swaps=swaps,
+        feed=ical.find_feed("deputy", deputy.id),
         options={d.id: ops.swap_options(d, today) for d in duties},
         pending={i for v in swaps if v.swap.status in ops.OPEN_SWAP_STATUSES
                  for i in (v.swap.duty_id, v.swap.counter_duty_id)},
@@ -116,6 +118,13 @@ def clear_unavailable(row_id):
 
 
 # ---- the station's roster ----
+
+@bp.post("/duties/feed")
+@roles_required("deputy")
+def my_duties_feed():
+    ical.feed_token("deputy", current_user.deputy_id)
+    return done("已生成值班日历订阅链接", url_for(".my_duties"))
+
 
 @bp.get("/stations/<int:station_id>/roster")
 @roles_required("admin", "liaison")
