@@ -122,7 +122,21 @@ def measure(app, repeats: int) -> list[tuple[str, float, float, float, float]]:
             deep = _time(lambda: liaison_queue(liaison, filters, cursor=cursor), repeats)
             results.append((f"{name}（第{page_no}页）", *_pcts(first), *_pcts(deep)))
             db.session.rollback()
+        # Baseline: the same deep page reached the usual way, with OFFSET.
+        first = _time(lambda: _offset_query(liaison, QueueFilters(status="all"), 0), repeats)
+        deep = _time(lambda: _offset_query(liaison, QueueFilters(status="all"), 499 * 20), repeats)
+        results.append(("基线：OFFSET 分页，全部状态（第500页）", *_pcts(first), *_pcts(deep)))
     return results
+
+
+def _offset_query(liaison, filters, offset):
+    from backend.extensions import db
+    from backend.models import Message
+    from backend.operations.queue import _apply_filters, _in_stations
+    from backend.timeutil import utcnow
+    stmt = _apply_filters(_in_stations(db.select(Message), liaison, []), filters, utcnow())
+    return list(db.session.scalars(
+        stmt.order_by(Message.answer_due_at, Message.id).offset(offset).limit(20)))
 
 
 def _time(fn, repeats):

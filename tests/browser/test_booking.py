@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from backend.models import Appointment
 from backend.timeutil import local_today
@@ -39,9 +40,9 @@ def test_book_a_seat_and_find_it_again(live_server, page, db, make_station, make
     assert page.get_by_test_id(f"slot-{day.slots[1].id}").inner_text().endswith("还剩 3 个名额")
 
     page.get_by_test_id(f"slot-{day.slots[2].id}").click()  # a full slot turns the button
-    assert page.get_by_test_id("book-submit").inner_text() == "登记候补"
+    expect(page.get_by_test_id("book-submit")).to_have_text("登记候补")  # set by JS
     page.get_by_test_id(f"slot-{day.slots[1].id}").click()
-    assert page.get_by_test_id("book-submit").inner_text() == "确认预约"
+    expect(page.get_by_test_id("book-submit")).to_have_text("确认预约")
     page.get_by_test_id(f"deputy-{zhang.id}").click()
     page.locator("#topic").fill("小区想加装电梯，一楼住户有顾虑，想听听代表的意见")
     page.locator("#contact_name").fill("陈阿姨")

@@ -5,6 +5,7 @@ import io
 import pytest
 import sqlalchemy as sa
 import zxingcpp
+from playwright.sync_api import expect
 from PIL import Image
 
 from backend.models import Message
@@ -55,10 +56,10 @@ def test_scan_write_receipt_answer_rate(live_server, page, client, db, make_stat
 
     text = "幸福小区3栋门口的路灯坏了一个多月，晚上老人出门很不方便，希望尽快修好。"
     page.locator("#body").fill(text)
-    assert page.get_by_test_id("counter").inner_text() == f"已写 {len(text)} 字"
+    expect(page.get_by_test_id("counter")).to_have_text(f"已写 {len(text)} 字")  # set by JS
     page.set_input_files("#photos", files=[
         {"name": "路灯.jpg", "mimeType": "image/jpeg", "buffer": _photo()}])
-    assert page.locator(".lx-previews__img").count() == 1
+    expect(page.locator(".lx-previews__img")).to_have_count(1)
     page.locator("#phone").fill("13800131234")
     page.locator("#place").fill("幸福小区3栋门口")
     page.get_by_text("同意代表在公开场合引用我的留言").click()
