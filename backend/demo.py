@@ -12,6 +12,8 @@ from backend.models import Department, Deputy, DeputyGroup, Station, Term
 from backend.operations.accounts import create_staff, generate_password
 from backend.operations.codes import issue_code
 from backend.operations.moderation import seed_rules
+from backend.operations.reception_days import build_days
+from backend.timeutil import local_today
 
 STATIONS = [
     ("城关区人大代表之家", "home", "城关区人民路88号区人大常委会一楼", "周一至周五 8:30-17:30"),
@@ -85,6 +87,7 @@ def load_demo(*, reset: bool = False):
         created.append((username, display, password))
     seed_rules()
     _demo_messages(deputies, stations, staff)
+    build_days(local_today())  # the next reception days, with deputies on duty
     return created
 
 

@@ -2,7 +2,9 @@
 import sqlalchemy as sa
 
 from backend.demo import load_demo
-from backend.models import ContentRule, Deputy, DeputyCode, Message, StaffUser
+from backend.models import (
+    ContentRule, Deputy, DeputyCode, Message, ReceptionDay, ReceptionDuty, StaffUser,
+)
 
 
 def _count(db, model, *where):
@@ -19,6 +21,8 @@ def test_demo_loads_once_with_photos_codes_accounts_and_messages(db):
     assert _count(db, DeputyCode, DeputyCode.revoked_at.is_(None)) == 12
     assert _count(db, ContentRule) > 0
     assert _count(db, Message, Message.status == "answered") == 1
+    assert _count(db, ReceptionDay) >= 4 * 3  # every station, three months ahead
+    assert _count(db, ReceptionDuty) >= _count(db, ReceptionDay)
     user = db.session.scalar(sa.select(StaffUser).filter_by(username="admin"))
     assert user.check_password(dict((u, p) for u, _, p in passwords)["admin"])
     assert load_demo() is None  # a second run changes nothing
