@@ -17,6 +17,7 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, time
 
+import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from backend import workdays
@@ -355,14 +356,23 @@ def _month_end(d: date) -> date:
 # ---- a liaison's changes ----
 
 def cancel_day(day: ReceptionDay, reason: str, *, actor, today: date | None = None) -> ReceptionDay:
-    """Call a day off. Bookings keep their status (the day's status says it is off); everyone
-    holding a seat and every deputy on duty is told."""
+    """Call a day off: everyone holding a seat and every deputy on duty is told, then the day's
+    bookings are cancelled and its seats freed (no one is promoted into a day that is off)."""
     reason = _check_change(day, reason, actor, today)
     before = snapshot(day, DAY_FIELDS)
     day.status, day.cancel_reason = "cancelled", reason
     _tell_people(day, "reception_day.cancelled", "接待选民日取消",
                  f"{_station_name(day)}{month_day(day.date)}的代表接待选民日取消。原因：{reason}")
-    record("reception_day.cancel", day, actor=actor, before=before, after=snapshot(day, DAY_FIELDS))
+    released = db.session.execute(
+        sa.update(Appointment)
+        .where(Appointment.day_id == day.id, Appointment.status.in_(("booked", "waitlisted")))
+        .values(status="cancelled", cancel_reason=f"接待日取消：{reason}"[:200],
+                cancelled_by_id=getattr(actor, "id", None))
+        .execution_options(synchronize_session="fetch")).rowcount
+    for slot in day.slots:
+        slot.booked = 0
+    record("reception_day.cancel", day, actor=actor, before=before,
+           after={**snapshot(day, DAY_FIELDS), "bookings_cancelled": released})
     db.session.flush()
     return day
 

@@ -12,7 +12,7 @@ from backend import workdays
 from backend.errors import Forbidden, InvalidState, ValidationFailed
 from backend.extensions import db
 from backend.models import (
-    AuditEvent, Notification, ReceptionDay, ReceptionRule, ReceptionSlot,
+    Appointment, AuditEvent, Notification, ReceptionDay, ReceptionRule, ReceptionSlot,
 )
 from backend.operations import reception_days as ops
 
@@ -340,6 +340,11 @@ def test_cancel_tells_everyone_holding_a_seat_and_on_duty(day_world, feb_day):
     assert "2月24日" in note.body and "场地临时征用" in note.body
     [entry] = audit("reception_day.cancel")
     assert (entry.before["status"], entry.after["status"]) == ("scheduled", "cancelled")
+    assert entry.after["bookings_cancelled"] == 3  # two seated, one waiting
+    statuses = db.session.scalars(db.select(Appointment.status).where(
+        Appointment.day_id == feb.id)).all()
+    assert sorted(statuses) == ["cancelled"] * 4
+    assert all(slot.booked == 0 for slot in feb.slots)  # seats freed, nobody promoted
     with pytest.raises(InvalidState):
         ops.cancel_day(feb, "再取消一次", actor=day_world.users["admin"], today=JAN_10)
 
