@@ -7,7 +7,7 @@ from backend.extensions import db
 from backend.models import Message
 from backend.operations import messages as ops
 from backend.operations import public
-from backend.operations.queue import PAGE_SIZE
+from backend.operations.queue import resident_messages
 from backend.ratelimit import submission_limits
 from miniprogram_api import bp
 from miniprogram_api.auth import current_resident, resident_required
@@ -42,7 +42,8 @@ def submit(data):
 @endpoint(query=MyMessagesQuery, out=MessagePageOut)
 def my_messages(data):
     """我的留言，新的在前"""
-    return _mine(current_resident(), data["cursor"])
+    page = resident_messages(current_resident().id, cursor=data["cursor"])
+    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @bp.get("/messages/<int:message_id>")
@@ -81,12 +82,3 @@ def own_message(message_id: int) -> Message:
         raise NotFound("留言不存在", code="message_not_found")
     return message
 
-
-def _mine(resident, cursor: int | None) -> dict:
-    """A page of the resident's messages, newest first, by keyset on the id."""
-    stmt = db.select(Message).filter_by(resident_id=resident.id)
-    if cursor:
-        stmt = stmt.where(Message.id < cursor)
-    rows = list(db.session.scalars(stmt.order_by(Message.id.desc()).limit(PAGE_SIZE + 1)))
-    items = rows[:PAGE_SIZE]
-    return {"items": items, "next_cursor": str(items[-1].id) if len(rows) > PAGE_SIZE else None}

@@ -165,6 +165,17 @@ def make_deputy(db, make_station):
 
 
 @pytest.fixture
+def make_resident(db):
+    def make(**kw):
+        from backend.models import Resident
+        resident = Resident(**kw)
+        db.session.add(resident)
+        db.session.flush()
+        return resident
+    return make
+
+
+@pytest.fixture
 def make_staff(db):
     counter = iter(range(1, 10_000))
 
@@ -200,6 +211,32 @@ def login(client, db):
         assert resp.status_code == 302, resp.get_data(as_text=True)
         return client
     return do
+
+
+# ---- races: real threads, each with its own app context, session and transaction ----
+
+def at_once(app, *calls) -> list:
+    """Run each call in its own thread, released together by a barrier, and commit what it did;
+    returns what each returned or the exception it raised, in order."""
+    barrier, outcomes = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def run(i):
+        with app.app_context():
+            try:
+                barrier.wait()
+                outcomes[i] = calls[i]()
+                _db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - returned to the test
+                _db.session.rollback()
+                outcomes[i] = exc
+            finally:
+                _db.session.remove()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes
 
 
 # ---- a live server for the browser tests ----

@@ -1,7 +1,6 @@
 """The outbox delivery worker: which channel each recipient gets, grants, retries, locking."""
 import itertools
 import json
-import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -16,7 +15,7 @@ from backend.operations import delivery
 from backend.operations.delivery import DeliveryReport, deliver_due
 from backend.operations.messages import submit_message
 from backend.operations.notify import notify
-from tests.conftest import FAKE_WECHAT
+from tests.conftest import FAKE_WECHAT, at_once
 
 T0 = datetime(2026, 11, 23, 2, 30, tzinfo=timezone.utc)  # 10:30 in Shanghai
 SEND = FAKE_WECHAT + "cgi-bin/message/subscribe/send"
@@ -219,27 +218,12 @@ def test_two_workers_never_send_a_row_twice(app, db, wechat, templates, make_res
         time.sleep(0.005)  # long enough for the workers' batches to overlap
         return 200, {}, json.dumps({"errcode": 0, "errmsg": "ok"})
     wechat.add_callback(responses.POST, SEND, callback=slow_ok)
-    barrier, errors = threading.Barrier(2), []
-
     def worker():
         from backend.extensions import db as worker_db
-        with app.app_context():
-            try:
-                barrier.wait()
-                while deliver_due(batch=5).total:
-                    worker_db.session.commit()
-                worker_db.session.commit()
-            except Exception as exc:  # noqa: BLE001 - collected and asserted below
-                errors.append(exc)
-            finally:
-                worker_db.session.remove()
+        while deliver_due(batch=5).total:
+            worker_db.session.commit()
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert at_once(app, worker, worker) == [None, None]
     sent_to = [s["touser"] for s in sends(wechat)]
     assert len(sent_to) == 50 and len(set(sent_to)) == 50
     db.session.expire_all()

@@ -70,6 +70,17 @@ def deputy_inbox(deputy_id: int, *, cursor: str | None = None, limit: int = PAGE
     return Page(items, str(items[-1].id) if len(rows) > limit else None)
 
 
+def resident_messages(resident_id: int, *, cursor: int | None = None,
+                      limit: int = PAGE_SIZE) -> Page:
+    """A resident's own messages, newest first, paged by id."""
+    stmt = db.select(Message).filter_by(resident_id=resident_id)
+    if cursor:
+        stmt = stmt.where(Message.id < cursor)
+    rows = list(db.session.scalars(stmt.order_by(Message.id.desc()).limit(limit + 1)))
+    items = rows[:limit]
+    return Page(items, str(items[-1].id) if len(rows) > limit else None)
+
+
 def deputy_unread_count(deputy_id: int) -> int:
     return db.session.scalar(
         db.select(sa.func.count()).select_from(Message).where(

@@ -19,6 +19,7 @@ from backend.images import clean_image
 from backend.models import RATING_LABELS, Message, MessagePhoto
 from backend.operations import messages as ops
 from backend.operations import public
+from backend.operations.queue import resident_messages
 from backend.portal import bp
 from backend.portal.residents import current_web_resident, get_or_create_web_resident, web_key
 from backend.protect import lookup_code
@@ -179,9 +180,8 @@ def track():
 @bp.get("/my")
 def my_messages():
     resident = current_web_resident()
-    messages = [] if resident is None else db.session.scalars(
-        db.select(Message).filter_by(resident_id=resident.id)
-        .order_by(Message.id.desc()).limit(MY_MESSAGES_MAX)).all()
+    messages = [] if resident is None else resident_messages(
+        resident.id, limit=MY_MESSAGES_MAX).items
     return render_template("portal/my.html", messages=messages)
 
 

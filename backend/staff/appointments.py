@@ -9,7 +9,7 @@ from backend.extensions import db
 from backend.operations import appointments as ops
 from backend.staff import bp
 from backend.staff.guard import roles_required
-from backend.staff.messages import _error_text as error_text
+from backend.staff.pages import error_text
 from backend.timeutil import local_today, utcnow
 
 

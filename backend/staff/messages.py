@@ -21,6 +21,7 @@ from backend.operations.queue import (
 )
 from backend.staff import bp
 from backend.staff.guard import roles_required
+from backend.staff.pages import error_text
 from backend.timeutil import local, local_today
 from backend.workdays import coverage_notice
 
@@ -131,7 +132,7 @@ def message_action(rule: str, allowed):
                 result = view(message)
             except DomainError as err:
                 db.session.rollback()
-                flash(_error_text(err), "error")
+                flash(error_text(err), "error")
                 return redirect(_back_url(message_id))
             db.session.commit()
             if not isinstance(result, str):
@@ -149,11 +150,6 @@ def _back_url(message_id: int, viewable: bool = True) -> str:
     if not viewable:
         return url_for(".inbox" if deputy else ".message_queue")
     return url_for(".inbox_message" if deputy else ".message", message_id=message_id)
-
-
-def _error_text(err: DomainError) -> str:
-    details = [text for texts in (err.errors or {}).values() for text in texts]
-    return "；".join(details) or err.message
 
 
 def form_text(name: str) -> str:

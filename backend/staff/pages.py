@@ -2,7 +2,7 @@
 form page runs its operation (commit once, flash, redirect; or show the form again)."""
 from flask import abort, flash, redirect, render_template, request
 
-from backend.errors import ValidationFailed
+from backend.errors import DomainError, ValidationFailed
 from backend.extensions import db
 
 PER_PAGE = 20
@@ -65,3 +65,9 @@ def done(message: str, url: str):
     db.session.commit()
     flash(message, "success")
     return redirect(url)
+
+
+def error_text(err: DomainError) -> str:
+    """A domain error as one flash line: its field messages, or its message."""
+    details = [text for texts in (err.errors or {}).values() for text in texts]
+    return "；".join(details) or err.message

@@ -17,8 +17,8 @@ from backend.operations import ical
 from backend.operations import rosters as ops
 from backend.staff import bp
 from backend.staff.guard import roles_required
-from backend.staff.messages import _error_text, form_object, form_text
-from backend.staff.pages import done, get_or_404
+from backend.staff.messages import form_object, form_text
+from backend.staff.pages import done, error_text, get_or_404
 from backend.timeutil import local_today
 
 ROSTER_DAYS = 180  # how far ahead the station's roster looks
@@ -43,7 +43,7 @@ def roster_action(rule: str, *roles: str):
                 raise
             except DomainError as err:
                 db.session.rollback()
-                flash(_error_text(err), "error")
+                flash(error_text(err), "error")
                 return redirect(_back())
             return done(text, _back())
         return wrapped

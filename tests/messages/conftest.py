@@ -4,17 +4,6 @@ import pytest
 
 
 @pytest.fixture
-def make_resident(db):
-    def make(**kw):
-        from backend.models import Resident
-        resident = Resident(**kw)
-        db.session.add(resident)
-        db.session.flush()
-        return resident
-    return make
-
-
-@pytest.fixture
 def submit(db, make_resident, make_deputy):
     """Submit a message the way a resident does; returns the Submission."""
     from backend.operations.messages import submit_message

@@ -1,5 +1,4 @@
 """A resident writes: validation, idempotency, receipts, the content check, the clocks."""
-import threading
 import uuid
 from datetime import datetime, timezone
 
@@ -13,7 +12,7 @@ from backend.operations.messages import find_by_tracking, masked_phone, submit_m
 from backend.operations.moderation import add_rule
 from backend.protect import decrypt_phone, lookup_code
 from backend.timeutil import LOCAL_TZ
-from tests.conftest import FAKE_WECHAT
+from tests.conftest import FAKE_WECHAT, at_once
 
 
 def test_submission_gives_tracking_number_and_lookup_code(db, submit):
@@ -191,30 +190,17 @@ def test_many_threads_same_key_make_exactly_one_message(app, db, postgres_only, 
     db.session.commit()
     resident_id, deputy_id = resident.id, deputy.id
     key = uuid.uuid4().hex
-    barrier = threading.Barrier(8)
-    results, errors = [], []
 
-    def worker():
+    def send():
         from backend.models import Deputy, Resident
-        with app.app_context():
-            try:
-                barrier.wait()
-                result = submit_message(
-                    resident=db.session.get(Resident, resident_id),
-                    deputy=db.session.get(Deputy, deputy_id),
-                    body="同一条留言在网络不好时被重复提交了好几次。", idempotency_key=key)
-                db.session.commit()
-                results.append((result.message.id, result.created))
-            except Exception as exc:  # noqa: BLE001 - collected and asserted below
-                errors.append(exc)
-            finally:
-                db.session.remove()
+        result = submit_message(
+            resident=db.session.get(Resident, resident_id), deputy=db.session.get(Deputy, deputy_id),
+            body="同一条留言在网络不好时被重复提交了好几次。", idempotency_key=key)
+        return result.message.id, result.created
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = at_once(app, *[send] * 8)
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    results = [o for o in outcomes if not isinstance(o, Exception)]
     assert errors == []
     assert len({mid for mid, _ in results}) == 1
     assert sum(created for _, created in results) == 1

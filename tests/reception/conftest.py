@@ -84,17 +84,6 @@ def appt_world(make_station, make_deputy, appt_make_day):
 
 
 @pytest.fixture
-def appt_resident(db):
-    def make(**kw):
-        from backend.models import Resident
-        resident = Resident(**kw)
-        db.session.add(resident)
-        db.session.flush()
-        return resident
-    return make
-
-
-@pytest.fixture
 def appt_at():
     """An aware local time on a day: appt_at(day, "08:00", days=-1) is 8 am the day before."""
     def at(day, hhmm: str, days: int = 0):
@@ -107,27 +96,17 @@ def appt_at():
 
 
 @pytest.fixture
-def appt_book(appt_resident, appt_at):
+def appt_book(make_resident, appt_at):
     """Book through the operation with the clock two days before the day; `where` is an
     appt_world or a ReceptionDay."""
     def book(where, slot=0, resident=None, **kw):
         from backend.operations.appointments import book as do_book
         day = getattr(where, "day", where)
-        return do_book(**{"resident": resident or appt_resident(), "day": day,
+        return do_book(**{"resident": resident or make_resident(), "day": day,
                           "slot": None if slot is None else day.slots[slot],
                           "topic": "小区加装电梯的事",
                           "now": appt_at(day, "10:00", days=-2), **kw})
     return book
-
-
-@pytest.fixture
-def roster_fast_passwords(monkeypatch):
-    # scrypt costs ~0.15 s a hash and the roster tests make a few accounts each.
-    from werkzeug.security import generate_password_hash
-
-    import backend.models.accounts as accounts_model
-    monkeypatch.setattr(accounts_model, "generate_password_hash",
-                        lambda password: generate_password_hash(password, "pbkdf2:sha256:1000"))
 
 
 # ---- reception days and iCal feeds (day_…) ----
@@ -232,7 +211,7 @@ def roster_login(app, db):
 
 
 @pytest.fixture
-def roster_world(db, roster_station, roster_make_day, make_staff, roster_fast_passwords):
+def roster_world(db, roster_station, roster_make_day, make_staff):
     """Station A with four deputies (代表1…4), each with an account, and its two next reception
     days already filled (代表1 and 代表2 on the first, 代表3 and 代表4 on the second); station B
     with one deputy; a liaison for each station and an admin."""
@@ -260,7 +239,7 @@ def roster_world(db, roster_station, roster_make_day, make_staff, roster_fast_pa
 # ---- the record of a reception day (rec_…) ----
 
 @pytest.fixture
-def rec_world(db, make_station, make_deputy, make_staff, roster_fast_passwords):
+def rec_world(db, make_station, make_deputy, make_staff):
     """Station A yesterday: 张 and 李 on duty, 王 a member off duty, one resident booked (and
     checked in) at 09:00; station B with its own deputy; accounts for A's liaison, B's liaison,
     an admin and 张 as a deputy."""

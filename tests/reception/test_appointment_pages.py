@@ -103,13 +103,13 @@ def test_a_full_slot_offers_the_waitlist(client, db, appt_world, appt_book):
     assert "已登记候补" in client.get(resp.headers["Location"]).get_data(as_text=True)
 
 
-def test_resident_cancels_and_the_waiting_resident_moves_up(client, db, appt_world, appt_resident,
+def test_resident_cancels_and_the_waiting_resident_moves_up(client, db, appt_world, make_resident,
                                                            appt_at):
     db.session.commit()
     resp = _book(client, appt_world, slot=2)
     mine = int(DETAIL_RE.search(resp.headers["Location"]).group(1))
     db.session.rollback()
-    waiter = ops.join_waitlist(resident=appt_resident(), day=appt_world.day,
+    waiter = ops.join_waitlist(resident=make_resident(), day=appt_world.day,
                                slot=appt_world.slots[2], topic="等一个空位",
                                now=appt_at(appt_world.day, "10:00", days=-2))
     db.session.commit()

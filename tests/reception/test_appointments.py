@@ -1,6 +1,5 @@
 """Appointments at the operation level: seats as a hard limit, the waitlist, the cancel
 cut-off, check-in, no-shows, meetings outside reception days and idempotent reminders."""
-import threading
 from datetime import timedelta
 
 import pytest
@@ -9,6 +8,7 @@ import sqlalchemy as sa
 from backend.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from backend.models import Appointment, AuditEvent, Notification, ReceptionRule, ReceptionSlot
 from backend.operations import appointments as ops
+from tests.conftest import at_once
 
 
 def _is_chinese(text: str) -> bool:
@@ -23,8 +23,8 @@ def _query(topic, **kw):
 
 # ---- booking ----
 
-def test_book_takes_a_seat_with_a_deputy_on_duty(db, appt_world, appt_book, appt_resident):
-    resident = appt_resident()
+def test_book_takes_a_seat_with_a_deputy_on_duty(db, appt_world, appt_book, make_resident):
+    resident = make_resident()
     a = appt_book(appt_world, resident=resident, deputy=appt_world.zhang,
                   contact_name="陈阿姨", phone="138 0013 1234")
     assert a.status == "booked" and a.kind == "slot" and a.deputy_id == appt_world.zhang.id
@@ -72,8 +72,8 @@ def test_book_refuses_a_started_slot_and_a_cancelled_day(db, appt_world, appt_bo
     assert err.value.code == "day_cancelled" and "场地维修" in err.value.message
 
 
-def test_one_live_booking_per_resident_and_day(appt_world, appt_book, appt_resident):
-    resident = appt_resident()
+def test_one_live_booking_per_resident_and_day(appt_world, appt_book, make_resident):
+    resident = make_resident()
     appt_book(appt_world, resident=resident, slot=0)
     with pytest.raises(InvalidState) as err:
         appt_book(appt_world, resident=resident, slot=1)
@@ -100,36 +100,17 @@ def test_the_database_refuses_one_seat_too_many(db, appt_world):
 
 
 def _race(app, n, work):
-    """Run `work(i)` in n threads, each with its own app context and session, released
-    together; returns (results, errors)."""
-    from backend.extensions import db
-    barrier, results, errors = threading.Barrier(n), [], []
-
-    def worker(i):
-        with app.app_context():
-            try:
-                barrier.wait()
-                results.append(work(i))
-                db.session.commit()
-            except Exception as exc:  # noqa: BLE001 - collected and asserted by the test
-                db.session.rollback()
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results, errors
+    """Run `work(i)` in n threads at once (tests/conftest.py at_once); returns (results, errors)."""
+    outcomes = at_once(app, *(lambda i=i: work(i) for i in range(n)))
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    return [o for o in outcomes if not isinstance(o, Exception)], errors
 
 
-def test_last_seat_race_between_threads(app, db, postgres_only, appt_world, appt_resident,
+def test_last_seat_race_between_threads(app, db, postgres_only, appt_world, make_resident,
                                         appt_at):
     slot = appt_world.slots[0]  # 2 seats, one taken already
     slot.booked = 1
-    residents = [appt_resident().id for _ in range(10)]
+    residents = [make_resident().id for _ in range(10)]
     day_id, slot_id, now = appt_world.day.id, slot.id, appt_at(appt_world.day, "10:00", days=-1)
     db.session.commit()
 
@@ -148,9 +129,9 @@ def test_last_seat_race_between_threads(app, db, postgres_only, appt_world, appt
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
 
 
-def test_double_tap_by_one_resident_books_once(app, db, postgres_only, appt_world, appt_resident,
+def test_double_tap_by_one_resident_books_once(app, db, postgres_only, appt_world, make_resident,
                                                appt_at):
-    resident_id = appt_resident().id
+    resident_id = make_resident().id
     day_id, slot_ids = appt_world.day.id, [s.id for s in appt_world.slots[:2]]
     now = appt_at(appt_world.day, "10:00", days=-1)
     db.session.commit()
@@ -171,18 +152,18 @@ def test_double_tap_by_one_resident_books_once(app, db, postgres_only, appt_worl
 
 # ---- waitlist and cancelling ----
 
-def test_waitlist_only_for_a_full_slot(appt_world, appt_resident, appt_at):
+def test_waitlist_only_for_a_full_slot(appt_world, make_resident, appt_at):
     with pytest.raises(InvalidState) as err:
-        ops.join_waitlist(resident=appt_resident(), day=appt_world.day, slot=appt_world.slots[2],
+        ops.join_waitlist(resident=make_resident(), day=appt_world.day, slot=appt_world.slots[2],
                           topic="想排队", now=appt_at(appt_world.day, "10:00", days=-2))
     assert err.value.code == "seats_available"
 
 
 def test_cancel_frees_the_seat_and_promotes_the_first_waiting(db, appt_world, appt_book,
-                                                              appt_resident, appt_at):
+                                                              make_resident, appt_at):
     now = appt_at(appt_world.day, "10:00", days=-2)
     first = appt_book(appt_world, slot=2)
-    waiters = [ops.join_waitlist(resident=appt_resident(), day=appt_world.day,
+    waiters = [ops.join_waitlist(resident=make_resident(), day=appt_world.day,
                                  slot=appt_world.slots[2], topic=f"候补{i}", now=now)
                for i in range(2)]
     assert all(w.status == "waitlisted" and w.slot_id == appt_world.slots[2].id for w in waiters)
@@ -197,10 +178,10 @@ def test_cancel_frees_the_seat_and_promotes_the_first_waiting(db, appt_world, ap
     assert _query("appointment.cancelled", recipient_id=first.resident_id)
 
 
-def test_a_day_waitlist_takes_any_freed_slot(db, appt_world, appt_book, appt_resident, appt_at):
+def test_a_day_waitlist_takes_any_freed_slot(db, appt_world, appt_book, make_resident, appt_at):
     now = appt_at(appt_world.day, "10:00", days=-2)
     booked = [appt_book(appt_world, slot=i) for i in (0, 0, 1, 1, 2)]
-    waiter = ops.join_waitlist(resident=appt_resident(), day=appt_world.day, topic="哪个时段都行",
+    waiter = ops.join_waitlist(resident=make_resident(), day=appt_world.day, topic="哪个时段都行",
                                now=now)
     assert waiter.slot_id is None
     ops.cancel(booked[2], by_resident=booked[2].resident, now=now)
@@ -222,10 +203,10 @@ def test_resident_cancel_cut_off(db, appt_world, appt_book, appt_at):
     assert a.status == "cancelled" and appt_world.slots[0].booked == 0
 
 
-def test_only_the_owner_cancels_and_only_once(appt_world, appt_book, appt_resident, appt_at):
+def test_only_the_owner_cancels_and_only_once(appt_world, appt_book, make_resident, appt_at):
     a = appt_book(appt_world)
     with pytest.raises(Forbidden):
-        ops.cancel(a, by_resident=appt_resident(), now=appt_at(appt_world.day, "08:00", days=-2))
+        ops.cancel(a, by_resident=make_resident(), now=appt_at(appt_world.day, "08:00", days=-2))
     ops.cancel(a, by_resident=a.resident, now=appt_at(appt_world.day, "08:00", days=-2))
     with pytest.raises(InvalidState):
         ops.cancel(a, by_resident=a.resident, now=appt_at(appt_world.day, "08:00", days=-2))
@@ -284,10 +265,10 @@ def test_no_show_only_after_the_slot(appt_world, appt_book, appt_at, make_staff)
 # ---- meetings outside reception days ----
 
 @pytest.fixture
-def meeting(appt_world, appt_resident, appt_at):
+def meeting(appt_world, make_resident, appt_at):
     def ask(deputy=None):
         return ops.request_meeting(
-            resident=appt_resident(), station=appt_world.station, deputy=deputy,
+            resident=make_resident(), station=appt_world.station, deputy=deputy,
             topic="想当面说说小区停车难", requested_at=appt_at(appt_world.day, "15:00", days=-3),
             now=appt_at(appt_world.day, "09:00", days=-5))
     return ask
@@ -303,10 +284,10 @@ def test_request_notifies_the_deputy_or_the_liaisons(appt_world, meeting, make_s
         ("staff", liaison.id)]
 
 
-def test_request_validates_deputy_and_time(appt_world, appt_resident, appt_at, make_deputy):
+def test_request_validates_deputy_and_time(appt_world, make_resident, appt_at, make_deputy):
     now = appt_at(appt_world.day, "09:00", days=-5)
     with pytest.raises(ValidationFailed) as err:
-        ops.request_meeting(resident=appt_resident(), station=appt_world.station,
+        ops.request_meeting(resident=make_resident(), station=appt_world.station,
                             deputy=make_deputy(), topic="停车", requested_at=now - timedelta(hours=1),
                             now=now)
     assert set(err.value.errors) == {"deputy_id", "requested_at"}
@@ -356,13 +337,13 @@ def test_resident_may_cancel_a_proposal_and_a_meeting_is_declined_with_a_reason(
 
 # ---- reminders ----
 
-def test_day_before_reminders_are_sent_once(db, appt_world, appt_book, appt_resident, appt_at,
+def test_day_before_reminders_are_sent_once(db, appt_world, appt_book, make_resident, appt_at,
                                             make_staff, make_deputy):
     to_zhang = appt_book(appt_world, slot=0, deputy=appt_world.zhang, topic="老旧小区改造")
     to_station = appt_book(appt_world, slot=1, topic="公交线路调整")
     cancelled = appt_book(appt_world, slot=2)
     earlier = appt_at(appt_world.day, "08:00", days=-2)
-    ops.join_waitlist(resident=appt_resident(), day=appt_world.day, slot=appt_world.slots[2],
+    ops.join_waitlist(resident=make_resident(), day=appt_world.day, slot=appt_world.slots[2],
                       topic="候补的人", now=earlier)
     ops.cancel(cancelled, by_resident=cancelled.resident, now=earlier)  # the waiter moves up
     db.session.commit()

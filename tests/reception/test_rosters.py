@@ -1,5 +1,4 @@
 """Who is on duty: the fair rotation, unavailable dates, swaps (backend/operations/rosters.py)."""
-import threading
 from datetime import date
 
 import pytest
@@ -10,8 +9,8 @@ from backend.models import (
     AuditEvent, DeputyUnavailability, DutySwap, Notification, ReceptionDuty, ReceptionRule,
 )
 from backend.operations import rosters as ops
+from tests.conftest import at_once
 
-pytestmark = pytest.mark.usefixtures("roster_fast_passwords")
 
 # ---- helpers ----
 
@@ -421,29 +420,6 @@ def test_roster_lists_days_with_their_duties(swap_world):
 
 # ---- two at once (PostgreSQL: SQLite serialises writers anyway) ----
 
-def _at_once(app, *calls):
-    """Run each call in its own thread, app context and transaction, released together;
-    returns what each returned or raised."""
-    barrier, outcomes = threading.Barrier(len(calls)), [None] * len(calls)
-
-    def run(i):
-        with app.app_context():
-            try:
-                barrier.wait()
-                outcomes[i] = calls[i]()
-                db.session.commit()
-            except Exception as exc:  # noqa: BLE001 - returned to the test
-                db.session.rollback()
-                outcomes[i] = exc
-            finally:
-                db.session.remove()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
-
 
 def test_two_fills_of_one_day_at_once_put_on_exactly_the_duty_count(
         app, postgres_only, roster_station, roster_make_day, roster_year):
@@ -454,7 +430,7 @@ def test_two_fills_of_one_day_at_once_put_on_exactly_the_duty_count(
     def fill():
         from backend.models import ReceptionDay
         return len(ops.fill_duties(db.session.get(ReceptionDay, day_id)))
-    assert sorted(_at_once(app, fill, fill)) == [0, 2]
+    assert sorted(at_once(app, fill, fill)) == [0, 2]
     db.session.expire_all()
     assert len(db.session.scalars(db.select(ReceptionDuty).filter_by(day_id=day_id)).all()) == 2
 
@@ -471,7 +447,7 @@ def test_two_liaisons_approving_at_once_approve_once(app, postgres_only, swap_wo
         from backend.models import StaffUser
         return lambda: ops.approve_swap(db.session.get(DutySwap, swap_id),
                                         actor=db.session.get(StaffUser, staff_id)).status
-    outcomes = _at_once(app, *(approve(i) for i in liaisons))
+    outcomes = at_once(app, *(approve(i) for i in liaisons))
     assert "approved" in outcomes
     assert [type(o) for o in outcomes if o != "approved"] == [InvalidState]
     assert len(audit("swap.approve")) == 1

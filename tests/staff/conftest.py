@@ -5,11 +5,6 @@ import pytest
 
 
 @pytest.fixture
-def fast_passwords():
-    """Kept for the tests that name it; the suite-wide conftest already hashes fast."""
-
-
-@pytest.fixture
 def org_world(db, make_station, make_deputy, make_staff):
     """Two stations (A, B), a deputy in each, a term, a group, a department, and one account per
     role: admin, the liaison of A, the liaison of B, a deputy, a department — plus `target`, an

@@ -14,7 +14,7 @@ IMPORT = f"{PAGE}/import"
 
 
 @pytest.fixture
-def admin_client(login, make_staff, fast_passwords):
+def admin_client(login, make_staff):
     return login(make_staff("admin"))
 
 
@@ -37,7 +37,7 @@ def _actions(db) -> list[str]:
     ("post", f"{PAGE}/{{rule}}/delete"),
 ])
 @pytest.mark.parametrize("role", [None, "liaison", "deputy", "department"])
-def test_only_admins_get_in(client, login, make_staff, make_deputy, db, fast_passwords, role,
+def test_only_admins_get_in(client, login, make_staff, make_deputy, db, role,
                             method, url):
     from backend.models import Department
     rule = add_rule("代开发票", "广告")
