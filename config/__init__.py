@@ -47,6 +47,12 @@ class BaseConfig:
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_KEY_PREFIX = "lianxin"
 
+    # Suggestions (代表建议): months a department has to answer after 交办, and how many times an
+    # unsatisfied deputy may send an answer back for a second one.
+    SUGGESTION_DEADLINE_MONTHS = int(os.environ.get("SUGGESTION_DEADLINE_MONTHS", "3"))
+    SUGGESTION_COMPLEX_DEADLINE_MONTHS = int(os.environ.get("SUGGESTION_COMPLEX_DEADLINE_MONTHS", "6"))
+    SUGGESTION_MAX_REANSWERS = int(os.environ.get("SUGGESTION_MAX_REANSWERS", "1"))
+
     # The scheduler process (backend/scheduler.py): the holder renews its lease well before it
     # lapses; a second process takes over within SCHEDULER_LEASE_SECONDS of the first dying.
     SCHEDULER_LEASE_SECONDS = float(os.environ.get("SCHEDULER_LEASE_SECONDS", "60"))

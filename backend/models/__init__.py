@@ -21,3 +21,10 @@ from backend.models.reception import (  # noqa: F401
     ReceptionRecord, ReceptionRule, ReceptionSlot, record_deputies,
 )
 from backend.models.scheduler import JobRun, SchedulerLease, apscheduler_jobs  # noqa: F401
+from backend.models.suggestions import (  # noqa: F401
+    ASSIGNMENT_ROLE_LABELS, ASSIGNMENT_ROLES, HANDLING_STATUSES, RESOLUTION_LABELS, RESOLUTIONS,
+    SUGGESTION_STATUS_LABELS, SUGGESTION_STATUSES, SUPERVISION_LABELS, SUPERVISIONS,
+    DepartmentReply, Suggestion, SuggestionAssignment, SuggestionCosigner, SuggestionEvent,
+    SuggestionExtension, SuggestionFollowUp, SuggestionRating, SuggestionResidentRating,
+    suggestion_messages,
+)

@@ -449,7 +449,7 @@ def test_lists_search_paginate_and_stay_within_the_liaisons_stations(
     ("liaison_own", ["我的联络站", "本站代表", "值班表", "接待日", "约见申请", "绑定微信"],
      ["工作人员账号", "届次", "敏感词库"]),
     ("deputy", ["我的留言", "我的值班", "约见申请", "绑定微信"], ["本站代表", "工作人员账号"]),
-    ("department", ["代表建议功能"], ["本站代表", "工作人员账号", "我的值班"]),
+    ("department", ["交办建议"], ["本站代表", "工作人员账号", "我的值班"]),
 ])
 def test_home_menu_by_role(client, login, org_world, role, expected, absent):
     login(org_world.users[role])

@@ -1,0 +1,1 @@
+"""The year's suggestion figures, per deputy and per department, and their Excel export."""

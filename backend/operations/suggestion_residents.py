@@ -1,0 +1,1 @@
+"""What residents see of the suggestions their messages fed, and their rating of the outcome."""
