@@ -30,7 +30,8 @@ TRANSITIONS = {
     "return": ({"submitted"}, "returned"),
     "merge": ({"submitted"}, "merged"),
     "assign": ({"submitted"}, "assigned"),
-    "reassign": ({"assigned", "in_progress", "reanswering"}, None),
+    # a new lead department must sign for it again
+    "reassign": ({"assigned", "in_progress"}, "assigned"),
     "set_deadline": (set(HANDLING_STATUSES), None),
     "decide_extension": (set(HANDLING_STATUSES), None),
     "supervise": ({"submitted", "assigned", "in_progress", "answered", "reanswering", "closed"},
