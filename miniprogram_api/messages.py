@@ -1,12 +1,16 @@
-"""A resident's messages: write one, list mine, follow one, add what the deputy asked, rate.
+"""A resident's messages: write one, list mine, follow one, add what the deputy asked, rate; and
+rate the outcome of a deputy suggestion the message fed (backend.operations.suggestion_residents).
 Every rule lives in backend.operations.messages; a message that is not the caller's is a 404,
 so a stranger cannot tell it from a missing one."""
+from sqlalchemy.exc import IntegrityError
+
 from backend import message_policy as policy
-from backend.errors import NotFound
+from backend.errors import Forbidden, NotFound
 from backend.extensions import db
 from backend.models import Message
 from backend.operations import messages as ops
 from backend.operations import public
+from backend.operations import suggestion_residents as outcome
 from backend.operations.queue import resident_messages
 from backend.ratelimit import submission_limits
 from miniprogram_api import bp
@@ -14,7 +18,8 @@ from miniprogram_api.auth import current_resident, resident_required
 from miniprogram_api.deputies import live_deputy
 from miniprogram_api.endpoint import endpoint
 from miniprogram_api.schemas_messages import (
-    InfoIn, MessageIn, MessageOut, MessagePageOut, MyMessagesQuery, RatingIn, ReceiptOut,
+    InfoIn, MessageIn, MessagePageOut, MyMessageOut, MyMessagesQuery, RatingIn, ReceiptOut,
+    SuggestionRatingIn, SuggestionRatingOut,
 )
 
 # submit_message names its arguments; the mini-program names what it sent.
@@ -48,15 +53,15 @@ def my_messages(data):
 
 @bp.get("/messages/<int:message_id>")
 @resident_required
-@endpoint(out=MessageOut)
+@endpoint(out=MyMessageOut)
 def my_message(message_id: int):
-    """我的一条留言：进展、答复，以及现在能否评价或补充"""
+    """我的一条留言：进展、答复、据此提出的代表建议，以及现在能否评价或补充"""
     return own_message(message_id)
 
 
 @bp.post("/messages/<int:message_id>/rating")
 @resident_required
-@endpoint(body=RatingIn, out=MessageOut)
+@endpoint(body=RatingIn, out=MyMessageOut)
 def rate(message_id: int, data):
     """评价代表的答复；不满意会重新办理"""
     message = own_message(message_id)
@@ -65,9 +70,31 @@ def rate(message_id: int, data):
     return message
 
 
+@bp.post("/messages/<int:message_id>/suggestions/<int:suggestion_id>/rating")
+@resident_required
+@endpoint(body=SuggestionRatingIn, out=SuggestionRatingOut, status=201)
+def rate_suggestion(message_id: int, suggestion_id: int, data):
+    """评价据留言提出的代表建议的办理结果，每人一次
+
+    只有承办单位答复后才能评价；已评价过或尚未答复时返回 409。"""
+    message = own_message(message_id)
+    suggestion = outcome.suggestion_for_message(message, suggestion_id)
+    if suggestion is None:
+        raise NotFound("建议不存在", code="suggestion_not_found")
+    try:
+        rating = outcome.rate_outcome(suggestion, data["value"], data["comment"],
+                                      resident=current_resident())
+        db.session.commit()
+    except Forbidden:  # not behind it after all: the same answer as a stranger gets
+        raise NotFound("建议不存在", code="suggestion_not_found") from None
+    except IntegrityError:  # a parallel request rated first
+        raise outcome.AlreadyRated() from None
+    return rating
+
+
 @bp.post("/messages/<int:message_id>/info")
 @resident_required
-@endpoint(body=InfoIn, out=MessageOut)
+@endpoint(body=InfoIn, out=MyMessageOut)
 def add_info(message_id: int, data):
     """按代表的要求补充说明"""
     message = own_message(message_id)

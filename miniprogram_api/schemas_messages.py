@@ -2,9 +2,11 @@
 from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 from werkzeug.datastructures import FileStorage
 
-from backend.models import RATINGS
+from backend.models import RATING_LABELS, RATINGS
+from backend.models.suggestions import SUGGESTION_RATINGS
 from backend.operations import message_views as views
 from backend.operations import messages as ops
+from backend.operations import suggestion_residents as outcome
 from backend.operations.queue import is_overdue
 from miniprogram_api.schemas import In, LocalDateTime, text_field
 
@@ -32,6 +34,8 @@ class MessageView:
     overdue = property(lambda self: is_overdue(self.message))
     unread = property(lambda self: views.is_unread(self.message, self.viewer.deputy_id))
     actions = property(lambda self: sorted(views.allowed_actions(self.viewer, self.message)))
+    # The deputy suggestions the message fed, as its writer sees them (MyMessageOut only).
+    resident_suggestions = property(lambda self: outcome.suggestions_for_message(self.message))
 
     @property
     def deadline(self):
@@ -82,6 +86,13 @@ class RatingIn(In):
     value = fields.Str(required=True, load_only=True, validate=validate.OneOf(
         RATINGS, error="请选择满意、基本满意或不满意"), metadata={"enum": list(RATINGS)})
     comment = text_field(max_length=500, load_only=True)
+
+
+class SuggestionRatingIn(In):
+    value = fields.Str(required=True, load_only=True, validate=validate.OneOf(
+        SUGGESTION_RATINGS, error="请选择满意、基本满意或不满意"),
+        metadata={"enum": list(SUGGESTION_RATINGS)})
+    comment = text_field(max_length=outcome.COMMENT_MAX, load_only=True)
 
 
 class InfoIn(In):
@@ -153,6 +164,81 @@ class MessageOut(MessageSummaryOut):
     forward_to = fields.Str(dump_only=True)
     can_rate = fields.Bool(dump_only=True)
     can_add_info = fields.Bool(dump_only=True)
+
+
+class _MaybeLocalDateTime(LocalDateTime):
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else super()._serialize(value, attr, obj, **kwargs)
+
+
+class SuggestionMilestoneOut(Schema):
+    date = fields.Str(dump_only=True, metadata={"description": "计划日期，如 2026-03-01"})
+    text = fields.Str(dump_only=True)
+
+
+class SuggestionAnswerOut(Schema):
+    """The lead department's latest answer, as residents may read it."""
+    department = fields.Str(dump_only=True)
+    resolution = fields.Str(dump_only=True, metadata={"enum": ["A", "B", "C"]})
+    resolution_label = fields.Str(dump_only=True)
+    body = fields.Str(dump_only=True)
+    answered_at = LocalDateTime(dump_only=True)
+    promised_by = fields.Date(allow_none=True, dump_only=True,
+                              metadata={"description": "B类：计划完成日期"})
+    milestones = fields.List(fields.Nested(SuggestionMilestoneOut), dump_only=True,
+                             metadata={"description": "B类：办理计划"})
+    reason = fields.Str(dump_only=True, metadata={"description": "C类：暂时难以解决的原因"})
+
+
+class SuggestionFollowUpOut(Schema):
+    """回头看 of a B-class promise, once done."""
+    kept = fields.Bool(allow_none=True, dump_only=True)
+    kept_label = fields.Str(dump_only=True)
+    result = fields.Str(dump_only=True)
+    done_at = _MaybeLocalDateTime(allow_none=True, dump_only=True)
+
+
+class SuggestionStepOut(Schema):
+    at = LocalDateTime(dump_only=True)
+    line = fields.Str(dump_only=True, metadata={"description": "这一步办理情况的说明"})
+
+
+class ResidentSuggestionOut(Schema):
+    """A deputy suggestion the message fed, in plain words: no internal notes, no staff."""
+    id = fields.Int(dump_only=True)
+    number = fields.Str(dump_only=True, metadata={"description": "建议编号"})
+    title = fields.Str(dump_only=True)
+    deputy_name = fields.Str(dump_only=True, metadata={"description": "如「王建国代表」"})
+    stage = fields.Str(dump_only=True, metadata={"enum": sorted(set(outcome.STAGES.values()))})
+    status_phrase = fields.Str(dump_only=True, metadata={"description": "办理进展，一句话"})
+    merged_from = fields.Str(allow_none=True, dump_only=True, metadata={
+        "description": "您的留言所在的建议已合并到本建议时，原建议的编号"})
+    lead_department = fields.Str(allow_none=True, dump_only=True)
+    assisting_departments = fields.List(fields.Str(), dump_only=True)
+    deadline = fields.Date(allow_none=True, dump_only=True, metadata={"description": "答复期限"})
+    answer = fields.Nested(SuggestionAnswerOut, allow_none=True, dump_only=True)
+    followup = fields.Nested(SuggestionFollowUpOut, allow_none=True, dump_only=True)
+    timeline = fields.List(fields.Nested(SuggestionStepOut), dump_only=True)
+    can_rate = fields.Bool(dump_only=True)
+    my_rating = fields.Str(allow_none=True, dump_only=True,
+                           metadata={"enum": list(SUGGESTION_RATINGS)})
+    my_rating_label = fields.Str(allow_none=True, dump_only=True)
+
+
+class MyMessageOut(MessageOut):
+    """A message as its writer sees it, with what came of the suggestions it fed."""
+    suggestions = fields.List(fields.Nested(ResidentSuggestionOut),
+                              attribute="resident_suggestions", dump_only=True)
+
+
+class SuggestionRatingOut(Schema):
+    id = fields.Int(dump_only=True)
+    suggestion_id = fields.Int(dump_only=True)
+    value = fields.Str(dump_only=True, metadata={"enum": list(SUGGESTION_RATINGS)})
+    value_label = fields.Function(lambda r: RATING_LABELS[r.value], dump_only=True,
+                                  metadata={"type": "string"})
+    comment = fields.Str(dump_only=True)
+    created_at = LocalDateTime(dump_only=True)
 
 
 class MessagePageOut(Schema):

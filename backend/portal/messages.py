@@ -10,15 +10,17 @@ from flask import (
     session, url_for,
 )
 from PIL import Image
+from sqlalchemy.exc import IntegrityError
 
 from backend import message_policy as policy
 from backend.adapters import get_storage
-from backend.errors import NotFound, ValidationFailed
+from backend.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.images import clean_image
 from backend.models import RATING_LABELS, Message, MessagePhoto
 from backend.operations import messages as ops
 from backend.operations import public
+from backend.operations import suggestion_residents as outcome
 from backend.operations.queue import resident_messages
 from backend.portal import bp
 from backend.portal.residents import current_web_resident, get_or_create_web_resident, web_key
@@ -233,6 +235,33 @@ def rate(message_id: int):
     return redirect(url_for(".message", message_id=message.id))
 
 
+@bp.post("/m/<int:message_id>/suggestions/<int:suggestion_id>/rate")
+def rate_suggestion(message_id: int, suggestion_id: int):
+    """The writer rates what came of a suggestion their message fed: 404 unless it did."""
+    message = _load(message_id)
+    suggestion = outcome.suggestion_for_message(message, suggestion_id)
+    if suggestion is None:
+        abort(404)
+    value, comment = request.form.get("value", ""), request.form.get("comment", "")
+    kept = {"suggestion_id": suggestion.id, "suggestion_value": value,
+            "suggestion_comment": comment}
+    try:
+        outcome.rate_outcome(suggestion, value, comment, resident=message.resident)
+        db.session.commit()
+    except Forbidden:
+        db.session.rollback()  # not behind it after all (a broken merge chain): reveal nothing
+        abort(404)
+    except ValidationFailed as err:
+        db.session.rollback()
+        return _message_page(message, suggestion_errors=err.errors, **kept), 422
+    except (InvalidState, IntegrityError) as err:
+        db.session.rollback()  # IntegrityError: a parallel request rated first
+        text = err.message if isinstance(err, InvalidState) else outcome.AlreadyRated.message
+        return _message_page(message, suggestion_errors={"_": [text]}, **kept), 409
+    flash("感谢您对建议办理结果的评价", "success")
+    return redirect(url_for(".message", message_id=message.id, _anchor=f"s{suggestion.id}"))
+
+
 def _load(message_id: int, *, tracked_ok: bool = True) -> Message:
     """The message if this browser wrote it (or unlocked it with its code), else 404: a
     stranger cannot tell a hidden message from a missing one."""
@@ -243,7 +272,8 @@ def _load(message_id: int, *, tracked_ok: bool = True) -> Message:
     return message
 
 
-def _message_page(message: Message, err: ValidationFailed | None = None, **kept) -> str:
+def _message_page(message: Message, err: ValidationFailed | None = None, *,
+                  suggestion_errors: dict | None = None, **kept) -> str:
     return render_template(
         "portal/message.html", message=message, answer=ops.answer_for(message),
         timeline=[_timeline_item(e) for e in reversed(ops.public_timeline(message))],
@@ -251,7 +281,9 @@ def _message_page(message: Message, err: ValidationFailed | None = None, **kept)
         can_add_info=message.status in ops.TRANSITIONS["add_info"][0],
         can_rate=message.status in ops.TRANSITIONS["rate"][0],
         is_writer=policy.can_view(current_web_resident(), message),
-        errors=err.errors if err else {}, kept=kept)
+        errors=err.errors if err else {}, kept=kept,
+        suggestions=outcome.suggestions_for_message(message),
+        suggestion_errors=suggestion_errors or {})
 
 
 def _timeline_item(event) -> dict:

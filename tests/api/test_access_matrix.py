@@ -54,6 +54,8 @@ MATRIX = [
     ("GET", M, None, None, OWNER),
     ("POST", M + "/rating", {"value": "satisfied"}, "answered", OWNER),
     ("POST", M + "/info", {"text": "三号楼东门"}, "awaiting_info", OWNER),
+    ("POST", M + "/suggestions/{suggestion}/rating", {"value": "satisfied"},
+     "suggestion_answered", expect(404, none=401, owner=201)),
     ("GET", "/subscriptions", None, None, ANY),
     ("POST", "/subscriptions", {"template_ids": ["T1"]}, None, ANY),
     ("GET", "/deputy/inbox", None, None, INBOX),
@@ -90,6 +92,14 @@ def _prepare(world, state) -> dict:
         names["second"] = ops.submit_message(
             resident=world.other, deputy=world.deputy, body="同一盏路灯，也坏了很久了。",
             idempotency_key="matrix-second").message.id
+    elif state == "suggestion_answered":  # a suggestion made from the message, answered
+        from backend.extensions import db
+        from backend.models import Suggestion
+        suggestion = Suggestion(deputy_id=world.deputy.id, status="answered",
+                                title="关于修复小区路灯的建议", messages=[world.message])
+        db.session.add(suggestion)
+        db.session.flush()
+        names["suggestion"] = suggestion.id
     elif state == "photo":
         key = get_storage().save(image_bytes(), "messages", "jpg")
         photo = ops.add_photo(resident=world.owner, storage_key=key, width=40, height=30,
