@@ -94,6 +94,12 @@ def flag_overdue_messages(today: date, now: datetime) -> str:
     return f"{len(counts)} 个联络站有超期留言，共 {sum(n for _, n in counts)} 条"
 
 
+def open_followups(today: date, now: datetime) -> str:
+    """回头看: B-class answers whose promised date has come."""
+    from backend.operations.suggestion_handling import open_due_followups
+    return f"开始回头看 {open_due_followups(today)} 件"
+
+
 def default_jobs(config) -> list[ScheduledJob]:
     def daily(hour, minute=0):
         return CronTrigger(hour=hour, minute=minute, timezone=LOCAL_TZ)
@@ -107,6 +113,7 @@ def default_jobs(config) -> list[ScheduledJob]:
                      IntervalTrigger(seconds=config["SCHEDULER_OUTBOX_SECONDS"], timezone=LOCAL_TZ),
                      deliver_outbox),
         ScheduledJob("messages.overdue", "提醒超期留言", daily(9), flag_overdue_messages, _per_day),
+        ScheduledJob("suggestions.followups", "建议回头看", daily(8), open_followups, _per_day),
     ]
 
 

@@ -1,9 +1,165 @@
-"""A department's suggestion pages: its assignments, signing for them, opinions, answers, extension and reassignment requests, 回头看."""
+"""A department's suggestion pages: its assignments, signing for them, opinions, answers,
+extension and reassignment requests, 回头看. Departments see only what is assigned to them now,
+and never the residents or their messages."""
+from datetime import date, timedelta
+from functools import wraps
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from backend.errors import DomainError, Forbidden, NotFound
+from backend.extensions import db
+from backend.models import RESOLUTION_LABELS, SuggestionFollowUp
+from backend.operations import suggestion_core as core
+from backend.operations import suggestion_handling as ops
 from backend.staff import bp
 from backend.staff.guard import roles_required
+from backend.staff.pages import error_text
+from backend.timeutil import format_date_cn, local_today
 
+PER_PAGE = 20
+MILESTONE_ROWS = 5
+
+
+# ---- the list ----
 
 @bp.get("/assignments")
 @roles_required("department")
 def department_suggestions():
-    return "建设中"
+    today = local_today()
+    department_id = current_user.department_id
+    counts = ops.department_counts(department_id)
+    tab = request.args.get("tab", "")
+    if tab not in ops.TABS:
+        tab = "pending" if counts["pending"] else "handling"
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows = ops.department_list(department_id, tab, today, limit=PER_PAGE,
+                               offset=(page - 1) * PER_PAGE)
+    return render_template("staff/department_suggestions.html", tabs=ops.TABS, tab=tab,
+                           counts=counts, rows=rows, page=page,
+                           has_next=counts[tab] > page * PER_PAGE, today=today)
+
+
+# ---- what the department partial of the detail page needs ----
+
+@bp.app_template_global()
+def department_open_followup(suggestion):
+    return ops.open_followup(suggestion)
+
+
+@bp.app_template_global()
+def department_pending_extension(suggestion):
+    return ops.pending_extension(suggestion)
+
+
+@bp.app_template_global()
+def department_missing_opinions(suggestion):
+    """Assisting departments the lead still waits for (only before the first answer)."""
+    return [] if suggestion.replies else ops.missing_opinions(suggestion)
+
+
+@bp.app_template_global()
+def department_resolutions() -> dict[str, str]:
+    return RESOLUTION_LABELS
+
+
+@bp.app_template_global()
+def department_day_after(d: date) -> str:
+    """For a date input's min: the day after `d`."""
+    return (d + timedelta(days=1)).isoformat()
+
+
+# ---- POST actions ----
+
+def _detail_url(suggestion_id: int) -> str:
+    try:
+        return url_for("staff.suggestion", suggestion_id=suggestion_id)
+    except Exception:  # noqa: BLE001 - the shared detail page may not be registered yet
+        return f"/staff/suggestions/{suggestion_id}"
+
+
+def department_action(rule: str):
+    """A POST action of the user's department on one suggestion: 404 / 403 unless the
+    suggestion is assigned to the department now; the view calls one operation and returns
+    the Chinese text to flash. One commit on success; a refused permission is a 403 page; any
+    other domain error (wrong state, bad input) is flashed and changes nothing."""
+    def decorator(view):
+        @bp.post(rule, endpoint=view.__name__)
+        @roles_required("department")
+        @wraps(view)
+        def wrapped(suggestion_id, **kw):
+            suggestion = core.get_for(current_user, suggestion_id)
+            try:
+                text = view(suggestion, **kw)
+            except (Forbidden, NotFound):
+                db.session.rollback()
+                raise
+            except DomainError as err:
+                db.session.rollback()
+                flash(error_text(err), "error")
+                return redirect(_detail_url(suggestion_id))
+            db.session.commit()
+            flash(text, "success")
+            return redirect(_detail_url(suggestion_id))
+        return wrapped
+    return decorator
+
+
+def _form(name: str) -> str:
+    return request.form.get(name, "")
+
+
+def _form_date(name: str) -> date | None:
+    try:
+        return date.fromisoformat(_form(name).strip())
+    except ValueError:
+        return None
+
+
+@department_action("/suggestions/<int:suggestion_id>/accept")
+def department_accept(suggestion):
+    assignment = ops.accept(suggestion, actor=current_user)
+    return "已签收，请抓紧办理" if assignment.role == "lead" else "已签收，请在答复前向主办单位提出协办意见"
+
+
+@department_action("/suggestions/<int:suggestion_id>/request-reassign")
+def department_request_reassign(suggestion):
+    ops.request_reassign(suggestion, _form("reason"), actor=current_user)
+    return "已提交调整申请，请等待代工委处理"
+
+
+@department_action("/suggestions/<int:suggestion_id>/request-extension")
+def department_request_extension(suggestion):
+    ext = ops.request_extension(suggestion, _form_date("until"), _form("reason"),
+                                actor=current_user)
+    return f"已申请延期至{format_date_cn(ext.requested_until)}，请等待代工委审批"
+
+
+@department_action("/suggestions/<int:suggestion_id>/opinion")
+def department_opinion(suggestion):
+    ops.send_opinion(suggestion, _form("text"), actor=current_user)
+    return "协办意见已送主办单位"
+
+
+@department_action("/suggestions/<int:suggestion_id>/answer")
+def department_answer(suggestion):
+    milestones = []
+    for n in range(1, MILESTONE_ROWS + 1):
+        when, text = _form(f"milestone_date_{n}").strip(), _form(f"milestone_text_{n}")
+        if when or text.strip():
+            # An unreadable date stays a string: the operation reports the row as incomplete.
+            milestones.append((when, text))
+    reply = ops.answer(suggestion, actor=current_user, resolution=_form("resolution"),
+                       body=_form("body"), promised_by=_form_date("promised_by"),
+                       milestones=milestones, reason=_form("reason"))
+    return f"已答复（{RESOLUTION_LABELS[reply.resolution]}），代表和相关居民会收到通知"
+
+
+@department_action("/suggestions/<int:suggestion_id>/followups/<int:followup_id>")
+def department_followup(suggestion, followup_id):
+    followup = db.session.get(SuggestionFollowUp, followup_id)
+    if followup is None or followup.suggestion_id != suggestion.id:
+        abort(404)
+    kept = {"yes": True, "no": False}.get(_form("kept"))
+    ops.complete_followup(followup, actor=current_user, kept=kept, result=_form("result"))
+    return "回头看情况已报告，代表和相关居民会收到通知"
