@@ -86,7 +86,8 @@ def load_demo(*, reset: bool = False):
                                        password=password, **links)
         created.append((username, display, password))
     seed_rules()
-    _demo_messages(deputies, stations, staff)
+    messages = _demo_messages(deputies, stations, staff)
+    _demo_suggestions(deputies, departments, staff, messages)
     build_days(local_today())  # the next reception days, with deputies on duty
     return created
 
@@ -98,14 +99,16 @@ DEMO_MESSAGES = [
     (2, "解放路与人民路交叉口的红绿灯时间太短，老人过马路来不及。", "acknowledge"),
     (1, "学校门口早晚接送孩子时车辆乱停，堵得厉害，建议划定临时停车区。", None),
     (3, "桂花坪社区老年食堂饭菜价格上涨了，能否给八十岁以上老人优惠？", "acknowledge"),
+    (0, "建设路北段到菜市场那一段没有路灯，冬天六点天就黑了，买菜回来摸黑走路。", "acknowledge"),
 ]
 
 
-def _demo_messages(deputies, stations, staff) -> None:
+def _demo_messages(deputies, stations, staff) -> list:
     from backend.models import Resident
     from backend.operations import messages as ops
     liaisons = {s.id: staff["liaison1"] if s in staff["liaison1"].stations else staff["liaison2"]
                 for s in stations}
+    made = []
     for n, (deputy_index, body, step) in enumerate(DEMO_MESSAGES):
         resident = Resident(web_key=f"demo-resident-{n}")
         db.session.add(resident)
@@ -119,6 +122,51 @@ def _demo_messages(deputies, stations, staff) -> None:
         if step == "answer" and deputy.id == staff["deputy_wang"].deputy_id:
             ops.reply(message, "您好，我已联系街道和供电所，路灯本周五前修好。修好后如还有问题，"
                                "请再给我留言。", actor=staff["deputy_wang"])
+        made.append(message)
+    return made
+
+
+def _demo_suggestions(deputies, departments, staff, messages) -> None:
+    """One suggestion at each stage a visitor should see: answered B and waiting for 王建国's
+    rating (its residents already see the answer), one waiting for the admin's review, one draft."""
+    from datetime import timedelta
+
+    from backend.operations import suggestion_handling as handling
+    from backend.operations import suggestion_review as review
+    from backend.operations import suggestions as ops
+    from backend.timeutil import local_today
+    wang, admin, dept = staff["deputy_wang"], staff["admin"], staff["dept_zjj"]
+    lights = ops.create_draft(
+        actor=wang, deputy=deputies[0], title="关于补齐城关街道夜间照明设施的建议",
+        category="城乡建设", message_ids=[messages[0].id, messages[5].id],
+        problem="城关街道建设路北段、部分老旧小区出入口路灯缺失或长期损坏，"
+                "居民反映冬季傍晚出行不便，老人摔倒风险高。",
+        proposal="一、对街道范围内路灯开展一次全面排查；二、补装建设路北段路灯；"
+                 "三、建立路灯损坏报修和定期巡查机制。")
+    ops.submit(lights, actor=wang)
+    review.accept_and_assign(lights, actor=admin, lead=departments[0])
+    handling.accept(lights, actor=dept)
+    today = local_today()
+    handling.answer(
+        lights, actor=dept, resolution="B",
+        body="经现场排查，建设路北段需新装路灯14盏，已列入今冬照明改造计划；"
+             "老旧小区出入口损坏路灯6盏已于本月修复，并建立每月巡查制度。",
+        promised_by=today + timedelta(days=60),
+        milestones=[(today + timedelta(days=20), "完成施工招标"),
+                    (today + timedelta(days=50), "完成路灯安装并通电")])
+
+    parking = ops.create_draft(
+        actor=staff["liaison1"], deputy=deputies[1], title="关于规范学校周边接送车辆停放的建议",
+        category="交通运输", message_ids=[messages[3].id],
+        problem="城关小学门口早晚接送时段车辆乱停，道路拥堵，学生安全隐患突出。",
+        proposal="建议在学校周边划定临时停车区，高峰时段安排交警和志愿者疏导。")
+    ops.submit(parking, actor=staff["liaison1"])
+
+    ops.create_draft(
+        actor=wang, deputy=deputies[0], title="关于社区卫生服务中心周末开诊的建议",
+        category="卫生计生", message_ids=[messages[1].id],
+        problem="上班族反映社区卫生服务中心周末不开诊，看小病只能去大医院排队。",
+        proposal="建议社区卫生服务中心周六上午开诊，并公布值班医生名单。")
 
 
 def _clear() -> None:

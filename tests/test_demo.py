@@ -3,7 +3,8 @@ import sqlalchemy as sa
 
 from backend.demo import load_demo
 from backend.models import (
-    ContentRule, Deputy, DeputyCode, Message, ReceptionDay, ReceptionDuty, StaffUser,
+    ContentRule, Deputy, DeputyCode, Message, Notification, ReceptionDay, ReceptionDuty,
+    StaffUser, Suggestion,
 )
 
 
@@ -23,6 +24,13 @@ def test_demo_loads_once_with_photos_codes_accounts_and_messages(db):
     assert _count(db, Message, Message.status == "answered") == 1
     assert _count(db, ReceptionDay) >= 4 * 3  # every station, three months ahead
     assert _count(db, ReceptionDuty) >= _count(db, ReceptionDay)
+    # One suggestion at each stage a visitor should see, and its residents told of the answer.
+    assert sorted(db.session.scalars(sa.select(Suggestion.status))) == [
+        "answered", "draft", "submitted"]
+    answered = db.session.scalar(sa.select(Suggestion).filter_by(status="answered"))
+    assert answered.latest_reply.resolution == "B" and len(answered.messages) == 2
+    assert _count(db, Notification, Notification.topic == "suggestion.answered",
+                  Notification.recipient_kind == "resident") == 2
     user = db.session.scalar(sa.select(StaffUser).filter_by(username="admin"))
     assert user.check_password(dict((u, p) for u, _, p in passwords)["admin"])
     assert load_demo() is None  # a second run changes nothing

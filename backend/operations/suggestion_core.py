@@ -15,7 +15,7 @@ from backend import suggestion_policy as policy
 from backend.errors import Forbidden, InvalidState, NotFound
 from backend.extensions import db
 from backend.models import (
-    HANDLING_STATUSES, Resident, StaffUser, Suggestion, SuggestionEvent,
+    HANDLING_STATUSES, Resident, StaffUser, Suggestion, SuggestionAssignment, SuggestionEvent,
 )
 from backend.operations.notify import notify
 from backend.timeutil import local
@@ -61,6 +61,9 @@ VERB_LABELS = {
     "opinion": "提出协办意见", "answer": "答复", "followup": "回头看", "rate": "评价",
     "close": "办结", "send_back": "退回重新办理", "resident_rate": "评价",
 }
+# Every event kind a timeline may show: the verbs, and the events that are not transitions.
+EVENT_LABELS = {**VERB_LABELS, "create": "起草", "merged_in": "同类建议并入",
+                "refuse_reassign": "不同意调整承办单位", "chase": "催办"}
 # Events residents may read, in plain words; the rest stay between staff and departments.
 PUBLIC_EVENTS = {"submit", "merge", "assign", "reassign", "answer", "close", "send_back",
                  "followup"}
@@ -73,6 +76,21 @@ def get_for(user, suggestion_id: int) -> Suggestion:
     if not policy.can_view(user, suggestion):
         raise Forbidden("您无权查看这件建议", code="suggestion_forbidden")
     return suggestion
+
+
+def lock(*suggestions: Suggestion) -> None:
+    """Row-lock the suggestions (in id order, so two operations never wait on each other in a
+    circle) and re-read them with their assignments: the checks that follow see what is
+    current, and two people acting at once take turns. The rows must be fetched (`.all()`):
+    populate_existing refreshes only what is actually read."""
+    ids = sorted({s.id for s in suggestions})
+    db.session.execute(db.select(Suggestion).where(Suggestion.id.in_(ids)).order_by(Suggestion.id)
+                       .with_for_update().execution_options(populate_existing=True)).all()
+    db.session.execute(db.select(SuggestionAssignment)
+                       .where(SuggestionAssignment.suggestion_id.in_(ids))
+                       .execution_options(populate_existing=True)).all()
+    for s in suggestions:
+        db.session.expire(s, ["assignments", "replies"])
 
 
 def guard(suggestion: Suggestion, verb: str, allowed: bool) -> None:
@@ -162,6 +180,13 @@ def notify_department(suggestion: Suggestion, department_id: int, topic: str, ti
             role="department", department_id=department_id, is_active=True)):
         notify("staff", staff_id, topic, title, body=body or suggestion.title,
                link=suggestion_link(suggestion), subject=suggestion)
+
+
+def notify_lead(suggestion: Suggestion, topic: str, title: str, body: str = "") -> None:
+    """The users of the lead department now handling it, if it has been assigned."""
+    lead = suggestion.lead_assignment
+    if lead is not None:
+        notify_department(suggestion, lead.department_id, topic, title, body)
 
 
 def notify_residents(suggestion: Suggestion, topic: str, title: str, body: str = "") -> int:

@@ -33,16 +33,6 @@ MAX_MILESTONES = 10
 EXTENSION_MAX_DAYS = 366
 
 
-def _lock(suggestion: Suggestion) -> None:
-    """Row-lock the suggestion and re-read it and its assignments: what we check is current."""
-    db.session.execute(sa.select(Suggestion).where(Suggestion.id == suggestion.id)
-                       .with_for_update().execution_options(populate_existing=True))
-    db.session.execute(sa.select(SuggestionAssignment)
-                       .where(SuggestionAssignment.suggestion_id == suggestion.id)
-                       .execution_options(populate_existing=True))
-    db.session.expire(suggestion, ["assignments", "replies"])
-
-
 def _forbid() -> None:
     raise Forbidden("您无权对这件建议进行此操作", code="suggestion_forbidden")
 
@@ -69,7 +59,7 @@ def _dept_name(assignment: SuggestionAssignment) -> str:
 def accept(suggestion: Suggestion, *, actor) -> SuggestionAssignment:
     """签收: the lead's signature starts the work (assigned → in_progress); an assisting
     department's only records that it has taken it on."""
-    _lock(suggestion)
+    core.lock(suggestion)
     assignment = policy.department_assignment(actor, suggestion)
     if assignment is None or not policy.can_handle(actor, suggestion):
         _forbid()
@@ -95,7 +85,7 @@ def accept(suggestion: Suggestion, *, actor) -> SuggestionAssignment:
 def request_reassign(suggestion: Suggestion, reason: str, *, actor) -> SuggestionAssignment:
     """Ask the office to move the assignment elsewhere; one open request at a time. The
     assignment keeps its place until the office decides (the event records what it was)."""
-    _lock(suggestion)
+    core.lock(suggestion)
     assignment = policy.department_assignment(actor, suggestion)
     core.guard(suggestion, "request_reassign", policy.can_handle(actor, suggestion))
     if assignment.status == "reassign_requested":
@@ -129,7 +119,7 @@ def pending_extension(suggestion: Suggestion) -> SuggestionExtension | None:
 def request_extension(suggestion: Suggestion, until: date | None, reason: str, *,
                       actor) -> SuggestionExtension:
     """The lead department asks for a later deadline; the office approves or refuses."""
-    _lock(suggestion)
+    core.lock(suggestion)
     core.guard(suggestion, "request_extension", policy.can_answer(actor, suggestion))
     assignment = policy.department_assignment(actor, suggestion)
     if pending_extension(suggestion) is not None:
@@ -168,7 +158,7 @@ def request_extension(suggestion: Suggestion, until: date | None, reason: str, *
 def send_opinion(suggestion: Suggestion, text: str, *, actor) -> SuggestionAssignment:
     """An assisting department's opinion for the lead. It may be revised until the lead
     answers; every version stays in an event."""
-    _lock(suggestion)
+    core.lock(suggestion)
     assignment = policy.department_assignment(actor, suggestion)
     core.guard(suggestion, "opinion",
                assignment is not None and assignment.role == "assisting")
@@ -204,7 +194,7 @@ def answer(suggestion: Suggestion, *, actor, resolution: str, body: str,
            today: date | None = None) -> DepartmentReply:
     """The lead department's written answer, class A, B (by when, with milestones) or C (why
     not now). The deputy is asked to rate it; residents hear the class and the answer."""
-    _lock(suggestion)
+    core.lock(suggestion)
     core.guard(suggestion, "answer", policy.can_answer(actor, suggestion))
     lead = policy.department_assignment(actor, suggestion)
     rounds = db.session.scalar(sa.select(sa.func.count()).select_from(DepartmentReply)
@@ -336,7 +326,7 @@ def complete_followup(followup: SuggestionFollowUp, *, actor, kept: bool | None,
     """The lead department reports whether the B promise was kept; the deputy and the
     residents hear the result."""
     suggestion = db.session.get(Suggestion, followup.suggestion_id)
-    _lock(suggestion)
+    core.lock(suggestion)
     db.session.execute(sa.select(SuggestionFollowUp).where(SuggestionFollowUp.id == followup.id)
                        .execution_options(populate_existing=True))
     core.guard(suggestion, "followup", policy.can_answer(actor, suggestion))

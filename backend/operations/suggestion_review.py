@@ -42,9 +42,6 @@ LIVE_STATUSES = ("submitted", "assigned", "in_progress", "answered", "reanswerin
 CHASE_KINDS = ("overdue", "unsatisfied", "key", "important")
 LIST_LIMIT = 300  # a page lists at most this many; the tab counts are exact
 NUMBER_RE = re.compile(r"^JY(\d{4})-(\d{1,9})$")
-# The events these operations write that are not verbs of core.TRANSITIONS, for timelines.
-EVENT_LABELS = {"merged_in": "同类建议并入", "refuse_reassign": "不同意调整承办单位",
-                "chase": "催办"}
 
 
 def cn_date(d: date) -> str:
@@ -57,7 +54,7 @@ def accept_and_assign(suggestion: Suggestion, *, actor, lead, assisting=(), is_c
                       deadline_on: date | None = None) -> list[SuggestionAssignment]:
     """交办: submitted → assigned, to one lead department and any assisting ones, with a
     deadline (three months from today, six when complex, or the admin's own date)."""
-    _lock(suggestion)
+    core.lock(suggestion)
     core.guard(suggestion, "assign", policy.can_review(actor, suggestion))
     assisting = list(assisting or ())
     errors = {}
@@ -110,7 +107,7 @@ def accept_and_assign(suggestion: Suggestion, *, actor, lead, assisting=(), is_c
 
 def return_for_changes(suggestion: Suggestion, comment: str, *, actor) -> None:
     """退回修改: submitted → returned, with a comment only the deputy (and staff) read."""
-    _lock(suggestion)
+    core.lock(suggestion)
     core.guard(suggestion, "return", policy.can_review(actor, suggestion))
     comment = _text(comment, "comment", "退回意见", minimum=2, maximum=500)
     suggestion.review_comment = comment
@@ -126,7 +123,7 @@ def return_for_changes(suggestion: Suggestion, comment: str, *, actor) -> None:
 
 def merge(suggestion: Suggestion, into: Suggestion | None, *, actor) -> None:
     """并案: submitted → merged into another live suggestion; its residents follow the target."""
-    _lock(*([suggestion, into] if into is not None else [suggestion]))
+    core.lock(*([suggestion, into] if into is not None else [suggestion]))
     core.guard(suggestion, "merge", policy.can_review(actor, suggestion))
     if into is None:
         raise ValidationFailed(errors={"into": ["请选择要并入的建议"]}, code="merge_target_missing")
@@ -177,7 +174,7 @@ def find_by_number(text: str) -> Suggestion | None:
 # ---- deadlines and extensions ----
 
 def set_deadline(suggestion: Suggestion, deadline_on, reason: str, *, actor) -> None:
-    _lock(suggestion)
+    core.lock(suggestion)
     core.guard(suggestion, "set_deadline", policy.can_review(actor, suggestion))
     errors = {}
     if not isinstance(deadline_on, date):
@@ -198,7 +195,7 @@ def set_deadline(suggestion: Suggestion, deadline_on, reason: str, *, actor) -> 
                     text=f"办理期限调整为{cn_date(deadline_on)}：{reason}",
                     data={"before": before.isoformat() if before else None,
                           "after": deadline_on.isoformat(), "reason": reason})
-    _notify_lead(suggestion, "suggestion.deadline", "建议办理期限已调整",
+    core.notify_lead(suggestion, "suggestion.deadline", "建议办理期限已调整",
                  f"{suggestion.number}办理期限调整为{cn_date(deadline_on)}：{reason}")
 
 
@@ -206,7 +203,7 @@ def decide_extension(extension: SuggestionExtension, approve: bool, note: str, *
                      actor) -> None:
     """审批延期: approving moves the deadline to the date the department asked for."""
     suggestion = db.session.get(Suggestion, extension.suggestion_id)
-    _lock(suggestion)
+    core.lock(suggestion)
     # Under the suggestion's lock: a decision made meanwhile by another admin shows here.
     db.session.refresh(extension)
     core.guard(suggestion, "decide_extension", policy.can_review(actor, suggestion))
@@ -248,7 +245,7 @@ def reassign(suggestion: Suggestion, new_lead, reason: str, *, actor,
              deadline_on: date | None = None) -> SuggestionAssignment:
     """调整承办单位: the lead assignment is replaced by a new pending one; the suggestion goes
     back to assigned for the new department to sign for, with a fresh deadline."""
-    _lock(suggestion)
+    core.lock(suggestion)
     core.guard(suggestion, "reassign", policy.can_review(actor, suggestion))
     old = suggestion.lead_assignment
     errors = {}
@@ -303,7 +300,7 @@ def reassign(suggestion: Suggestion, new_lead, reason: str, *, actor,
 def refuse_reassign(assignment: SuggestionAssignment, note: str, *, actor) -> None:
     """不同意调整: the department keeps it, back to where it stood before asking."""
     suggestion = assignment.suggestion
-    _lock(suggestion)
+    core.lock(suggestion)
     db.session.refresh(assignment)
     core.guard(suggestion, "reassign", policy.can_review(actor, suggestion))
     if assignment.status != "reassign_requested":
@@ -322,7 +319,7 @@ def refuse_reassign(assignment: SuggestionAssignment, note: str, *, actor) -> No
 
 def set_supervision(suggestion: Suggestion, level: str | None, note: str, *, actor) -> None:
     """督办: key (by congress leaders), important (by a working committee), or None to clear."""
-    _lock(suggestion)
+    core.lock(suggestion)
     core.guard(suggestion, "supervise", policy.can_review(actor, suggestion))
     level = level or None
     if level is not None and level not in SUPERVISIONS:
@@ -338,7 +335,7 @@ def set_supervision(suggestion: Suggestion, level: str | None, note: str, *, act
                     text=(f"列为{label}" + (f"：{note}" if note else "")) if level else "取消督办",
                     data={"before": before, "after": level, "note": note})
     if level:
-        _notify_lead(suggestion, "suggestion.supervised", f"该建议已列为{label}",
+        core.notify_lead(suggestion, "suggestion.supervised", f"该建议已列为{label}",
                      f"{suggestion.number}「{core.excerpt(suggestion.title, 30)}」"
                      + (f"：{note}" if note else "，请抓紧办理"))
 
@@ -357,7 +354,7 @@ def chase(suggestion: Suggestion, *, actor, note: str = "") -> None:
                data={"overdue_days": days, "note": note})
     due = (f"已超期{days}天" if days else
            f"办理期限至{cn_date(suggestion.deadline_on)}" if suggestion.deadline_on else "")
-    _notify_lead(suggestion, "suggestion.chased", "催办：请抓紧办理代表建议",
+    core.notify_lead(suggestion, "suggestion.chased", "催办：请抓紧办理代表建议",
                  "，".join(p for p in (f"{suggestion.number}「{core.excerpt(suggestion.title, 30)}」",
                                        due, note) if p))
 
@@ -481,26 +478,6 @@ def merge_candidates(suggestion: Suggestion, limit: int = 10) -> list[Suggestion
 
 
 # ---- helpers ----
-
-def _lock(*suggestions: Suggestion) -> None:
-    """Row-lock the suggestions (in id order: two merges never wait on each other in a
-    circle) and re-read them with their assignments, so the checks see what is current: two
-    admins acting at once take turns, and the second sees the first one's result."""
-    ids = sorted({s.id for s in suggestions})
-    # .all(): the ORM refreshes the loaded objects only as the rows are fetched.
-    db.session.execute(db.select(Suggestion).where(Suggestion.id.in_(ids)).order_by(Suggestion.id)
-                       .with_for_update().execution_options(populate_existing=True)).all()
-    db.session.execute(db.select(SuggestionAssignment)
-                       .where(SuggestionAssignment.suggestion_id.in_(ids))
-                       .execution_options(populate_existing=True)).all()
-    for s in suggestions:
-        db.session.expire(s, ["assignments"])
-
-
-def _notify_lead(suggestion: Suggestion, topic: str, title: str, body: str) -> None:
-    lead = suggestion.lead_assignment
-    if lead is not None:
-        core.notify_department(suggestion, lead.department_id, topic, title, body)
 
 
 def _text(value, field: str, label: str, *, minimum: int, maximum: int) -> str:

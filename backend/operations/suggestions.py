@@ -218,6 +218,7 @@ def create_draft(*, actor, deputy: Deputy, title: str, category: str, problem: s
 
 def update_draft(suggestion: Suggestion, *, actor, title: str, category: str, problem: str,
                  proposal: str, message_ids, is_complex: bool = False) -> Suggestion:
+    core.lock(suggestion)
     core.guard(suggestion, "update", _may_write(actor, suggestion))
     values, errors = _clean_fields(title, category, problem, proposal)
     messages = _resolve_messages(actor, suggestion.deputy, message_ids, errors,
@@ -239,6 +240,7 @@ def update_draft(suggestion: Suggestion, *, actor, title: str, category: str, pr
 
 
 def submit(suggestion: Suggestion, *, actor) -> Suggestion:
+    core.lock(suggestion)
     core.guard(suggestion, "submit", _may_write(actor, suggestion))
     if not suggestion.messages:
         raise ValidationFailed(errors={"message_ids": ["请至少选择一条留言"]})
@@ -271,6 +273,7 @@ def submit(suggestion: Suggestion, *, actor) -> Suggestion:
 
 
 def cosign(suggestion: Suggestion, *, actor) -> SuggestionCosigner:
+    core.lock(suggestion)
     core.guard(suggestion, "cosign", policy.can_cosign(actor, suggestion))
     already = InvalidState("您已附议过这件建议", code="already_cosigned")
     if policy.is_cosigner(actor, suggestion):
@@ -293,6 +296,7 @@ def cosign(suggestion: Suggestion, *, actor) -> SuggestionCosigner:
 # ---- the deputy rates the answer ----
 
 def rate(suggestion: Suggestion, value: str, comment: str = "", *, actor) -> SuggestionRating:
+    core.lock(suggestion)
     core.guard(suggestion, "rate", policy.can_rate(actor, suggestion))
     comment = clean_text(comment)
     errors = {}
@@ -319,14 +323,14 @@ def rate(suggestion: Suggestion, value: str, comment: str = "", *, actor) -> Sug
     if value != "dissatisfied":
         suggestion.closed_at = utcnow()
         core.transition(suggestion, "close", actor, data={"value": value, "round": round_})
-        _notify_lead(suggestion, "suggestion.closed", f"代表对答复的评价：{label}，建议已办结",
+        core.notify_lead(suggestion, "suggestion.closed", f"代表对答复的评价：{label}，建议已办结",
                      suggestion.title)
     elif suggestion.reanswers < limit:
         suggestion.reanswers += 1
         suggestion.flagged_unsatisfied = True
         # send_back is a public event: the deputy's words stay on the internal rate event.
         core.transition(suggestion, "send_back", actor, data={"value": value, "round": round_})
-        _notify_lead(suggestion, "suggestion.sent_back", "代表对答复不满意，请重新办理",
+        core.notify_lead(suggestion, "suggestion.sent_back", "代表对答复不满意，请重新办理",
                      suggestion.title + (f"（代表意见：{comment}）" if comment else ""))
         core.notify_admins(suggestion, "suggestion.sent_back",
                            "代表对答复不满意，已退回承办单位重新办理",
@@ -340,15 +344,9 @@ def rate(suggestion: Suggestion, value: str, comment: str = "", *, actor) -> Sug
         core.notify_admins(suggestion, "suggestion.closed_unsatisfied",
                            "代表对答复仍不满意，建议已办结，请督办",
                            f"{suggestion.deputy.name}代表：{suggestion.title}")
-        _notify_lead(suggestion, "suggestion.closed", "代表对答复不满意，建议已办结并列入督办",
+        core.notify_lead(suggestion, "suggestion.closed", "代表对答复不满意，建议已办结并列入督办",
                      suggestion.title)
     return rating
-
-
-def _notify_lead(suggestion: Suggestion, topic: str, title: str, body: str) -> None:
-    lead = suggestion.lead_assignment
-    if lead is not None:
-        core.notify_department(suggestion, lead.department_id, topic, title, body)
 
 
 # ---- lists ----

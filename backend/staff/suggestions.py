@@ -22,7 +22,6 @@ from backend.staff.guard import roles_required
 from backend.staff.pages import error_text
 from backend.timeutil import local_today
 
-EVENT_LABELS = {**core.VERB_LABELS, "create": "起草"}
 
 
 @bp.app_template_global()
@@ -205,7 +204,7 @@ def suggestion(suggestion_id):
             suggestion_id=s.id).order_by(SuggestionFollowUp.id))),
         # A resident's own rating could name them in its words: not for departments.
         events=[e for e in s.events if not (is_department and e.actor_kind == "resident")],
-        rating_labels=ops.RATING_LABELS, event_labels=EVENT_LABELS,
+        rating_labels=ops.RATING_LABELS, event_labels=core.EVENT_LABELS,
         status_labels=SUGGESTION_STATUS_LABELS, excerpt=core.excerpt)
 
 
