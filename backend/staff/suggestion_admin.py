@@ -3,20 +3,19 @@ POST actions behind the admin part of the suggestion page (staff/suggestion_acti
 Each action runs one operation from backend/operations/suggestion_review.py, commits once,
 flashes, and goes back to the suggestion; a domain error is flashed and changes nothing."""
 from datetime import date
-from functools import wraps
 
-from flask import abort, current_app, flash, redirect, render_template, request
+from flask import abort, current_app, render_template, request
 from flask_login import current_user
 
 from backend import suggestion_policy as policy
-from backend.errors import DomainError, Forbidden, ValidationFailed
+from backend.errors import ValidationFailed
 from backend.extensions import db
 from backend.models import Department, SuggestionAssignment, SuggestionExtension
 from backend.operations import suggestion_core as core
 from backend.operations import suggestion_review as review
 from backend.staff import bp
 from backend.staff.guard import roles_required
-from backend.staff.pages import error_text
+from backend.staff.suggestion_actions import suggestion_action
 from backend.timeutil import local_today
 
 TABS = (("review", "待审核"), ("extensions", "延期申请"), ("reassign", "调整申请"),
@@ -60,33 +59,8 @@ def suggestion_admin_extras(suggestion) -> dict:
 
 # ---- POST actions ----
 
-def detail_url(suggestion_id: int) -> str:
-    # A plain path: the detail page's endpoint is another engineer's and may not exist yet.
-    return "/staff/suggestions/%d" % suggestion_id
-
-
 def admin_action(rule: str):
-    """Register an admin POST action on one suggestion: 403 for anyone else, 404 for an
-    unknown suggestion; the view runs one operation and returns the success text."""
-    def decorator(view):
-        @bp.post(rule, endpoint=view.__name__)
-        @roles_required("admin")
-        @wraps(view)
-        def wrapped(suggestion_id, **kwargs):
-            suggestion = core.get_for(current_user, suggestion_id)
-            if not policy.can_review(current_user, suggestion):
-                raise Forbidden("您无权对这件建议进行此操作", code="suggestion_forbidden")
-            try:
-                text = view(suggestion, **kwargs)
-            except DomainError as err:
-                db.session.rollback()
-                flash(error_text(err), "error")
-                return redirect(detail_url(suggestion_id))
-            db.session.commit()
-            flash(text, "success")
-            return redirect(detail_url(suggestion_id))
-        return wrapped
-    return decorator
+    return suggestion_action(rule, policy.can_review, roles=("admin",))
 
 
 @admin_action("/suggestions/<int:suggestion_id>/assign")

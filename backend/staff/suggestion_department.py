@@ -2,19 +2,17 @@
 extension and reassignment requests, 回头看. Departments see only what is assigned to them now,
 and never the residents or their messages."""
 from datetime import date, timedelta
-from functools import wraps
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template, request
 from flask_login import current_user
 
-from backend.errors import DomainError, Forbidden, NotFound
+from backend import suggestion_policy as policy
 from backend.extensions import db
 from backend.models import RESOLUTION_LABELS, SuggestionFollowUp
-from backend.operations import suggestion_core as core
 from backend.operations import suggestion_handling as ops
 from backend.staff import bp
 from backend.staff.guard import roles_required
-from backend.staff.pages import error_text
+from backend.staff.suggestion_actions import suggestion_action
 from backend.timeutil import format_date_cn, local_today
 
 PER_PAGE = 20
@@ -71,38 +69,9 @@ def department_day_after(d: date) -> str:
 
 # ---- POST actions ----
 
-def _detail_url(suggestion_id: int) -> str:
-    try:
-        return url_for("staff.suggestion", suggestion_id=suggestion_id)
-    except Exception:  # noqa: BLE001 - the shared detail page may not be registered yet
-        return f"/staff/suggestions/{suggestion_id}"
-
-
 def department_action(rule: str):
-    """A POST action of the user's department on one suggestion: 404 / 403 unless the
-    suggestion is assigned to the department now; the view calls one operation and returns
-    the Chinese text to flash. One commit on success; a refused permission is a 403 page; any
-    other domain error (wrong state, bad input) is flashed and changes nothing."""
-    def decorator(view):
-        @bp.post(rule, endpoint=view.__name__)
-        @roles_required("department")
-        @wraps(view)
-        def wrapped(suggestion_id, **kw):
-            suggestion = core.get_for(current_user, suggestion_id)
-            try:
-                text = view(suggestion, **kw)
-            except (Forbidden, NotFound):
-                db.session.rollback()
-                raise
-            except DomainError as err:
-                db.session.rollback()
-                flash(error_text(err), "error")
-                return redirect(_detail_url(suggestion_id))
-            db.session.commit()
-            flash(text, "success")
-            return redirect(_detail_url(suggestion_id))
-        return wrapped
-    return decorator
+    # The operations check lead / assisting themselves; a refusal there is a 403 page.
+    return suggestion_action(rule, policy.can_handle, roles=("department",))
 
 
 def _form(name: str) -> str:

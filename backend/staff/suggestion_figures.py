@@ -1,5 +1,5 @@
 """The year's suggestion figures (建议办理统计) and their Excel export; admin only."""
-from flask import current_app, render_template, request, url_for
+from flask import render_template, request, url_for
 
 from backend.errors import DomainError
 from backend.operations.suggestion_figures import (
@@ -40,10 +40,7 @@ def _rate(rate: float | None) -> str:
     return DASH if rate is None else _cell(float(rate))
 
 
-def _detail_url(suggestion_id: int) -> str | None:
-    # The shared detail page belongs to another module; link only once it is registered.
-    if "staff.suggestion" not in current_app.view_functions:
-        return None
+def _detail_url(suggestion_id: int) -> str:
     return url_for("staff.suggestion", suggestion_id=suggestion_id)
 
 

@@ -1,14 +1,13 @@
 """Suggestion pages for deputies and liaisons: the list, drafting from messages, editing,
 co-signing, submitting, rating; and the detail page every role shares (it includes the admin's
 and the department's action partials)."""
-from functools import wraps
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from backend import message_policy
 from backend import suggestion_policy as policy
-from backend.errors import DomainError, Forbidden, ValidationFailed
+from backend.errors import Forbidden, ValidationFailed
 from backend.extensions import db
 from backend.models import (
     SUGGESTION_STATUS_LABELS, Department, Deputy, Message, SuggestionExtension,
@@ -19,7 +18,7 @@ from backend.operations import suggestions as ops
 from backend.operations.messages import CATEGORIES
 from backend.staff import bp
 from backend.staff.guard import roles_required
-from backend.staff.pages import error_text
+from backend.staff.suggestion_actions import suggestion_action
 from backend.timeutil import local_today
 
 
@@ -209,31 +208,6 @@ def suggestion(suggestion_id):
 
 
 # ---- POST actions ----
-
-def suggestion_action(rule: str, allowed):
-    """Register a POST action on one suggestion: 404, or 403 unless the user may view it and
-    `allowed(user, suggestion)`; then the view runs one operation and returns the Chinese text
-    to flash. One commit on success; a domain error is flashed and nothing changes."""
-    def decorator(view):
-        @bp.post(rule, endpoint=view.__name__)
-        @login_required
-        @wraps(view)
-        def wrapped(suggestion_id):
-            s = core.get_for(current_user, suggestion_id)
-            if not allowed(current_user, s):
-                raise Forbidden("您无权对这件建议进行此操作", code="suggestion_forbidden")
-            try:
-                text = view(s)
-            except DomainError as err:
-                db.session.rollback()
-                flash(error_text(err), "error")
-            else:
-                db.session.commit()
-                flash(text, "success")
-            return redirect(url_for("staff.suggestion", suggestion_id=suggestion_id))
-        return wrapped
-    return decorator
-
 
 def _other_deputy(user, s) -> bool:
     return user.role == "deputy" and not policy.is_author(user, s)
