@@ -1,4 +1,6 @@
 """What every server-rendered page shares: the logged-in user, filters, error pages."""
+from datetime import date
+
 from flask import Flask, flash, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
@@ -21,7 +23,9 @@ def register_web(app: Flask) -> None:
         return user if user is not None and user.is_active else None
 
     app.jinja_env.filters["localtime"] = format_local
-    app.jinja_env.filters["cn_date"] = format_date_cn
+    # Dates kept in JSON (a B answer's milestones) arrive as ISO strings.
+    app.jinja_env.filters["cn_date"] = lambda d: format_date_cn(
+        date.fromisoformat(d) if isinstance(d, str) else d)
 
     def feed_link(feed):
         from backend.operations.ical import feed_url

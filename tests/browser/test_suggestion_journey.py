@@ -133,7 +133,7 @@ def test_messages_to_suggestion_to_answer_on_a_phone(live_server, page, new_cont
 
     # 3. The admin office assigns it to 住建局 alone.
     _sign_in(page, live_server, users["admin"])
-    page.get_by_role("link", name="建议审核与交办").click()
+    page.get_by_role("link", name="建议审核与督办").click()
     item = page.locator(f'[data-testid=suggestion-item][data-id="{suggestion.id}"]')
     expect(item.get_by_test_id("status")).to_have_text("待审核")
     _shot(page, screenshot_dir, "suggestion-review-list.png")

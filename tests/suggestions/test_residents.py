@@ -124,6 +124,8 @@ def test_after_a_b_answer_the_class_date_and_milestones_show(db, browser, sugges
     assert "承办单位已答复" in html
     assert "B类（正在解决或列入计划解决）" in html and reply.body in html
     assert format_date_cn(reply.promised_by) in html and "完成招标" in html
+    # A milestone's date reads like the promised one, not as 2026-12-03.
+    assert format_date_cn(date.today() + timedelta(days=10)) in html
     assert "区住房和城乡建设局答复了建议，答复为B类" in html
     assert 'data-testid="suggestion-rate-form"' in html
     [view] = outcome.suggestions_for_message(w.messages[0])
