@@ -14,6 +14,7 @@ weekend days the notice lists in it. An ordinary weekend is neither a working da
 Overrides are loaded one year per query and kept on the current database session (one request,
 job or command); the holiday operations and any rollback drop that cache.
 """
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -210,6 +211,7 @@ def _load_overrides(year: int) -> dict[date, tuple[str, str]]:
     return {row.date: (row.kind, row.name) for row in rows}
 
 
+@functools.lru_cache(maxsize=4096)  # the package's data never changes while we run
 def _official_day(d: date) -> Day:
     is_holiday, english = chinese_calendar.get_holiday_detail(d)
     name = chinese_calendar.Holiday(english).chinese if english else None

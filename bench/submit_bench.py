@@ -111,6 +111,7 @@ def main():
     if not shutil.which("wrk"):
         sys.exit("需要 wrk：apt-get install wrk")
     station_id, deputy_token, tokens = prepare()
+    load_before = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="lianxin-bench-"))
     script = tmp / "submit.lua"
     script.write_text(LUA % {"tokens": ", ".join(f'"{t}"' for t in tokens),
@@ -137,6 +138,9 @@ def main():
         server.wait(timeout=30)
     print(f"\n提交端点吞吐（gunicorn {args.workers} 个 worker，PostgreSQL，wrk 2 线程 "
           f"{args.connections} 连接，各 {args.seconds} 秒）")
+    # The machine may be shared: the load says how far to trust the figures.
+    print("系统负载（1/5/15 分钟）：开始 {:.2f}/{:.2f}/{:.2f}，结束 {:.2f}/{:.2f}/{:.2f}".format(
+        *load_before, *os.getloadavg()))
     print(f"{'端点':<24}{'请求/秒':>10}{'p99':>10}{'非2xx':>8}")
     for label, rps, p99, bad in rows:
         print(f"{label:<24}{rps:>10.0f}{p99:>10}{bad:>8}")

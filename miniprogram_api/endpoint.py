@@ -8,6 +8,7 @@ from flask import Response, jsonify, request
 from marshmallow import Schema
 
 from backend.errors import ValidationFailed
+from backend.extensions import db
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,9 @@ class Endpoint:
     replay: bool = False  # an idempotent retry answers 200 with the first result
     # Our field name for an operation's: its errors name its own arguments.
     error_fields: Mapping[str, str] | None = None
+    # Commit after dumping the answer: what the transaction just wrote is answered from the
+    # objects in hand, not loaded again after the commit expired them.
+    commit: bool = False
 
     @property
     def input(self) -> type[Schema] | None:
@@ -47,7 +51,10 @@ def endpoint(**spec):
                 result, status = result
             if isinstance(result, Response):
                 return result
-            return jsonify(meta.out().dump(result) if meta.out else {}), status
+            answer = meta.out().dump(result) if meta.out else {}
+            if meta.commit:
+                db.session.commit()
+            return jsonify(answer), status
         wrapped.mp_endpoint = meta
         return wrapped
     return decorator

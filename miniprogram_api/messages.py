@@ -29,7 +29,8 @@ SUBMIT_FIELDS = {"deputy": "deputy_token"}
 @bp.post("/messages")
 @resident_required
 @submission_limits
-@endpoint(body=MessageIn, out=ReceiptOut, status=201, replay=True, error_fields=SUBMIT_FIELDS)
+@endpoint(body=MessageIn, out=ReceiptOut, status=201, replay=True, error_fields=SUBMIT_FIELDS,
+          commit=True)
 def submit(data):
     """写留言；同一个 idempotency_key 重试时返回第一次的回执（200）"""
     token, station_id = data.pop("deputy_token"), data.pop("station_id")
@@ -38,7 +39,6 @@ def submit(data):
         target["station"] = public.public_station(station_id)
     result = ops.submit_message(resident=current_resident(), channel="miniprogram", **target,
                                 **data)
-    db.session.commit()
     return result, 201 if result.created else 200
 
 

@@ -37,6 +37,7 @@ _rules = TTLCache(ttl_seconds=30)
 
 
 def _words() -> list[tuple[str, str]]:
+    """(lower-cased word, label) in the table's order; lower-cased once, when loaded."""
     return _rules.get("words", lambda: [
         (w.lower(), label) for w, label in db.session.execute(
             db.select(ContentRule.word, ContentRule.label))])
@@ -45,7 +46,7 @@ def _words() -> list[tuple[str, str]]:
 def check_content(text: str, *, openid: str | None = None) -> Verdict:
     lowered = text.lower()
     for word, label in _words():
-        if word.lower() in lowered:
+        if word in lowered:
             return Verdict(True, f"含有需人工审核的词语（{label or '敏感词'}）", "words")
     wechat = get_wechat()
     if not (wechat.configured and openid):

@@ -70,9 +70,10 @@ def send(token: str | None = None, station_id: int | None = None):
                                         **form, **target)
         except ValidationFailed as err:
             return _write_page(target, form, err), 422
+        message_id = result.message.id  # known now; after the commit it would be loaded again
         if result.created:  # a retry shows the first receipt and keeps nothing of its own
             uploads.commit()
-    return redirect(url_for(".receipt", message_id=result.message.id))
+    return redirect(url_for(".receipt", message_id=message_id))
 
 
 def _target(token: str | None, station_id: int | None) -> dict:

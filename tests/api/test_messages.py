@@ -268,3 +268,23 @@ def submit_as(db):
 @pytest.fixture
 def deputy_staff(deputy, make_bound_staff):
     return make_bound_staff("deputy", deputy=deputy)[0]
+
+
+def test_the_receipt_is_answered_without_loading_the_new_message_again(api, db, token, deputy):
+    """The receipt is dumped before the commit; after the INSERT nothing reads the message back
+    (a commit expires what the session holds, and a reload would cost a round trip)."""
+    import sqlalchemy as sa
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()).lower())
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        resp = api.post("/messages", token, json=_message(deputy))
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    assert resp.status_code == 201, resp.json
+    assert db.session.get(Message, resp.json["id"]) is not None
+    inserted = next(i for i, s in enumerate(statements) if "insert into messages" in s)
+    assert not [s for s in statements[inserted + 1:] if s.startswith("select") and
+                "from messages" in s], statements[inserted:]

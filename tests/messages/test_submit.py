@@ -229,3 +229,33 @@ def test_held_message_is_not_shown_to_the_deputy_until_released(db, submit, make
     assert not message_policy.can_view(user, held)
     release(held, actor=liaison_of(station))
     assert message_policy.can_view(user, held)
+
+
+def test_a_retry_whose_photos_the_first_try_took_gets_the_first_receipt(db, submit,
+                                                                       make_resident, make_deputy):
+    from backend.operations.messages import add_photo
+    resident, deputy = make_resident(), make_deputy()
+    photo = add_photo(resident=resident, storage_key="messages/x.jpg", width=10, height=10,
+                      size_bytes=100)
+    first = submit(resident=resident, deputy=deputy, idempotency_key="retry-photo-0001",
+                   photo_ids=[photo.id])
+    db.session.commit()
+    again = submit(resident=resident, deputy=deputy, idempotency_key="retry-photo-0001",
+                   photo_ids=[photo.id])
+    assert not again.created and again.message.id == first.message.id
+    assert [p.id for p in again.message.photos] == [photo.id]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Message)) == 1
+
+
+def test_a_retry_after_the_deputy_was_deactivated_gets_the_first_receipt(db, submit,
+                                                                        make_resident, make_deputy):
+    resident, deputy = make_resident(), make_deputy()
+    first = submit(resident=resident, deputy=deputy, idempotency_key="retry-gone-0001")
+    deputy.is_active = False
+    db.session.commit()
+    again = submit(resident=resident, deputy=deputy, idempotency_key="retry-gone-0001")
+    assert not again.created and again.message.id == first.message.id
+    with pytest.raises(NotFound):  # a new message to that deputy is refused
+        submit(resident=resident, deputy=deputy, idempotency_key="retry-gone-0002")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Message)) == 1
+
