@@ -112,7 +112,8 @@ def next_deadline(message: Message) -> tuple[str, object] | None:
     return "答复", message.answer_due_at
 
 
-EVENT_LABELS = {**VERB_LABELS, "submitted": "提交留言", "merged_in": "并入同类留言"}
+EVENT_LABELS = {**VERB_LABELS, "submitted": "提交留言", "merged_in": "并入同类留言",
+                "suggested": "写入代表建议"}
 
 
 def event_summary(event) -> str:

@@ -475,6 +475,17 @@ def hand_back(message: Message, reason: str, *, actor) -> Message:
     return message
 
 
+def record_suggestion(message: Message, title: str, *, actor) -> None:
+    """The deputy wrote the case into a formal suggestion: its timeline says so, and a case
+    still waiting to be accepted is in hand from now on (the resident hears of the suggestion
+    itself, so no second notification)."""
+    if message.status == "new":
+        message.acknowledged_at = utcnow()
+        _transition(message, "acknowledge", actor)
+    _event(message, "suggested", actor, message.status, message.status,
+           text=f"写入代表建议《{title}》")
+
+
 def mark_read(message: Message, *, actor) -> None:
     if policy.can_answer(actor, message) and message.deputy_read_at is None:
         message.deputy_read_at = utcnow()

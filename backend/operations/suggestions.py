@@ -14,6 +14,7 @@ from backend.models import (
     DepartmentReply, Deputy, Message, Suggestion, SuggestionCosigner, SuggestionRating,
     deputy_stations,
 )
+from backend.operations import messages as messages_ops
 from backend.operations import suggestion_core as core
 from backend.operations.messages import CATEGORIES, TRACKING_RE
 from backend.operations.notify import notify
@@ -253,6 +254,8 @@ def submit(suggestion: Suggestion, *, actor) -> Suggestion:
                     data=None if first else {"resubmission": True, "review_comment": comment})
     name = suggestion.deputy.name
     if first:
+        for message in suggestion.messages:
+            messages_ops.record_suggestion(message, suggestion.title, actor=actor)
         core.notify_admins(suggestion, "suggestion.submitted", "有新的代表建议待审核",
                            f"{name}代表：{suggestion.title}")
         core.notify_residents(

@@ -38,6 +38,7 @@ EVENT_WORDS = {
     "request_info": "请您补充说明", "add_info": "补充了说明", "reply": "答复了留言",
     "reject": "决定不予受理", "forward": "将留言转交有关单位办理",
     "merge": "将留言与同类留言合并办理", "close": "办结了留言", "reopen": "重新办理了留言",
+    "suggested": "将留言写入了代表建议",
 }
 RATED_WORDS = {"close": "留言已办结", "reopen": "留言重新办理"}  # after "您评价「满意」，"
 SILENT_TEXT = {"submitted", "close", "reopen"}  # their text is for staff, or said already

@@ -418,3 +418,24 @@ def test_draftable_deputies_and_the_message_page_link(db, suggestion_world):
     assert not ops.can_draft_from(w.users["colleague"], m1)
     assert not ops.can_draft_from(w.users["admin"], m1)
     assert not ops.can_draft_from(w.users["liaison_other"], m1)
+
+
+def test_submitting_moves_its_messages_on_and_says_so_in_their_timelines(db, suggestion_world):
+    """A message written into a suggestion is in hand: a new one is accepted (受理), and each
+    source message's public timeline records the suggestion."""
+    from backend.models import MessageEvent
+    from backend.operations import messages as message_ops
+    w = suggestion_world
+    first, second = w.messages[0], w.messages[1]
+    message_ops.acknowledge(second, actor=w.users["liaison_own"])
+    db.session.commit()
+    s = _draft(w)
+    assert first.status == "new"  # a draft changes nothing yet
+    ops.submit(s, actor=w.users["author"])
+    db.session.commit()
+    assert first.status == "acknowledged" and first.acknowledged_at is not None
+    assert second.status == "acknowledged"
+    for message in (first, second):
+        [event] = db.session.scalars(sa.select(MessageEvent).filter_by(
+            message_id=message.id, kind="suggested")).all()
+        assert not event.is_internal and s.title in event.text
