@@ -26,6 +26,15 @@ class TTLCache:
             self._data[key] = (now + self.ttl, value)
         return value
 
+    def peek(self, key: Hashable, default=None):
+        """The live value for `key`, or `default`; never loads."""
+        hit = self._data.get(key)
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else default
+
+    def put(self, key: Hashable, value) -> None:
+        with self._lock:
+            self._data[key] = (time.monotonic() + self.ttl, value)
+
     def clear(self) -> None:
         with self._lock:
             self._data.clear()

@@ -12,6 +12,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from backend.adapters import get_wechat
 from backend.errors import DomainError, Forbidden
 from backend.extensions import db
+from backend.row_cache import RowCache
 from backend.models import Resident, StaffUser
 from backend.operations import wechat_binding as binding
 from backend.ratelimit import limiter, resident_key
@@ -62,6 +63,10 @@ def session_for(resident: Resident, staff: StaffUser | None = None) -> dict:
             "mode": staff.role if staff else "resident", "staff": staff}
 
 
+# Every mini-program request starts by finding its resident.
+_residents = RowCache(30, watch=(Resident,))
+
+
 def _authenticate() -> None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -72,7 +77,8 @@ def _authenticate() -> None:
         raise NotLoggedIn("登录已过期，请重新进入小程序", code="token_expired")
     except BadSignature:
         raise NotLoggedIn("登录信息无效，请重新进入小程序", code="token_invalid")
-    resident = db.session.get(Resident, claims.get("r") or 0)
+    resident_id = claims.get("r") or 0
+    resident = _residents.get(resident_id, lambda: db.session.get(Resident, resident_id))
     if resident is None or not resident.openid:
         raise NotLoggedIn("登录信息无效，请重新进入小程序", code="token_invalid")
     staff = db.session.get(StaffUser, claims["s"]) if claims.get("s") else None

@@ -3,25 +3,23 @@
 Every transition goes through `_transition`: a guard on the current status, the change, an
 event row and, where someone should hear of it, an outbox row, all in the caller's transaction.
 """
-import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import make_transient_to_detached
 
 from backend import message_policy as policy
 from backend.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.models import (
     OPEN_STATUSES, RATING_LABELS, RATINGS, Deputy, Message, MessageEvent, MessagePhoto,
-    MessageRating, MessageReply, Notification, Resident, Station,
+    MessageRating, MessageReply, Resident, Station,
 )
 from backend.operations.audit import record
 from backend.operations.moderation import check_content
-from backend.operations.notify import notification_row, notify, notify_station_liaisons
+from backend.operations.message_insert import write_submission
+from backend.operations.notify import notify, notify_station_liaisons
 from backend.protect import (
     PHONE_RE, decrypt_phone, encrypt_phone, lookup_code, lookup_code_matches, mask_phone,
     normalise_phone,
@@ -104,17 +102,11 @@ def submit_message(*, resident: Resident, body: str, idempotency_key: str,
         phone_encrypted=encrypt_phone(phone) if phone else None, phone_prefix=phone[:3],
         phone_last4=phone[-4:],
     )
-    event = dict(kind="submitted", actor_kind="resident", actor_id=resident.id,
-                 actor_label="留言人", from_status=None, to_status=values["status"],
-                 is_internal=False, text="",
-                 data={"hold_reason": verdict.reason, "check_note": verdict.note} if (
-                     verdict.hold or verdict.note) else None)
     # The deputy hears of it at once; a held message waits for a liaison, told below.
-    note = None if verdict.hold or deputy is None else {
-        **notification_row("deputy", deputy.id, "message.new", "您收到一条新留言",
-                           body=_excerpt(clean_body)),
-        "subject_type": Message.__tablename__, "link": "/staff/inbox/"}  # + the new id
-    message = _write_submission(values, event, note)
+    message = write_submission(
+        values, event_data={"hold_reason": verdict.reason, "check_note": verdict.note} if (
+            verdict.hold or verdict.note) else None,
+        note_body=None if verdict.hold or deputy is None else _excerpt(clean_body))
     if message is None:
         # Another request with the same key got there first (on PostgreSQL the insert waited
         # for it to commit): answer with its result.
@@ -156,97 +148,6 @@ def _checked(body, phone, place, photo_ids, deputy, station):
     if errors:
         raise ValidationFailed(errors=errors)
     return body, phone, place, photo_ids, target
-
-
-def _write_submission(values: dict, event: dict, note: dict | None) -> Message | None:
-    """Insert the message, its event and the deputy's outbox row (`note`, whose subject_id and
-    link end are the new id), and return the message as a persistent object; None, with nothing
-    written, when the idempotency key is taken.
-
-    INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING: no query before it and no
-    savepoint, since a taken key never raises. On PostgreSQL the three inserts are one statement
-    (data-modifying CTEs), one round trip; elsewhere three. Core, not the unit of work: the
-    rows need no objects, and the ORM's flush costs several times more."""
-    values = _row(Message.__table__, values)
-    event = _row(MessageEvent.__table__, {**event, "message_id": None})
-    note = _row(Notification.__table__, {**note, "subject_id": None}) if note else None
-    dialect = db.session.get_bind(mapper=sa.inspect(Message)).dialect.name
-    if dialect == "postgresql":
-        params = {**values, **{f"event_{k}": v for k, v in event.items()}}
-        if note:
-            params.update({f"note_{k}": v for k, v in note.items()})
-        row = db.session.execute(_pg_submission(note is not None), params).first()
-    else:
-        row = db.session.execute(_message_insert(dialect), values).first()
-        if row is not None:
-            db.session.execute(_INSERTS[MessageEvent], {**event, "message_id": row.id})
-            if note:
-                db.session.execute(_INSERTS[Notification], {
-                    **note, "subject_id": row.id, "link": f"{note['link']}{row.id}"})
-    if row is None:
-        return None
-    message = Message(**row._mapping)
-    make_transient_to_detached(message)  # as if loaded: persistent once added, nothing to flush
-    db.session.add(message)
-    return message
-
-
-def _row(table: sa.Table, values: dict) -> dict:
-    """Every column but the key, with the column's Python default where not given: the
-    statements below are built once for all of them."""
-    row = {}
-    for column in table.c:
-        if column.primary_key:
-            continue
-        if column.name in values:
-            row[column.name] = values[column.name]
-        elif column.default is None:
-            row[column.name] = None
-        elif column.default.is_scalar:
-            row[column.name] = column.default.arg
-        elif column.default.is_callable:
-            row[column.name] = column.default.arg(None)
-        else:
-            raise TypeError(f"{table.name}.{column.name}: only Python defaults are supported here")
-    return row
-
-
-_INSERTS = {MessageEvent: sa.insert(MessageEvent.__table__),
-            Notification: sa.insert(Notification.__table__)}
-
-
-@functools.cache
-def _message_insert(dialect: str):
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    table = Message.__table__
-    return (insert(table).on_conflict_do_nothing(index_elements=[table.c.idempotency_key])
-            .returning(*table.c))
-
-
-@functools.cache
-def _pg_submission(with_note: bool):
-    """WITH new_message AS (INSERT … ON CONFLICT DO NOTHING RETURNING *),
-    new_event AS (INSERT … SELECT new_message.id, … FROM new_message)[, new_note AS (…)]
-    SELECT * FROM new_message — no message inserted, no event nor note either."""
-    table = Message.__table__
-    message = (postgresql.insert(table)
-               .values({c.name: sa.bindparam(c.name, type_=c.type)
-                        for c in table.c if not c.primary_key})
-               .on_conflict_do_nothing(index_elements=[table.c.idempotency_key])
-               .returning(*table.c).cte("new_message"))
-    ctes = [_insert_from(message, MessageEvent.__table__, "event", {"message_id": message.c.id})]
-    if with_note:
-        link = sa.bindparam("note_link", type_=sa.String) + sa.cast(message.c.id, sa.String)
-        ctes.append(_insert_from(message, Notification.__table__, "note",
-                                 {"subject_id": message.c.id, "link": link}))
-    return sa.select(*message.c).add_cte(*ctes)
-
-
-def _insert_from(message, table: sa.Table, prefix: str, from_message: dict):
-    columns = [c for c in table.c if not c.primary_key]
-    select = sa.select(*(from_message.get(c.name, sa.bindparam(f"{prefix}_{c.name}", type_=c.type))
-                         for c in columns)).select_from(message)
-    return sa.insert(table).from_select([c.name for c in columns], select).cte(f"new_{prefix}")
 
 
 def _by_idempotency_key(key: str) -> Message | None:

@@ -8,20 +8,12 @@ def notify(recipient_kind: str, recipient_id: int | None, topic: str, title: str
            body: str = "", link: str = "", subject=None) -> Notification | None:
     if recipient_id is None:
         return None
-    note = Notification(**notification_row(recipient_kind, recipient_id, topic, title, body=body,
-                                           link=link, subject=subject))
+    note = Notification(recipient_kind=recipient_kind, recipient_id=recipient_id, topic=topic,
+                        title=title[:60], body=body[:500], link=link[:200],
+                        subject_type=getattr(subject, "__tablename__", ""),
+                        subject_id=getattr(subject, "id", None))
     db.session.add(note)
     return note
-
-
-def notification_row(recipient_kind: str, recipient_id: int, topic: str, title: str, *,
-                     body: str = "", link: str = "", subject=None) -> dict:
-    """The outbox row's values, as `notify` writes them; for a caller inserting rows itself
-    (the message submission writes its row in the same statement as the message)."""
-    return dict(recipient_kind=recipient_kind, recipient_id=recipient_id, topic=topic,
-                title=title[:60], body=body[:500], link=link[:200],
-                subject_type=getattr(subject, "__tablename__", ""),
-                subject_id=getattr(subject, "id", None))
 
 
 def notify_station_liaisons(station_id: int, topic: str, title: str, **kw) -> None:

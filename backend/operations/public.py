@@ -5,6 +5,7 @@ from backend.errors import NotFound
 from backend.extensions import db
 from backend.models import Deputy, DeputyCode, Station, deputy_stations
 from backend.operations.codes import active_code, find_code
+from backend.row_cache import RowCache
 
 def next_reception(station: Station | None, today: date):
     """The station's next reception day that will take place, with who is on duty, or None
@@ -15,10 +16,14 @@ def next_reception(station: Station | None, today: date):
     return next_day(station, today)
 
 
+# Every scan and every submission starts here: the code, its deputy and their stations.
+_codes = RowCache(30, watch=(DeputyCode, Deputy, Station))
+
+
 def deputy_by_token(token: str):
     """(code, deputy) for a scanned token. A revoked code still resolves, so its page can say
     where the deputy is now; an inactive deputy is never shown."""
-    code = find_code(token)
+    code = _codes.get(token, lambda: find_code(token))
     deputy = code.deputy
     if not deputy.is_active:
         raise NotFound("该代表信息暂不公开", code="deputy_inactive")

@@ -35,10 +35,19 @@ def test_lands_in_deputy_inbox_and_station_queue_and_notifies_the_deputy(db, sub
     message = submit(deputy=deputy).message
     assert message.station_id == station.id and message.assigned_deputy_id == deputy.id
     assert message.status == "new"
+    db.session.commit()
+    db.session.expire_all()  # read back what the database holds, not what the session made
     note = db.session.scalar(db.select(Notification).filter_by(topic="message.new"))
     assert note.recipient_kind == "deputy" and note.recipient_id == deputy.id
+    assert (note.subject_type, note.subject_id, note.link) == (
+        "messages", message.id, f"/staff/inbox/{message.id}")
+    assert (note.title, note.status, note.attempts) == ("您收到一条新留言", "pending", 0)
+    assert note.body == message.body and note.next_attempt_at == message.created_at
     event = db.session.scalar(db.select(MessageEvent).filter_by(message_id=message.id))
     assert (event.kind, event.actor_kind, event.to_status) == ("submitted", "resident", "new")
+    assert (event.actor_id, event.actor_label, event.is_internal, event.data) == (
+        message.resident_id, "留言人", False, None)
+    assert event.created_at == message.created_at
 
 
 def test_written_to_a_station_as_a_whole(db, submit, make_station):
