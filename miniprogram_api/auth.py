@@ -1,18 +1,18 @@
 """Who is calling: WeChat login, our own bearer token, and one decorator per audience.
 
 The token is signed (itsdangerous, the app's SECRET_KEY and a salt of its own), lives seven
-days and carries the resident id and, for a bound deputy or liaison, their staff id. The staff
+days and carries the resident id and openid and, for a bound deputy or liaison, their staff id. The staff
 part is checked against the database on every request, so unbinding or deactivating an
 account ends deputy/liaison mode at once; the token then still works as a resident's."""
 from functools import wraps
 
 from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import make_transient_to_detached
 
 from backend.adapters import get_wechat
 from backend.errors import DomainError, Forbidden
 from backend.extensions import db
-from backend.row_cache import RowCache
 from backend.models import Resident, StaffUser
 from backend.operations import wechat_binding as binding
 from backend.ratelimit import limiter, resident_key
@@ -58,13 +58,10 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def session_for(resident: Resident, staff: StaffUser | None = None) -> dict:
     """What login and bind answer: a new token and the mode it opens."""
-    token = _serializer().dumps({"r": resident.id, "s": staff.id if staff else None})
+    token = _serializer().dumps({"r": resident.id, "o": resident.openid,
+                                 "s": staff.id if staff else None})
     return {"token": token, "token_type": "Bearer", "expires_in": TOKEN_MAX_AGE,
             "mode": staff.role if staff else "resident", "staff": staff}
-
-
-# Every mini-program request starts by finding its resident.
-_residents = RowCache(30, watch=(Resident,))
 
 
 def _authenticate() -> None:
@@ -77,8 +74,7 @@ def _authenticate() -> None:
         raise NotLoggedIn("登录已过期，请重新进入小程序", code="token_expired")
     except BadSignature:
         raise NotLoggedIn("登录信息无效，请重新进入小程序", code="token_invalid")
-    resident_id = claims.get("r") or 0
-    resident = _residents.get(resident_id, lambda: db.session.get(Resident, resident_id))
+    resident = _token_resident(claims)
     if resident is None or not resident.openid:
         raise NotLoggedIn("登录信息无效，请重新进入小程序", code="token_invalid")
     staff = db.session.get(StaffUser, claims["s"]) if claims.get("s") else None
@@ -86,6 +82,22 @@ def _authenticate() -> None:
         staff = None  # unbound or deactivated since the token was issued
     g.mp_resident, g.mp_staff = resident, staff
     g.resident_rate_key = resident.openid  # the per-resident rate limits count this WeChat user
+
+
+def _token_resident(claims: dict) -> Resident | None:
+    """The resident a token names. A token that carries the openid costs no query: residents
+    are never deleted and a resident's openid never changes, so id and openid are all a request
+    needs to know who it is; any other column loads when first read. (Tokens issued before the
+    openid was added look the resident up.)"""
+    if not claims.get("o"):
+        return db.session.get(Resident, claims.get("r") or 0)
+    held = db.session.identity_map.get(db.session.identity_key(Resident, claims["r"]))
+    if held is not None:
+        return held
+    resident = Resident(id=claims["r"], openid=claims["o"])
+    make_transient_to_detached(resident)  # as if loaded, with only these two columns
+    db.session.add(resident)
+    return resident
 
 
 def current_resident() -> Resident:

@@ -1,11 +1,11 @@
-"""The per-process row cache behind scans and mini-program tokens: a hit costs no SQL, a change
+"""The per-process row cache behind scans: a hit costs no SQL, a change
 made in this process counts from the next request, another process's change within the TTL."""
 import sqlalchemy as sa
 import pytest
 
 from backend.errors import NotFound
 from backend.extensions import db
-from backend.models import Deputy, Resident
+from backend.models import Deputy
 from backend.operations import public
 from backend.operations.codes import active_code, revoke_code
 
@@ -86,25 +86,3 @@ def test_another_process_change_is_seen_within_the_ttl(db, make_deputy, monkeypa
     later = time.monotonic() + 31
     monkeypatch.setattr(time, "monotonic", lambda: later)
     assert public.deputy_by_token(token)[1].name == "王建国2"
-
-
-def test_a_token_resident_is_cached_and_forgotten_when_it_changes(db, api_client_resident):
-    client, resident_id, headers = api_client_resident
-    assert client.get("/api/mp/v1/messages", headers=headers).status_code == 200
-    _new_request()
-    with Statements() as sql:
-        assert client.get("/api/mp/v1/messages", headers=headers).status_code == 200
-    assert not [s for s in sql.seen if "FROM residents" in s]
-    db.session.get(Resident, resident_id).openid = None  # e.g. a resident merged away
-    _new_request()
-    assert client.get("/api/mp/v1/messages", headers=headers).status_code == 401
-
-
-@pytest.fixture
-def api_client_resident(client, make_resident):
-    from miniprogram_api.auth import session_for
-    resident = make_resident(openid="openid-row-cache")
-    token = session_for(resident)["token"]
-    resident_id = resident.id
-    _new_request()
-    return client, resident_id, {"Authorization": f"Bearer {token}"}

@@ -34,7 +34,7 @@ def test_second_login_finds_the_same_resident(api, db, fake_wechat, make_residen
     assert resp.status_code == 200
     assert db.session.scalar(db.select(db.func.count()).select_from(Resident)) == 1
     claims = URLSafeTimedSerializer("test-secret", salt=TOKEN_SALT).loads(resp.json["token"])
-    assert claims == {"r": known.id, "s": None}
+    assert claims == {"r": known.id, "o": "oKNOWN", "s": None}
 
 
 def test_bound_deputy_logs_in_to_deputy_mode(api, fake_wechat, make_deputy, make_bound_staff):
@@ -102,3 +102,36 @@ def test_a_token_signed_with_another_key_is_refused(api, make_resident):
     resident = make_resident()
     forged = URLSafeTimedSerializer("wrong-key", salt=TOKEN_SALT).dumps({"r": resident.id})
     assert api.get("/messages", forged).json["code"] == "token_invalid"
+
+
+def test_a_token_names_its_wechat_user_so_a_request_needs_no_lookup(api, db, make_resident,
+                                                                   token_for):
+    """The token carries id and openid (never the session_key): a resident request knows who
+    it is without reading the residents table; what else it needs still loads when read."""
+    import sqlalchemy as sa
+    from miniprogram_api.auth import _serializer
+    resident = make_resident(openid="openid-in-token", unionid="union-1")
+    token = token_for(resident)
+    claims = _serializer().loads(token)
+    assert claims["r"] == resident.id and claims["o"] == "openid-in-token"
+    assert set(claims) == {"r", "o", "s"}
+    db.session.commit()
+    seen = []
+
+    def add(conn, cursor, statement, *args):
+        seen.append(statement)
+    sa.event.listen(db.engine, "before_cursor_execute", add)
+    try:
+        resp = api.get("/subscriptions", token)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", add)
+    assert resp.status_code == 200, resp.json
+    assert not [s for s in seen if "FROM residents" in s], seen
+
+
+def test_an_older_token_without_the_openid_still_works(api, db, make_resident):
+    from miniprogram_api.auth import _serializer
+    resident = make_resident(openid="openid-old-token")
+    db.session.commit()
+    old = _serializer().dumps({"r": resident.id, "s": None})
+    assert api.get("/messages", old).status_code == 200
