@@ -6,7 +6,9 @@ from flask_limiter.util import get_remote_address
 
 RESIDENT_COOKIE = "lx_resident"
 
-limiter = Limiter(key_func=get_remote_address, headers_enabled=True,
+# No X-RateLimit-* headers: each costs a storage read per limit on every answer, and no client
+# reads them (a refusal is a 429 with a Chinese message).
+limiter = Limiter(key_func=get_remote_address, headers_enabled=False,
                   default_limits_exempt_when=lambda: True)
 
 
