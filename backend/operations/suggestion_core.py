@@ -32,6 +32,8 @@ TRANSITIONS = {
     "assign": ({"submitted"}, "assigned"),
     # a new lead department must sign for it again
     "reassign": ({"assigned", "in_progress"}, "assigned"),
+    # an assisting department let go (and perhaps replaced): the lead's work goes on
+    "release_assisting": (set(HANDLING_STATUSES), None),
     "set_deadline": (set(HANDLING_STATUSES), None),
     "decide_extension": (set(HANDLING_STATUSES), None),
     "supervise": ({"submitted", "assigned", "in_progress", "answered", "reanswering", "closed"},
@@ -55,7 +57,7 @@ TRANSITIONS = {
 }
 VERB_LABELS = {
     "update": "修改", "submit": "提交", "cosign": "附议", "return": "退回修改", "merge": "并案",
-    "assign": "交办", "reassign": "调整承办单位", "set_deadline": "调整办理期限",
+    "assign": "交办", "reassign": "调整承办单位", "release_assisting": "调整协办单位", "set_deadline": "调整办理期限",
     "decide_extension": "审批延期", "supervise": "设置督办", "note": "添加备注", "accept": "签收",
     "accept_assisting": "签收", "request_reassign": "申请调整承办单位", "request_extension": "申请延期",
     "opinion": "提出协办意见", "answer": "答复", "followup": "回头看", "rate": "评价",

@@ -315,6 +315,50 @@ def refuse_reassign(assignment: SuggestionAssignment, note: str, *, actor) -> No
                            f"{suggestion.number}请继续办理：{note}")
 
 
+def release_assisting(assignment: SuggestionAssignment, note: str, *, actor,
+                      replacement: Department | None = None) -> SuggestionAssignment | None:
+    """同意协办单位的调整申请: the assisting department is let go and, if the office names one,
+    another takes its place (pending, to sign for). The lead's work and deadline go on."""
+    suggestion = assignment.suggestion
+    core.lock(suggestion)
+    db.session.refresh(assignment)
+    core.guard(suggestion, "release_assisting", policy.can_review(actor, suggestion))
+    if assignment.status != "reassign_requested" or assignment.role != "assisting":
+        raise InvalidState("该协办单位没有申请调整", code="reassign_not_requested")
+    errors = {}
+    live = {a.department_id for a in suggestion.current_assignments}
+    if replacement is not None and (not replacement.is_active or replacement.id in live):
+        errors["department_id"] = ["请选择在用、且尚未承办这件建议的单位"]
+    try:
+        note = _text(note, "note", "调整说明", minimum=2, maximum=500)
+    except ValidationFailed as err:
+        errors.update(err.errors)
+    if errors:
+        raise ValidationFailed(errors=errors, code="release_invalid")
+
+    assignment.status = "replaced"
+    row = None
+    if replacement is not None:
+        row = SuggestionAssignment(department_id=replacement.id, role="assisting",
+                                   status="pending", assigned_at=utcnow())
+        suggestion.assignments.append(row)
+    released = assignment.department.name
+    text = (f"同意{released}不再协办，改由{replacement.name}协办" if replacement
+            else f"同意{released}不再协办")
+    core.transition(suggestion, "release_assisting", actor, text=text, public=False,
+                    data={"assignment_id": assignment.id, "note": note,
+                          "to_department_id": replacement.id if replacement else None})
+    core.notify_department(suggestion, assignment.department_id, "suggestion.released",
+                           "调整协办的申请已获同意",
+                           f"{suggestion.number}「{core.excerpt(suggestion.title, 30)}」不再由您单位协办")
+    if replacement is not None:
+        core.notify_department(suggestion, replacement.id, "suggestion.assigned",
+                               "您单位有一件新交办的代表建议（协办）",
+                               f"{suggestion.number}「{suggestion.title}」，请配合主办单位办理")
+    core.notify_lead(suggestion, "suggestion.assisting_changed", "协办单位已调整", text)
+    return row
+
+
 # ---- supervision, chasing, notes ----
 
 def set_supervision(suggestion: Suggestion, level: str | None, note: str, *, actor) -> None:

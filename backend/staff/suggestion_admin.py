@@ -158,6 +158,18 @@ def suggestion_refuse_reassign(suggestion, aid):
     return "已不同意调整，承办单位会继续办理"
 
 
+@admin_action("/suggestions/<int:suggestion_id>/assignments/<int:aid>/release")
+def suggestion_release_assisting(suggestion, aid):
+    assignment = db.session.get(SuggestionAssignment, aid)
+    if assignment is None or assignment.suggestion_id != suggestion.id:
+        abort(404)
+    replacement = _department(request.form.get("department_id"))
+    review.release_assisting(assignment, request.form.get("note", ""), actor=current_user,
+                             replacement=replacement)
+    return (f"已同意调整，改由{replacement.name}协办" if replacement
+            else "已同意调整，该单位不再协办")
+
+
 def _department(value) -> Department | None:
     """The department a form names; None for nothing or nonsense (the operation says why)."""
     value = (value or "").strip()

@@ -141,6 +141,11 @@ def test_messages_to_suggestion_to_answer_on_a_phone(live_server, page, new_cont
     expect(_status(page)).to_have_text("待审核")
     assign = page.get_by_test_id("assign")
     assign.locator("select[name=lead_id]").select_option(label=LEAD)
+    # the lead cannot also be ticked as assisting
+    lead_box = assign.locator("label.lx-check-item", has_text=LEAD).locator("input")
+    expect(lead_box).to_be_disabled()
+    expect(assign.locator("label.lx-check-item", has_text="区交通运输局").locator("input")
+           ).to_be_enabled()
     _options_fit(assign.locator("select[name=is_complex]"))
     _shot(page, screenshot_dir, "suggestion-assign.png")
     page.get_by_test_id("assign-submit").click()

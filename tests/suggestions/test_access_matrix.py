@@ -136,6 +136,10 @@ MATRIX = [
      {"note": "仍由住建局办理"}, ADMIN),
     ("POST", S % "in_progress" + "/assignments/{reassign_aid}/refuse-reassign",
      {"note": "仍由住建局办理"}, allow(admin=404)),
+    ("POST", S % "extension" + "/assignments/{release_aid}/release",
+     {"department_id": "{other_dept}", "note": "改由水务局协办"}, ADMIN),
+    ("POST", S % "reassign" + "/assignments/{release_aid}/release",
+     {"note": "改由水务局协办"}, allow(admin=404)),
     # ---- departments: only on what is assigned to them now ----
     ("POST", S % "assigned" + "/accept", {}, BOTH_DEPARTMENTS),
     ("POST", S % "moved" + "/accept", {}, allow("dept_other", "dept_assist")),
@@ -190,6 +194,10 @@ def matrix_world(db, suggestion_world, make_suggestion):
     w.extension_row = SuggestionExtension(suggestion_id=extension.id, department_id=w.lead.id,
                                           requested_until=extension.deadline_on
                                           + timedelta(days=30), reason="需等待年度预算批复")
+    # its assisting department (交通局) asks to be let go, too
+    assisting = _assignment(extension, "assisting")
+    assisting.status, assisting.reassign_reason = "reassign_requested", "与本单位职责无关"
+    w.release_aid = assisting.id
     reassign = make("reassign", "in_progress")
     lead = _assignment(reassign, "lead")
     lead.status, lead.reassign_reason = "reassign_requested", "职责属于水务局"
@@ -204,6 +212,7 @@ def matrix_world(db, suggestion_world, make_suggestion):
     w.ids = {state: getattr(w, state).id for state in STATES}
     w.ids.update(
         ext=w.extension_row.id, fid=w.followup_row.id, reassign_aid=w.reassign_aid,
+        release_aid=w.release_aid,
         m0=w.messages[0].id, m1=w.messages[1].id, m2=w.messages[2].id, author=w.author.id,
         outsider=w.outsider.id,
         lead_dept=w.lead.id, assist_dept=w.assist.id, other_dept=w.other.id,
