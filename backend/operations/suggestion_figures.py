@@ -10,7 +10,9 @@ Definitions (口径), for a year Y counted in local (Asia/Shanghai) dates:
   on or before the deadline (deadline_on, a local date; the current deadline, so an approved
   extension counts). 超期答复: the first answer came after the deadline. 超期未答复: no answer yet
   and the deadline has passed (before `today`). 超期 = 超期答复 + 超期未答复.
-  按期答复率 = 按期答复 / 交办件数.
+  应答复件数 (due) = answered ones + 超期未答复: what should have been answered by now.
+  按期答复率 = 按期答复 / 应答复件数 (a suggestion assigned last week, not yet due, does not
+  pull the rate down).
 - A类 / B类 / C类: the class of the latest answer (the highest round).
 - 办结件数: made ones in status closed. 办结率 = 办结件数 / 交办件数.
 - 满意 / 基本满意 / 不满意: the deputy's rating of the latest rated round (SuggestionRating with the
@@ -60,7 +62,7 @@ DEFINITIONS = (
     ("交办件数", "已交办承办单位的建议件数"),
     ("按期答复", "首次答复日期不晚于答复期限（含经批准延期后的期限）"),
     ("超期", "首次答复晚于期限（超期答复），或期限已过仍未答复（超期未答复）"),
-    ("按期答复率", "按期答复件数 ÷ 交办件数"),
+    ("按期答复率", "按期答复件数 ÷ 应答复件数（已答复的，加上已过期限仍未答复的；未到期限的不计）"),
     ("A类 / B类 / C类", "按最近一次答复的分类统计"),
     ("办结率", "办结件数 ÷ 交办件数；交办件数为0时显示“—”"),
     ("满意率", "（满意 + 基本满意）÷ 已测评件数，以代表对最近一轮答复的测评为准；基本满意计入满意率"),
@@ -131,8 +133,13 @@ class Counts:
         return self.satisfied + self.basically_satisfied + self.dissatisfied
 
     @property
+    def due(self) -> int:
+        """应答复件数: answered, or unanswered past the deadline."""
+        return self.on_time + self.late + self.overdue_unanswered
+
+    @property
     def on_time_rate(self) -> float | None:
-        return _rate(self.on_time, self.assigned)
+        return _rate(self.on_time, self.due)
 
     @property
     def closure_rate(self) -> float | None:
