@@ -5,5 +5,6 @@ from flask import Blueprint
 bp = Blueprint("miniprogram_api", __name__, url_prefix="/api/mp/v1")
 
 from miniprogram_api import (  # noqa: E402,F401
-    auth, deputies, deputy, errors, liaison, messages, openapi, photos, subscriptions,
+    auth, deputies, deputy, deputy_suggestions, errors, liaison, messages, openapi, photos,
+    subscriptions,
 )

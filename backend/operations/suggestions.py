@@ -380,6 +380,16 @@ def list_for(user, *, tab: str | None = None, status: str | None = None, page: i
     return page, tab
 
 
+def deputy_page(user, tab: str, *, before_id: int | None = None, limit: int = PER_PAGE):
+    """A deputy's tab newest first, paged by id (the mini-program's lists): a suggestion made
+    while the deputy scrolls neither repeats nor hides one. Up to `limit` + 1 rows, so the
+    caller knows whether there is more."""
+    stmt = _deputy_tab(db.select(Suggestion), user, tab)
+    if before_id is not None:
+        stmt = stmt.where(Suggestion.id < before_id)
+    return list(db.session.scalars(stmt.order_by(Suggestion.id.desc()).limit(limit + 1)))
+
+
 def _deputy_tab(stmt, user, tab: str):
     mine = user.deputy_id or 0
     cosigned = db.select(SuggestionCosigner.suggestion_id).filter_by(deputy_id=mine)

@@ -34,10 +34,15 @@ VIEWERS = expect(404, none=401, owner=200, deputy=200, liaison=200)
 MINE = expect(EMPTY, none=401, owner=SEES)
 INBOX = expect(403, none=401, deputy=SEES, other_deputy=EMPTY)
 QUEUE = expect(403, none=401, liaison=SEES, other_liaison=EMPTY)
+# Deputy-mode suggestions: the world's two deputies share a station, so the other one sees
+# (and may co-sign) a submitted suggestion of the first's.
+DEPUTIES = expect(403, none=401, deputy=200, other_deputy=200)
+COLLEAGUE = expect(403, none=401, other_deputy=200)
 
 M = "/messages/{message}"
 D = "/deputy/messages/{message}"
 L = "/liaison/messages/{message}"
+DS = "/deputy/suggestions/{suggestion}"
 
 # (method, path, JSON body or PHOTO, state the message must be in first, expected by role)
 MATRIX = [
@@ -64,6 +69,10 @@ MATRIX = [
     ("POST", D + "/request-info", {"question": "请问具体在哪一栋？"}, None, DEPUTY),
     ("POST", D + "/hand-back", {"reason": "不属于我的选区"}, None, DEPUTY),
     ("POST", D + "/phone", None, None, DEPUTY),
+    ("GET", "/deputy/suggestions", None, None, DEPUTIES),
+    ("GET", DS, None, "suggestion_answered", DEPUTIES),
+    ("POST", DS + "/rating", {"value": "satisfied"}, "suggestion_replied", DEPUTY),
+    ("POST", DS + "/cosign", None, "suggestion_submitted", COLLEAGUE),
     ("GET", "/liaison/queue", None, None, QUEUE),
     ("GET", L, None, None, LIAISON),
     ("POST", L + "/acknowledge", None, None, LIAISON),
@@ -99,6 +108,23 @@ def _prepare(world, state) -> dict:
                                 title="关于修复小区路灯的建议", messages=[world.message])
         db.session.add(suggestion)
         db.session.flush()
+        names["suggestion"] = suggestion.id
+    elif state in ("suggestion_submitted", "suggestion_replied"):  # the deputy's, from the message
+        from backend.extensions import db
+        from backend.models import Department, DepartmentReply, Suggestion
+        from backend.timeutil import utcnow
+        suggestion = Suggestion(
+            deputy_id=world.deputy.id, submitted_at=utcnow(), title="关于修复小区路灯的建议",
+            status="submitted" if state == "suggestion_submitted" else "answered",
+            messages=[world.message])
+        db.session.add(suggestion)
+        db.session.flush()
+        if state == "suggestion_replied":
+            department = Department(name="区住房和城乡建设局")
+            db.session.add(department)
+            db.session.flush()
+            db.session.add(DepartmentReply(suggestion_id=suggestion.id, department_id=department.id,
+                                           resolution="A", body="路灯已修复。"))
         names["suggestion"] = suggestion.id
     elif state == "photo":
         key = get_storage().save(image_bytes(), "messages", "jpg")
