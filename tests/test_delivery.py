@@ -85,7 +85,7 @@ def test_wechat_resident_with_template_and_grant_gets_a_subscribe_message(
     assert sends(wechat) == [{
         "touser": "o-resident",
         "template_id": "TPL-ANSWER",
-        "page": f"m/{message.id}",
+        "page": f"pages/message/detail?id={message.id}",
         "miniprogram_state": "formal",
         "data": {
             "character_string1": {"value": message.tracking_no},
@@ -230,3 +230,20 @@ def test_two_workers_never_send_a_row_twice(app, db, wechat, templates, make_res
     outcomes = sa.select(Notification.status, Notification.channel).distinct()
     assert db.session.execute(outcomes).all() == [("sent", "wechat")]
     assert db.session.scalar(sa.select(sa.func.sum(SubscribeGrant.remaining))) == 50
+
+
+@pytest.mark.parametrize("link,page", [
+    ("/m/12", "pages/message/detail?id=12"),
+    ("/my/appointments/7", "pages/appointment/detail?id=7"),
+    ("/staff/inbox/3", "pages/deputy/message?id=3"),
+    ("/staff/messages/3", "pages/liaison/message?id=3"),
+    ("/staff/suggestions/5", "pages/deputy/suggestion?id=5"),
+    ("/staff/duties", "pages/deputy/duties"),
+    ("/staff/stations/2/roster", "pages/liaison/roster?station=2"),
+    ("/staff/stations/2/roster/extra", None),
+    ("/staff/accounts", None),
+    ("", None),
+])
+def test_a_link_opens_the_mini_program_page_for_the_same_thing(link, page):
+    from backend.operations.delivery import mini_program_page
+    assert mini_program_page(link) == page
