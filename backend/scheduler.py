@@ -100,6 +100,23 @@ def open_followups(today: date, now: datetime) -> str:
     return f"开始回头看 {open_due_followups(today)} 件"
 
 
+def purge_unsent_photos(today: date, now: datetime) -> str:
+    """Photos residents uploaded but never sent: rows and files, one batch and commit at a time
+    (each commit removes that batch's files; see backend/operations/photo_cleanup.py)."""
+    from backend.operations.photo_cleanup import purge_unclaimed_photos, take_failed_removals
+    batch, total = 500, 0
+    take_failed_removals()  # only this run's failures go in its report
+    while True:
+        deleted = purge_unclaimed_photos(now, batch=batch)
+        db.session.commit()
+        total += deleted
+        if deleted < batch:
+            break
+    failed = take_failed_removals()
+    return f"删除未发送的照片 {total} 张" + (f"，{len(failed)} 个文件未能删除（见日志）"
+                                          if failed else "")
+
+
 def default_jobs(config) -> list[ScheduledJob]:
     def daily(hour, minute=0):
         return CronTrigger(hour=hour, minute=minute, timezone=LOCAL_TZ)
@@ -114,6 +131,8 @@ def default_jobs(config) -> list[ScheduledJob]:
                      deliver_outbox),
         ScheduledJob("messages.overdue", "提醒超期留言", daily(9), flag_overdue_messages, _per_day),
         ScheduledJob("suggestions.followups", "建议回头看", daily(8), open_followups, _per_day),
+        ScheduledJob("photos.purge", "清理未发送的照片", daily(3, 30), purge_unsent_photos,
+                     _per_day),
     ]
 
 
