@@ -45,6 +45,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from backend.web import register_web
     from miniprogram_api import bp as mp_bp
 
+    from backend.parsing import RowIdConverter
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added
+
     app.register_blueprint(portal_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(mp_bp)

@@ -5,6 +5,7 @@ from backend.extensions import db
 from backend.operations import suggestion_core as core
 from backend.operations import suggestions as ops
 from backend.operations.queue import PAGE_SIZE
+from backend.parsing import row_id
 from miniprogram_api import bp
 from miniprogram_api.auth import current_staff, deputy_required
 from miniprogram_api.endpoint import endpoint
@@ -62,7 +63,7 @@ def deputy_cosign_suggestion(suggestion_id: int):
 
 
 def _cursor_id(cursor: str) -> int:
-    try:
-        return int(cursor)
-    except ValueError:
-        raise ValidationFailed("翻页参数无效，请回到第一页", code="cursor_invalid") from None
+    before = row_id(cursor)
+    if before is None:
+        raise ValidationFailed("翻页参数无效，请回到第一页", code="cursor_invalid")
+    return before

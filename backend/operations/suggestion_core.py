@@ -191,11 +191,16 @@ def notify_lead(suggestion: Suggestion, topic: str, title: str, body: str = "") 
         notify_department(suggestion, lead.department_id, topic, title, body)
 
 
-def notify_residents(suggestion: Suggestion, topic: str, title: str, body: str = "") -> int:
-    """Every resident behind the suggestion, once each, linked to their own message (where
-    the outcome shows). Plain words only: never internal notes, never other residents."""
+def notify_residents(suggestion: Suggestion, topic: str, title: str, body: str = "", *,
+                     only_message_ids=None) -> int:
+    """Every resident behind the suggestion (or behind `only_message_ids` and the messages
+    merged into them), once each, linked to their own message (where the outcome shows). Plain
+    words only: never internal notes, never other residents."""
     told: set[int] = set()
     for message in policy.source_messages(suggestion):
+        if only_message_ids is not None and not (
+                message.id in only_message_ids or message.merged_into_id in only_message_ids):
+            continue
         if message.resident_id is None or message.resident_id in told:
             continue
         told.add(message.resident_id)

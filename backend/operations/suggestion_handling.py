@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from backend import suggestion_policy as policy
 from backend.errors import Forbidden, InvalidState, ValidationFailed
@@ -129,6 +130,8 @@ def request_extension(suggestion: Suggestion, until: date | None, reason: str, *
     current = suggestion.deadline_on or local_today()
     if until is None:
         errors["until"] = ["请选择希望延期到的日期"]
+    elif until <= local_today():  # an overdue one's deadline is past: so is a date just after it
+        errors["until"] = ["延期日期须晚于今天"]
     elif until <= current:
         errors["until"] = [f"延期日期须晚于现在的办理期限（{format_date_cn(current)}）"]
     elif (until - current).days > EXTENSION_MAX_DAYS:
@@ -239,6 +242,11 @@ def answer(suggestion: Suggestion, *, actor, resolution: str, body: str,
                             promised_by=promised_by, milestones=stored_milestones, reason=reason)
     db.session.add(reply)
     db.session.flush()
+    # A new answer replaces the old promise: a 回头看 still open on it has nothing to check.
+    for followup in db.session.scalars(sa.select(SuggestionFollowUp).filter_by(
+            suggestion_id=suggestion.id, status="open")):
+        followup.status, followup.done_at = "done", utcnow()
+        followup.result = "承办单位已重新答复，原承诺不再回头看"
     if suggestion.answered_at is None:
         suggestion.answered_at = utcnow()
     label = RESOLUTION_LABELS[resolution]
@@ -413,7 +421,9 @@ def department_list(department_id: int, tab: str, today: date, *, limit: int = 2
                     offset: int = 0) -> list[DepartmentRow]:
     """One tab of a department's assignments (only its live ones), with deadlines and the
     overdue flag."""
-    rows = db.session.execute(_tab_query(department_id, tab).limit(limit).offset(offset)).all()
+    # The rows show each suggestion's latest answer: loaded with the page, not one query each.
+    rows = db.session.execute(_tab_query(department_id, tab).limit(limit).offset(offset)
+                              .options(selectinload(Suggestion.replies))).all()
     return [DepartmentRow(suggestion=row[0], assignment=row[1],
                           followup=row[2] if len(row) > 2 else None,
                           deadline_on=row[2].due_on if len(row) > 2 else row[0].deadline_on,

@@ -28,9 +28,10 @@ from backend.errors import InvalidState, ValidationFailed
 from backend.extensions import db
 from backend.models import (
     HANDLING_STATUSES, SUPERVISION_LABELS, SUPERVISIONS, Department, Suggestion,
-    SuggestionAssignment, SuggestionExtension,
+    SuggestionAssignment, SuggestionExtension, SuggestionRating,
 )
 from backend.operations import suggestion_core as core
+from backend.parsing import row_id
 from backend.operations.notify import notify
 from backend.timeutil import local_today, utcnow
 
@@ -162,8 +163,8 @@ def find_by_number(text: str) -> Suggestion | None:
     """A suggestion by its 建议编号 ("JY2026-00012") or plain id ("12")."""
     text = (text or "").strip().upper()
     if text.isdigit():
-        # Bounded: a huge number would overflow PostgreSQL's integer rather than find nothing.
-        return db.session.get(Suggestion, int(text)) if len(text) < 10 else None
+        plain = row_id(text)
+        return db.session.get(Suggestion, plain) if plain else None
     match = NUMBER_RE.match(text)
     if not match:
         return None
@@ -217,6 +218,12 @@ def decide_extension(extension: SuggestionExtension, approve: bool, note: str, *
         raise ValidationFailed(errors={"note": ["审批意见不能超过500字"]}, code="note_too_long")
     if approve and extension.requested_until <= local_today():
         raise InvalidState("申请延至的日期已过，请直接调整办理期限", code="extension_expired")
+    if approve and suggestion.deadline_on and extension.requested_until <= suggestion.deadline_on:
+        raise InvalidState("办理期限已经晚于申请延至的日期，无需再延期；请不同意并说明",
+                           code="extension_moot")
+    if extension.department_id not in {a.department_id for a in suggestion.current_assignments
+                                       if a.role == "lead"}:
+        raise InvalidState("申请延期的单位已不再主办这件建议", code="extension_department_replaced")
     before = suggestion.deadline_on
     if approve:
         suggestion.deadline_on = extension.requested_until
@@ -267,6 +274,11 @@ def reassign(suggestion: Suggestion, new_lead, reason: str, *, actor,
                 if a is old or a.department_id == new_lead.id]
     for a in replaced:
         a.status = "replaced"
+    # The old lead's request for more time goes with it: the new lead asks for its own.
+    for ext in db.session.scalars(db.select(SuggestionExtension).filter_by(
+            suggestion_id=suggestion.id, status="pending")):
+        ext.status, ext.decided_by_id, ext.decided_at = "refused", actor.id, utcnow()
+        ext.decision_note = "承办单位已调整，此申请不再审批"
     db.session.flush()  # the old lead stops being live before the new one is written
     before = suggestion.deadline_on
     deadline = deadline_on or core.deadline_for(today, is_complex=suggestion.is_complex)
@@ -461,7 +473,14 @@ def _chase_where(today: date, kind: str):
         return (Suggestion.status.in_(HANDLING_STATUSES), Suggestion.deadline_on.is_not(None),
                 Suggestion.deadline_on < today)
     if kind == "unsatisfied":
-        return (Suggestion.status.in_(LIVE_STATUSES), Suggestion.flagged_unsatisfied.is_(True))
+        # Still being handled, or closed with the deputy unsatisfied to the last (the rating
+        # limit closed it; it stays here for supervision).
+        last_rating = (db.select(SuggestionRating.value)
+                       .where(SuggestionRating.suggestion_id == Suggestion.id)
+                       .order_by(SuggestionRating.round.desc()).limit(1).scalar_subquery())
+        return (Suggestion.flagged_unsatisfied.is_(True),
+                db.or_(Suggestion.status.in_(LIVE_STATUSES),
+                       db.and_(Suggestion.status == "closed", last_rating == "dissatisfied")))
     if kind in SUPERVISIONS:
         return (Suggestion.status.in_(LIVE_STATUSES), Suggestion.supervision == kind)
     raise ValueError(f"unknown chase list {kind!r}")

@@ -4,6 +4,7 @@ edit, co-sign, submit, rate the department's answer. Built on backend/operations
 Every operation: `guard` first (permission, then status), then the input, then the rows, then
 `transition` (status and event row), then the outbox; all in the caller's transaction."""
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask import current_app
 
 from backend import message_policy
@@ -11,8 +12,8 @@ from backend import suggestion_policy as policy
 from backend.errors import Forbidden, InvalidState, ValidationFailed
 from backend.extensions import db
 from backend.models import (
-    DepartmentReply, Deputy, Message, Suggestion, SuggestionCosigner, SuggestionRating,
-    deputy_stations,
+    DepartmentReply, Deputy, Message, Suggestion, SuggestionCosigner, SuggestionEvent,
+    SuggestionRating, deputy_stations,
 )
 from backend.operations import messages as messages_ops
 from backend.operations import suggestion_core as core
@@ -248,19 +249,28 @@ def submit(suggestion: Suggestion, *, actor) -> Suggestion:
     first = suggestion.submitted_at is None
     if first:
         suggestion.submitted_at = utcnow()  # a returned one keeps the date it was first made
+    # Messages added since the last submission (all of them the first time): their residents
+    # hear of the suggestion now, and their timelines record it.
+    message_ids = [m.id for m in suggestion.messages]
+    new_ids = set(message_ids) if first else set(message_ids) - _told_message_ids(suggestion)
     comment = suggestion.review_comment
     suggestion.review_comment = ""
-    core.transition(suggestion, "submit", actor,
-                    data=None if first else {"resubmission": True, "review_comment": comment})
+    data = {"message_ids": message_ids}
+    if not first:
+        data.update(resubmission=True, review_comment=comment)
+    core.transition(suggestion, "submit", actor, data=data)
     name = suggestion.deputy.name
-    if first:
-        for message in suggestion.messages:
+    for message in suggestion.messages:
+        if message.id in new_ids:
             messages_ops.record_suggestion(message, suggestion.title, actor=actor)
-        core.notify_admins(suggestion, "suggestion.submitted", "有新的代表建议待审核",
-                           f"{name}代表：{suggestion.title}")
+    if new_ids:
         core.notify_residents(
             suggestion, "suggestion.submitted", "您反映的问题已形成代表建议",
-            f"{name}代表将您反映的问题写入建议《{suggestion.title}》，已提交区人大常委会")
+            f"{name}代表将您反映的问题写入建议《{suggestion.title}》，已提交区人大常委会",
+            only_message_ids=new_ids)
+    if first:
+        core.notify_admins(suggestion, "suggestion.submitted", "有新的代表建议待审核",
+                           f"{name}代表：{suggestion.title}")
     else:
         core.notify_admins(suggestion, "suggestion.resubmitted", "退回的代表建议已修改并重新提交",
                            f"{name}代表：{suggestion.title}")
@@ -273,6 +283,18 @@ def submit(suggestion: Suggestion, *, actor) -> Suggestion:
                body=f"{name}代表：{suggestion.title}", link=core.suggestion_link(suggestion),
                subject=suggestion)
     return suggestion
+
+
+def _told_message_ids(suggestion: Suggestion) -> set[int]:
+    """The messages whose residents earlier submissions told. A submission recorded before
+    submissions listed their messages counts as having told them all."""
+    told: set[int] = set()
+    for data in db.session.scalars(db.select(SuggestionEvent.data).filter_by(
+            suggestion_id=suggestion.id, kind="submit")):
+        if not data or "message_ids" not in data:
+            return {m.id for m in suggestion.messages}
+        told.update(data["message_ids"])
+    return told if told else {m.id for m in suggestion.messages}
 
 
 def cosign(suggestion: Suggestion, *, actor) -> SuggestionCosigner:
@@ -375,6 +397,7 @@ def list_for(user, *, tab: str | None = None, status: str | None = None, page: i
                                  Suggestion.drafted_by_id == user.id))
     if status:
         stmt = stmt.where(Suggestion.status == status)
+    stmt = stmt.options(selectinload(Suggestion.deputy))  # each row names its deputy
     page = db.paginate(stmt.order_by(Suggestion.id.desc()), page=page, per_page=per_page,
                        error_out=False)
     return page, tab

@@ -13,6 +13,7 @@ from backend.extensions import db
 from backend.models import Department, SuggestionAssignment, SuggestionExtension
 from backend.operations import suggestion_core as core
 from backend.operations import suggestion_review as review
+from backend.parsing import row_id
 from backend.staff import bp
 from backend.staff.guard import roles_required
 from backend.staff.suggestion_actions import suggestion_action
@@ -87,7 +88,7 @@ def suggestion_merge(suggestion):
     into_id = request.form.get("into_id", "").strip()
     number = request.form.get("into", "").strip()
     if into_id:
-        into = review.find_by_number(into_id) if into_id.isdigit() else None
+        into = review.find_by_number(into_id) if row_id(into_id) else None
     elif number:
         into = review.find_by_number(number)
         if into is None:
@@ -172,9 +173,8 @@ def suggestion_release_assisting(suggestion, aid):
 
 def _department(value) -> Department | None:
     """The department a form names; None for nothing or nonsense (the operation says why)."""
-    value = (value or "").strip()
-    # Bounded: a huge number would overflow PostgreSQL's integer rather than find nothing.
-    return db.session.get(Department, int(value)) if value.isdigit() and len(value) < 10 else None
+    department_id = row_id(value)
+    return db.session.get(Department, department_id) if department_id else None
 
 
 def _date(value, field: str) -> date | None:

@@ -24,7 +24,7 @@ def _year(today) -> int:
     if not raw:
         return today.year
     latest = today.year + 1
-    if not raw.isdigit() or not MIN_YEAR <= int(raw) <= latest:
+    if not (raw.isascii() and raw.isdigit() and len(raw) == 4) or not MIN_YEAR <= int(raw) <= latest:
         raise BadYear(f"年份“{raw[:10]}”不正确，请选择{MIN_YEAR}年至{latest}年之间的年份")
     return int(raw)
 

@@ -16,6 +16,7 @@ from backend.models import (
 from backend.operations import suggestion_core as core
 from backend.operations import suggestions as ops
 from backend.operations.messages import CATEGORIES
+from backend.parsing import row_id, row_ids
 from backend.staff import bp
 from backend.staff.guard import roles_required
 from backend.staff.suggestion_actions import suggestion_action
@@ -63,13 +64,7 @@ def _posted() -> dict:
 
 
 def _int_ids(values) -> list[int]:
-    ids = []
-    for v in values:
-        try:
-            ids.append(int(v))
-        except (TypeError, ValueError):
-            continue
-    return ids
+    return row_ids(values)
 
 
 def _offered(deputy, chosen_ids: list[int], *, keep=()) -> list[Message]:
@@ -106,7 +101,7 @@ def suggestion_new():
         raise Forbidden("您目前不能起草代表建议", code="suggestion_forbidden")
     if request.method == "POST":
         values = _posted()
-        deputy = _chosen_deputy(request.form.get("deputy_id", type=int), deputies)
+        deputy = _chosen_deputy(row_id(request.form.get("deputy_id")), deputies)
         if deputy is None:
             values_errors = {"deputy_id": ["请选择领衔代表"]}
             flash("提交的内容有误，请按提示修改", "error")
@@ -123,8 +118,8 @@ def suggestion_new():
         flash("建议草稿已保存。核对无误后，请点「提交建议」", "success")
         return redirect(url_for("staff.suggestion", suggestion_id=suggestion.id))
 
-    chosen = request.args.getlist("message", type=int)
-    wanted = request.args.get("deputy", type=int)
+    chosen = row_ids(request.args.getlist("message"))
+    wanted = row_id(request.args.get("deputy"))
     deputy = next((d for d in deputies if d.id == wanted), None)
     if deputy is None and chosen:
         first = db.session.get(Message, chosen[0])
@@ -201,8 +196,10 @@ def suggestion(suggestion_id):
             suggestion_id=s.id).order_by(SuggestionExtension.id))),
         followups=list(db.session.scalars(db.select(SuggestionFollowUp).filter_by(
             suggestion_id=s.id).order_by(SuggestionFollowUp.id))),
-        # A resident's own rating could name them in its words: not for departments.
-        events=[e for e in s.events if not (is_department and e.actor_kind == "resident")],
+        # A resident's own rating could name them, and the office's internal notes are its
+        # own: neither is for departments.
+        events=[e for e in s.events
+                if not (is_department and (e.actor_kind == "resident" or e.kind == "note"))],
         rating_labels=ops.RATING_LABELS, event_labels=core.EVENT_LABELS,
         status_labels=SUGGESTION_STATUS_LABELS, excerpt=core.excerpt)
 

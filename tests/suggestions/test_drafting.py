@@ -300,7 +300,8 @@ def test_resubmitting_a_returned_one_keeps_its_date_and_residents_are_not_told_a
     first = s.submitted_at
     ops.submit(s, actor=w.users["author"])
     assert s.status == "submitted" and s.submitted_at == first and s.review_comment == ""
-    assert s.events[-1].data == {"resubmission": True, "review_comment": "请补充具体路段"}
+    assert s.events[-1].data == {"resubmission": True, "review_comment": "请补充具体路段",
+                                 "message_ids": [m.id for m in s.messages]}
     assert _notes(db, "resident", "suggestion.submitted") == []
     assert [n.title for n in _notes(db, "staff")] == ["退回的代表建议已修改并重新提交"]
 
