@@ -237,6 +237,10 @@ def answer(suggestion: Suggestion, *, actor, resolution: str, body: str,
     if lead.status == "reassign_requested":
         # Answering is the department's own decision to keep it: the request lapses.
         lead.status = "accepted"
+    for other in suggestion.current_assignments:
+        if other.role == "assisting" and other.status == "reassign_requested":
+            # The assisting part ends with the answer: nothing is left to hand elsewhere.
+            other.status = "accepted" if other.accepted_at else "pending"
     reply = DepartmentReply(suggestion_id=suggestion.id, department_id=lead.department_id,
                             staff_id=actor.id, round=rounds + 1, resolution=resolution, body=body,
                             promised_by=promised_by, milestones=stored_milestones, reason=reason)

@@ -86,3 +86,22 @@ def test_refused_cases_change_nothing(db, suggestion_world, asking, make_suggest
         db.session.rollback()
         assert _counts(db) == before
         assert old.status == "reassign_requested"
+
+
+def test_the_leads_answer_lets_an_assisting_request_lapse(db, suggestion_world, make_suggestion):
+    """Once the lead has answered, nothing is left to hand elsewhere: the request does not sit
+    on the office's list, impossible to decide."""
+    w = suggestion_world
+    s = make_suggestion("in_progress")
+    assisting = _assisting(s)
+    handling.send_opinion(s, "同意主办单位意见，配合做好施工期间交通疏导。",
+                          actor=w.users["dept_assist"])
+    db.session.commit()
+    handling.request_reassign(s, "与本单位职责无关", actor=w.users["dept_assist"])
+    db.session.commit()
+    assert review.pending_reassign_requests() != []
+    handling.answer(s, actor=w.users["dept_lead"], resolution="A",
+                    body="已组织排查，共修复路灯23盏，并纳入日常巡查。")
+    db.session.commit()
+    assert assisting.status == "accepted"
+    assert review.pending_reassign_requests() == []
