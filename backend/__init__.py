@@ -2,7 +2,7 @@
 import os
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -78,7 +78,16 @@ def _sqlite_connect(dbapi_connection, connection_record):
         cursor.close()
 
 
+def _writing_request() -> bool:
+    """A request that changes something takes SQLite's write lock when its transaction begins
+    and waits its turn for it (busy_timeout). Begun lazily, a transaction that has read and
+    then writes fails at once with "database is locked" if another writer got in between:
+    two residents racing for the last seat got a 500 instead of "已约满". Page views stay
+    deferred, so reading never waits for a writer."""
+    return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _writing_request() else "BEGIN")

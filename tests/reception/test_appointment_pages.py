@@ -169,12 +169,9 @@ def test_booking_posts_share_the_residents_submission_budget(client, db, app, ap
                              .filter_by(kind="slot")) == 0
 
 
-# ---- the last seat, through the web, on PostgreSQL ----
+# ---- the last seat, through the web, on both databases ----
 
-def test_last_seat_race_through_the_live_server(request, postgres_only, db, appt_world):
-    # Asked for here, not as an argument: a session fixture would start (and repoint
-    # PUBLIC_BASE_URL) before postgres_only could skip.
-    live_server = request.getfixturevalue("live_server")
+def test_last_seat_race_through_the_live_server(live_server, db, appt_world):
     slot = appt_world.slots[0]
     slot.booked = slot.capacity - 1
     db.session.commit()
