@@ -277,7 +277,8 @@ def _reply_by_event(s: Suggestion) -> dict[int, object]:
 
 def _line(e: SuggestionEvent, s: Suggestion, leads: dict, replies: dict) -> str:
     if e.kind == "submit":
-        return f"{s.deputy.name}代表向{CONGRESS}提交了建议"
+        again = "修改后重新" if (e.data or {}).get("resubmission") else ""
+        return f"{s.deputy.name}代表{again}向{CONGRESS}提交了建议"
     if e.kind == "merge":
         return "建议与内容相近的建议合并办理"
     if e.kind == "assign":

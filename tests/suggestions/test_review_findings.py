@@ -262,3 +262,23 @@ def test_the_offices_internal_notes_are_not_shown_to_departments(db, client, log
     html = client.get(f"/staff/suggestions/{s.id}").get_data(as_text=True)
     assert s.title in html and "需重点盯办" not in html
     assert any(e.kind == "note" for e in s.events)  # it is there, for the office
+
+
+def test_a_resubmission_reads_as_one_in_the_residents_timeline(db, suggestion_world):
+    from backend.operations import suggestion_residents as outcome
+    from backend.operations import suggestion_review as review_ops
+    w = suggestion_world
+    author = w.users["author"]
+    s = deputy_ops.create_draft(actor=author, deputy=w.author, title="关于修复城关街道路灯的建议",
+                                category="城乡建设", message_ids=[w.messages[0].id],
+                                problem="城关街道多处路灯损坏，居民夜间出行不便。",
+                                proposal="请区住建局尽快排查修复，并建立巡查机制。")
+    deputy_ops.submit(s, actor=author)
+    review_ops.return_for_changes(s, "请补充数据", actor=w.users["admin"])
+    deputy_ops.submit(s, actor=author)
+    db.session.commit()
+    [view] = outcome.suggestions_for_message(w.messages[0])
+    lines = [item.line for item in view.timeline]
+    assert lines.count("王建国代表向区人大常委会提交了建议") == 1
+    assert "王建国代表修改后重新向区人大常委会提交了建议" in lines
+    assert not any("请补充数据" in line for line in lines)
