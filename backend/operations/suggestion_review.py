@@ -31,8 +31,9 @@ from backend.models import (
     SuggestionAssignment, SuggestionExtension, SuggestionRating,
 )
 from backend.operations import suggestion_core as core
-from backend.parsing import row_id
 from backend.operations.notify import notify
+from backend.parsing import row_id
+from backend.textcount import clean_text, visible_length
 from backend.timeutil import local_today, utcnow
 
 # A suggestion may be merged into one that is still alive (not a draft, not returned, not
@@ -43,6 +44,13 @@ LIVE_STATUSES = ("submitted", "assigned", "in_progress", "answered", "reanswerin
 CHASE_KINDS = ("overdue", "unsatisfied", "key", "important")
 LIST_LIMIT = 300  # a page lists at most this many; the tab counts are exact
 NUMBER_RE = re.compile(r"^JY(\d{4})-(\d{1,9})$")
+
+
+def _notify_assigned(suggestion: Suggestion, department_id: int, role: str, detail: str) -> None:
+    """A department given a part in the suggestion (主办 or 协办), by 交办 or by a change."""
+    core.notify_department(suggestion, department_id, "suggestion.assigned",
+                           f"您单位有一件新交办的代表建议（{role}）",
+                           f"{suggestion.number}「{suggestion.title}」，{detail}")
 
 
 def cn_date(d: date) -> str:
@@ -92,13 +100,9 @@ def accept_and_assign(suggestion: Suggestion, *, actor, lead, assisting=(), is_c
                           "is_complex": suggestion.is_complex})
 
     due = f"办理期限至{cn_date(deadline)}"
-    core.notify_department(suggestion, lead.id, "suggestion.assigned",
-                           "您单位有一件新交办的代表建议（主办）",
-                           f"{suggestion.number}「{suggestion.title}」，{due}，请及时签收")
+    _notify_assigned(suggestion, lead.id, "主办", f"{due}，请及时签收")
     for d in assisting:
-        core.notify_department(suggestion, d.id, "suggestion.assigned",
-                               "您单位有一件新交办的代表建议（协办）",
-                               f"{suggestion.number}「{suggestion.title}」，请配合{lead.name}办理")
+        _notify_assigned(suggestion, d.id, "协办", f"请配合{lead.name}办理")
     core.notify_deputy(suggestion, "suggestion.assigned", "您的建议已交办",
                        f"「{suggestion.title}」已交{who}办理，{due}")
     core.notify_residents(suggestion, "suggestion.assigned", "您反映的问题已交办",
@@ -298,10 +302,7 @@ def reassign(suggestion: Suggestion, new_lead, reason: str, *, actor,
                                "建议已调整承办单位",
                                f"{suggestion.number}「{core.excerpt(suggestion.title, 30)}」"
                                f"已改由{new_lead.name}主办：{reason}")
-    core.notify_department(suggestion, new_lead.id, "suggestion.assigned",
-                           "您单位有一件新交办的代表建议（主办）",
-                           f"{suggestion.number}「{suggestion.title}」，办理期限至"
-                           f"{cn_date(deadline)}，请及时签收")
+    _notify_assigned(suggestion, new_lead.id, "主办", f"办理期限至{cn_date(deadline)}，请及时签收")
     core.notify_deputy(suggestion, "suggestion.reassigned", "您的建议已调整承办单位",
                        f"「{core.excerpt(suggestion.title, 30)}」承办单位调整为{new_lead.name}")
     core.notify_residents(suggestion, "suggestion.reassigned", "您反映的问题承办单位已调整",
@@ -364,9 +365,7 @@ def release_assisting(assignment: SuggestionAssignment, note: str, *, actor,
                            "调整协办的申请已获同意",
                            f"{suggestion.number}「{core.excerpt(suggestion.title, 30)}」不再由您单位协办")
     if replacement is not None:
-        core.notify_department(suggestion, replacement.id, "suggestion.assigned",
-                               "您单位有一件新交办的代表建议（协办）",
-                               f"{suggestion.number}「{suggestion.title}」，请配合主办单位办理")
+        _notify_assigned(suggestion, replacement.id, "协办", "请配合主办单位办理")
     core.notify_lead(suggestion, "suggestion.assisting_changed", "协办单位已调整", text)
     return row
 
@@ -544,8 +543,10 @@ def merge_candidates(suggestion: Suggestion, limit: int = 10) -> list[Suggestion
 
 
 def _text(value, field: str, label: str, *, minimum: int, maximum: int) -> str:
-    value = (value or "").strip()
-    if len(value) < minimum:
+    # Cleaned as everywhere else (backend/textcount.py), so stray control characters never count
+    # towards the minimum; the maximum guards the column, which counts code points.
+    value = clean_text(value or "")
+    if visible_length(value) < minimum:
         raise ValidationFailed(errors={field: [f"请填写{label}（至少{minimum}个字）"]},
                                code=f"{field}_required")
     if len(value) > maximum:

@@ -6,7 +6,7 @@ the Chinese text to flash. One commit on success. A refusal the operation itself
 rolled back, flashed, and changes nothing. Either way the user lands back on the suggestion."""
 from functools import wraps
 
-from flask import flash, redirect, url_for
+from flask import abort, flash, redirect, url_for
 from flask_login import current_user, login_required
 
 from backend.errors import DomainError, Forbidden, NotFound
@@ -41,3 +41,12 @@ def suggestion_action(rule: str, allowed, *, roles: tuple[str, ...] = ()):
             return redirect(url_for("staff.suggestion", suggestion_id=suggestion_id))
         return wrapped
     return decorator
+
+
+def part_of(suggestion, model, part_id: int):
+    """The row of `model` (an extension, assignment, follow-up) with that id, if it belongs to
+    this suggestion; 404 otherwise, so an id under another suggestion's URL finds nothing."""
+    part = db.session.get(model, part_id)
+    if part is None or part.suggestion_id != suggestion.id:
+        abort(404)
+    return part

@@ -4,7 +4,7 @@ Each action runs one operation from backend/operations/suggestion_review.py, com
 flashes, and goes back to the suggestion; a domain error is flashed and changes nothing."""
 from datetime import date
 
-from flask import abort, current_app, render_template, request
+from flask import current_app, render_template, request
 from flask_login import current_user
 
 from backend import suggestion_policy as policy
@@ -16,7 +16,7 @@ from backend.operations import suggestion_review as review
 from backend.parsing import row_id
 from backend.staff import bp
 from backend.staff.guard import roles_required
-from backend.staff.suggestion_actions import suggestion_action
+from backend.staff.suggestion_actions import part_of, suggestion_action
 from backend.timeutil import local_today
 
 TABS = (("review", "待审核"), ("extensions", "延期申请"), ("reassign", "调整申请"),
@@ -138,9 +138,7 @@ def suggestion_note(suggestion):
 
 @admin_action("/suggestions/<int:suggestion_id>/extensions/<int:ext_id>/decide")
 def suggestion_extension_decide(suggestion, ext_id):
-    extension = db.session.get(SuggestionExtension, ext_id)
-    if extension is None or extension.suggestion_id != suggestion.id:
-        abort(404)
+    extension = part_of(suggestion, SuggestionExtension, ext_id)
     decision = request.form.get("decision", "")
     if decision not in ("approve", "refuse"):
         raise ValidationFailed(errors={"decision": ["请选择同意或不同意"]},
@@ -152,18 +150,14 @@ def suggestion_extension_decide(suggestion, ext_id):
 
 @admin_action("/suggestions/<int:suggestion_id>/assignments/<int:aid>/refuse-reassign")
 def suggestion_refuse_reassign(suggestion, aid):
-    assignment = db.session.get(SuggestionAssignment, aid)
-    if assignment is None or assignment.suggestion_id != suggestion.id:
-        abort(404)
+    assignment = part_of(suggestion, SuggestionAssignment, aid)
     review.refuse_reassign(assignment, request.form.get("note", ""), actor=current_user)
     return "已不同意调整，承办单位会继续办理"
 
 
 @admin_action("/suggestions/<int:suggestion_id>/assignments/<int:aid>/release")
 def suggestion_release_assisting(suggestion, aid):
-    assignment = db.session.get(SuggestionAssignment, aid)
-    if assignment is None or assignment.suggestion_id != suggestion.id:
-        abort(404)
+    assignment = part_of(suggestion, SuggestionAssignment, aid)
     replacement = _department(request.form.get("department_id"))
     review.release_assisting(assignment, request.form.get("note", ""), actor=current_user,
                              replacement=replacement)

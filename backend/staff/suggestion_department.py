@@ -3,16 +3,15 @@ extension and reassignment requests, 回头看. Departments see only what is ass
 and never the residents or their messages."""
 from datetime import date, timedelta
 
-from flask import abort, render_template, request
+from flask import render_template, request
 from flask_login import current_user
 
 from backend import suggestion_policy as policy
-from backend.extensions import db
 from backend.models import RESOLUTION_LABELS, SuggestionFollowUp
 from backend.operations import suggestion_handling as ops
 from backend.staff import bp
 from backend.staff.guard import roles_required
-from backend.staff.suggestion_actions import suggestion_action
+from backend.staff.suggestion_actions import part_of, suggestion_action
 from backend.timeutil import format_date_cn, local_today
 
 PER_PAGE = 20
@@ -126,9 +125,7 @@ def department_answer(suggestion):
 
 @department_action("/suggestions/<int:suggestion_id>/followups/<int:followup_id>")
 def department_followup(suggestion, followup_id):
-    followup = db.session.get(SuggestionFollowUp, followup_id)
-    if followup is None or followup.suggestion_id != suggestion.id:
-        abort(404)
+    followup = part_of(suggestion, SuggestionFollowUp, followup_id)
     kept = {"yes": True, "no": False}.get(_form("kept"))
     ops.complete_followup(followup, actor=current_user, kept=kept, result=_form("result"))
     return "回头看情况已报告，代表和相关居民会收到通知"

@@ -24,9 +24,10 @@ def _year(today) -> int:
     if not raw:
         return today.year
     latest = today.year + 1
-    if not (raw.isascii() and raw.isdigit() and len(raw) == 4) or not MIN_YEAR <= int(raw) <= latest:
+    year = int(raw) if raw.isascii() and raw.isdigit() and len(raw) == 4 else 0
+    if not MIN_YEAR <= year <= latest:
         raise BadYear(f"年份“{raw[:10]}”不正确，请选择{MIN_YEAR}年至{latest}年之间的年份")
-    return int(raw)
+    return year
 
 
 def _cell(value) -> str:

@@ -63,10 +63,6 @@ def _posted() -> dict:
             "is_complex": form.get("is_complex") == "1"}
 
 
-def _int_ids(values) -> list[int]:
-    return row_ids(values)
-
-
 def _offered(deputy, chosen_ids: list[int], *, keep=()) -> list[Message]:
     """The checkboxes: the chosen messages first (a merged one shown as its case), then the
     deputy's others, newest first. `keep`: messages already in the suggestion."""
@@ -83,7 +79,7 @@ def _offered(deputy, chosen_ids: list[int], *, keep=()) -> list[Message]:
 
 def _render_form(*, suggestion=None, deputy=None, deputies=(), values, errors=None,
                  status=200, keep=()):
-    chosen = _int_ids(values["message_ids"])
+    chosen = row_ids(values["message_ids"])
     messages = _offered(deputy, chosen, keep=keep)
     chosen_cases = {ops.case_of(m).id for m in ops.messages_by_id(chosen)} | set(chosen)
     return render_template(
