@@ -1,0 +1,1 @@
+"""Who signs in: staff accounts, residents, and binding a WeChat account to either."""

@@ -1,0 +1,1 @@
+"""The `flask` commands: demo data, posters, reception, scheduler, outbox and accounts."""

@@ -1,0 +1,1 @@
+"""Shared infrastructure every feature stands on: the database and its extensions, errors, audit, time, text, parsing, caches, storage, images, data protection, rate limits and the WeChat adapter. Imports no feature."""

@@ -1,0 +1,1 @@
+"""The scheduler process: its lease, its job table and the list of jobs."""

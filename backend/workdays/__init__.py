@@ -1,0 +1,1 @@
+"""The Chinese working-day calendar and the holiday overrides the office enters."""
