@@ -1,4 +1,5 @@
 """连心桥 backend: the Flask application factory."""
+import importlib
 import os
 from pathlib import Path
 
@@ -6,11 +7,24 @@ from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from backend.extensions import csrf, db, login_manager, migrate
+from backend.core.extensions import csrf, db, login_manager, migrate
 from config import config_for
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = ROOT / "migrations"
+
+# Every feature's tables, registered before Alembic or the tests look at the metadata.
+MODEL_MODULES = (
+    "backend.core.audit_model", "backend.org.models", "backend.org.code_model",
+    "backend.workdays.models", "backend.accounts.models", "backend.accounts.resident_model",
+    "backend.notifications.models", "backend.messages.models", "backend.messages.moderation_model",
+    "backend.suggestions.models", "backend.reception.models", "backend.jobs.models",
+)
+
+
+def _register_models() -> None:
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
@@ -24,28 +38,28 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     _fix_postgres_scheme(app)
 
     db.init_app(app)
-    from backend.models.base import render_migration_item
+    from backend.core.db import render_migration_item
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
                      compare_type=True, render_item=render_migration_item)
     csrf.init_app(app)
     login_manager.init_app(app)
-    from backend.ratelimit import limiter
+    from backend.core.ratelimit import limiter
     limiter.init_app(app)
 
-    from backend.storage import LocalStorage
+    from backend.core.storage import LocalStorage
     app.extensions["lianxin_storage"] = LocalStorage(
         app.config.get("UPLOAD_DIR") or Path(app.instance_path) / "uploads")
 
-    from backend.wechat import WeChatAdapter
+    from backend.core.wechat import WeChatAdapter
     app.extensions["lianxin_wechat"] = WeChatAdapter.from_config(app.config)
 
-    from backend import models  # noqa: F401  (register every table)
+    _register_models()
     from backend.portal import bp as portal_bp
     from backend.staff import bp as staff_bp
     from backend.web import register_web
     from miniprogram_api import bp as mp_bp
 
-    from backend.parsing import RowIdConverter
+    from backend.core.parsing import RowIdConverter
     app.url_map.converters["int"] = RowIdConverter  # before any route is added
 
     app.register_blueprint(portal_bp)
@@ -54,7 +68,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     csrf.exempt(mp_bp)  # token-authenticated JSON, no cookies
     register_web(app)
 
-    from backend.cli import register_cli
+    from backend.cli.commands import register_cli
     register_cli(app)
     return app
 

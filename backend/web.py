@@ -4,9 +4,9 @@ from datetime import date
 from flask import Flask, flash, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
-from backend.errors import DomainError
-from backend.extensions import db, login_manager
-from backend.timeutil import format_date_cn, format_local
+from backend.core.errors import DomainError
+from backend.core.extensions import db, login_manager
+from backend.core.timeutil import format_date_cn, format_local
 
 LARGE_TEXT_COOKIE = "lx_large"
 
@@ -18,7 +18,7 @@ def register_web(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from backend.models import StaffUser
+        from backend.accounts.models import StaffUser
         user = db.session.get(StaffUser, int(user_id))
         return user if user is not None and user.is_active else None
 
@@ -28,7 +28,7 @@ def register_web(app: Flask) -> None:
         date.fromisoformat(d) if isinstance(d, str) else d)
 
     def feed_link(feed):
-        from backend.operations.ical import feed_url
+        from backend.reception.ical import feed_url
         return feed_url(feed)
     app.jinja_env.globals["feed_link"] = feed_link
 
@@ -52,7 +52,7 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(429)
     def _rate_limited(err):
-        from backend.errors import RateLimited
+        from backend.core.errors import RateLimited
         limited = RateLimited()
         if request.path.startswith("/api/"):
             from miniprogram_api.errors import error_response
@@ -64,7 +64,7 @@ def register_web(app: Flask) -> None:
     def _not_found(err):
         if request.path.startswith("/api/"):
             from miniprogram_api.errors import error_response
-            from backend.errors import NotFound
+            from backend.core.errors import NotFound
             return error_response(NotFound())
         return render_template("error.html", title="页面不存在",
                                message="您访问的页面不存在或已被移除。", code="not_found"), 404

@@ -8,9 +8,9 @@ import uuid
 from flask import Blueprint, jsonify, request
 
 from backend import create_app
-from backend.extensions import csrf, db
-from backend.models import Message
-from backend.timeutil import utcnow
+from backend.core.extensions import csrf, db
+from backend.messages.models import Message
+from backend.core.timeutil import utcnow
 
 bench = Blueprint("bench", __name__, url_prefix="/bench")
 

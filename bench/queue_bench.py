@@ -37,8 +37,8 @@ def ensure_database(url: str) -> None:
 def load(app, n_messages: int) -> None:
     from flask_migrate import downgrade, upgrade
 
-    from backend.extensions import db
-    from backend.operations.accounts import create_staff
+    from backend.core.extensions import db
+    from backend.accounts.operations import create_staff
     with app.app_context():
         downgrade(revision="base")
         upgrade()
@@ -87,7 +87,7 @@ def load(app, n_messages: int) -> None:
             ) x"""), {"n": n_messages, "stations": STATIONS, "per": DEPUTIES_PER_STATION})
         db.session.flush()
         stations = db.session.execute(sa.text("SELECT id FROM stations ORDER BY id")).scalars().all()
-        from backend.models import Station
+        from backend.org.models import Station
         create_staff(username="bench-liaison", display_name="基准联络员", role="liaison",
                      password="bench-pass-1", stations=[db.session.get(Station, stations[0])])
         db.session.commit()
@@ -98,9 +98,9 @@ def load(app, n_messages: int) -> None:
 
 
 def measure(app, repeats: int) -> list[tuple[str, float, float, float, float]]:
-    from backend.extensions import db
-    from backend.models import StaffUser
-    from backend.operations.queue import QueueFilters, liaison_queue
+    from backend.core.extensions import db
+    from backend.accounts.models import StaffUser
+    from backend.messages.queue import QueueFilters, liaison_queue
     scenarios = {
         "待办（默认）": QueueFilters(),
         "全部状态": QueueFilters(status="all"),
@@ -130,10 +130,10 @@ def measure(app, repeats: int) -> list[tuple[str, float, float, float, float]]:
 
 
 def _offset_query(liaison, filters, offset):
-    from backend.extensions import db
-    from backend.models import Message
-    from backend.operations.queue import _apply_filters, _in_stations
-    from backend.timeutil import utcnow
+    from backend.core.extensions import db
+    from backend.messages.models import Message
+    from backend.messages.queue import _apply_filters, _in_stations
+    from backend.core.timeutil import utcnow
     stmt = _apply_filters(_in_stations(db.select(Message), liaison, []), filters, utcnow())
     return list(db.session.scalars(
         stmt.order_by(Message.answer_due_at, Message.id).offset(offset).limit(20)))
@@ -164,7 +164,7 @@ def main():
     from backend import create_app
     app = create_app("production", SQLALCHEMY_DATABASE_URI=url, SECRET_KEY="bench")
     with app.app_context():
-        from backend.extensions import db
+        from backend.core.extensions import db
         have = db.session.execute(sa.text(
             "SELECT to_regclass('messages') IS NOT NULL")).scalar() and db.session.execute(
             sa.text("SELECT count(*) FROM messages")).scalar()

@@ -73,9 +73,11 @@ def prepare(n_residents: int = 500):
     from flask_migrate import upgrade
 
     from backend import create_app
-    from backend.extensions import db
-    from backend.models import ContentRule, Deputy, Resident, Station
-    from backend.operations.codes import issue_code
+    from backend.core.extensions import db
+    from backend.messages.moderation_model import ContentRule
+    from backend.org.models import Deputy, Station
+    from backend.accounts.resident_model import Resident
+    from backend.org.codes import issue_code
     from miniprogram_api.auth import session_for
     app = create_app()
     with app.app_context():

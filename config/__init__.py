@@ -38,7 +38,7 @@ class BaseConfig:
     WECHAT_ENV_VERSION = os.environ.get("WECHAT_ENV_VERSION", "release")
     # Subscribe-message template per notification topic, as JSON:
     # {"message.answered": "<template id>", ...}. A topic without one goes to the in-app inbox;
-    # backend/operations/delivery.py says which keys (thing1, time4 …) each template must have.
+    # backend/delivery/outbox.py says which keys (thing1, time4 …) each template must have.
     WECHAT_TEMPLATES = json.loads(os.environ.get("WECHAT_TEMPLATES") or "{}")
 
     # A reception day puts many residents behind one station Wi-Fi: the per-IP limit is generous.
@@ -53,7 +53,7 @@ class BaseConfig:
     SUGGESTION_COMPLEX_DEADLINE_MONTHS = int(os.environ.get("SUGGESTION_COMPLEX_DEADLINE_MONTHS", "6"))
     SUGGESTION_MAX_REANSWERS = int(os.environ.get("SUGGESTION_MAX_REANSWERS", "1"))
 
-    # The scheduler process (backend/scheduler.py): the holder renews its lease well before it
+    # The scheduler process (backend/jobs/scheduler.py): the holder renews its lease well before it
     # lapses; a second process takes over within SCHEDULER_LEASE_SECONDS of the first dying.
     SCHEDULER_LEASE_SECONDS = float(os.environ.get("SCHEDULER_LEASE_SECONDS", "60"))
     SCHEDULER_RENEW_SECONDS = float(os.environ.get("SCHEDULER_RENEW_SECONDS", "20"))

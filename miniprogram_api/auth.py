@@ -10,13 +10,14 @@ from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import make_transient_to_detached
 
-from backend.adapters import get_wechat
-from backend.errors import DomainError, Forbidden
-from backend.extensions import db
-from backend.models import Resident, StaffUser
-from backend.operations import wechat_binding as binding
-from backend.ratelimit import limiter, resident_key
-from backend.wechat import WeChatError
+from backend.core.adapters import get_wechat
+from backend.core.errors import DomainError, Forbidden
+from backend.core.extensions import db
+from backend.accounts.resident_model import Resident
+from backend.accounts.models import StaffUser
+from backend.accounts import wechat_binding as binding
+from backend.core.ratelimit import limiter, resident_key
+from backend.core.wechat import WeChatError
 from miniprogram_api import bp
 from miniprogram_api.endpoint import endpoint
 from miniprogram_api.errors import api_error

@@ -2,8 +2,8 @@
 goes through, and the phone reveal both need."""
 from functools import wraps
 
-from backend.extensions import db
-from backend.operations import messages as ops
+from backend.core.extensions import db
+from backend.messages import operations as ops
 from miniprogram_api import bp
 from miniprogram_api.auth import current_staff
 from miniprogram_api.endpoint import endpoint

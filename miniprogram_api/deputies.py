@@ -4,9 +4,9 @@ from urllib.parse import unquote, urlsplit
 
 from flask import url_for
 
-from backend.errors import Gone
-from backend.operations import public
-from backend.timeutil import local_today
+from backend.core.errors import Gone
+from backend.org import public
+from backend.core.timeutil import local_today
 from miniprogram_api import bp
 from miniprogram_api.endpoint import endpoint
 from miniprogram_api.schemas import DeputyCard, SceneQuery

@@ -1,7 +1,7 @@
 """Deputy mode: the deputy's inbox, a message (opening it marks it read), and answering."""
-from backend.extensions import db
-from backend.operations import messages as ops
-from backend.operations.queue import deputy_inbox, deputy_unread_count
+from backend.core.extensions import db
+from backend.messages import operations as ops
+from backend.messages.queue import deputy_inbox, deputy_unread_count
 from miniprogram_api import bp
 from miniprogram_api.auth import current_staff, deputy_required
 from miniprogram_api.casework import case_action, phone_action

@@ -1,11 +1,11 @@
 """Deputy mode: the deputy's suggestions (代表建议), one suggestion, co-signing and rating the
-department's answer. The operations are backend/operations/suggestions.py's, as on the portal."""
-from backend.errors import ValidationFailed
-from backend.extensions import db
-from backend.operations import suggestion_core as core
-from backend.operations import suggestions as ops
-from backend.operations.queue import PAGE_SIZE
-from backend.parsing import row_id
+department's answer. The operations are backend/suggestions/drafting.py's, as on the portal."""
+from backend.core.errors import ValidationFailed
+from backend.core.extensions import db
+from backend.suggestions import core
+from backend.suggestions import drafting as ops
+from backend.messages.queue import PAGE_SIZE
+from backend.core.parsing import row_id
 from miniprogram_api import bp
 from miniprogram_api.auth import current_staff, deputy_required
 from miniprogram_api.endpoint import endpoint

@@ -7,8 +7,8 @@ from functools import cache, wraps
 from flask import Response, jsonify, request
 from marshmallow import Schema
 
-from backend.errors import ValidationFailed
-from backend.extensions import db
+from backend.core.errors import ValidationFailed
+from backend.core.extensions import db
 
 
 @dataclass(frozen=True)

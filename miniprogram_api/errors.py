@@ -7,8 +7,8 @@ from flask import jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from backend.errors import DomainError, NotFound, RateLimited, ValidationFailed
-from backend.extensions import db
+from backend.core.errors import DomainError, NotFound, RateLimited, ValidationFailed
+from backend.core.extensions import db
 from miniprogram_api import bp
 
 HTTP_ERRORS = {

@@ -1,10 +1,10 @@
 """Liaison mode: the station's queue and the triage actions on one message."""
-from backend.errors import ValidationFailed
-from backend.extensions import db
-from backend.models import Deputy
-from backend.operations import message_views as views
-from backend.operations import messages as ops
-from backend.operations.queue import liaison_queue, queue_counts
+from backend.core.errors import ValidationFailed
+from backend.core.extensions import db
+from backend.org.models import Deputy
+from backend.messages import display as views
+from backend.messages import operations as ops
+from backend.messages.queue import liaison_queue, queue_counts
 from miniprogram_api import bp
 from miniprogram_api.auth import current_staff, liaison_required
 from miniprogram_api.casework import case_action, phone_action

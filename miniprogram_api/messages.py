@@ -1,18 +1,18 @@
 """A resident's messages: write one, list mine, follow one, add what the deputy asked, rate; and
-rate the outcome of a deputy suggestion the message fed (backend.operations.suggestion_residents).
-Every rule lives in backend.operations.messages; a message that is not the caller's is a 404,
+rate the outcome of a deputy suggestion the message fed (backend.suggestions.residents).
+Every rule lives in backend.messages.operations; a message that is not the caller's is a 404,
 so a stranger cannot tell it from a missing one."""
 from sqlalchemy.exc import IntegrityError
 
-from backend import message_policy as policy
-from backend.errors import Forbidden, NotFound
-from backend.extensions import db
-from backend.models import Message
-from backend.operations import messages as ops
-from backend.operations import public
-from backend.operations import suggestion_residents as outcome
-from backend.operations.queue import resident_messages
-from backend.ratelimit import submission_limits
+from backend.messages import policy
+from backend.core.errors import Forbidden, NotFound
+from backend.core.extensions import db
+from backend.messages.models import Message
+from backend.messages import operations as ops
+from backend.org import public
+from backend.suggestions import residents as outcome
+from backend.messages.queue import resident_messages
+from backend.core.ratelimit import submission_limits
 from miniprogram_api import bp
 from miniprogram_api.auth import current_resident, resident_required
 from miniprogram_api.deputies import live_deputy

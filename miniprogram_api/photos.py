@@ -6,14 +6,14 @@ import mimetypes
 from flask import Response, current_app
 from PIL import Image
 
-from backend import message_policy as policy
-from backend.adapters import get_storage
-from backend.errors import NotFound
-from backend.extensions import db
-from backend.images import clean_image
-from backend.models import MessagePhoto
-from backend.operations import messages as ops
-from backend.ratelimit import limiter, resident_key
+from backend.messages import policy
+from backend.core.adapters import get_storage
+from backend.core.errors import NotFound
+from backend.core.extensions import db
+from backend.core.images import clean_image
+from backend.messages.models import MessagePhoto
+from backend.messages import operations as ops
+from backend.core.ratelimit import limiter, resident_key
 from miniprogram_api import bp
 from miniprogram_api.auth import current_resident, current_staff, resident_required
 from miniprogram_api.endpoint import endpoint

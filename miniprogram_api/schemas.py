@@ -4,7 +4,7 @@ from collections.abc import Mapping
 
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
-from backend.timeutil import local
+from backend.core.timeutil import local
 
 # marshmallow's own messages are English: each key gets a Chinese one, by field type where
 # the meaning differs ("invalid" for a number is not "invalid" for a list).

@@ -2,12 +2,12 @@
 from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 from werkzeug.datastructures import FileStorage
 
-from backend.models import RATING_LABELS, RATINGS
-from backend.models.suggestions import SUGGESTION_RATINGS
-from backend.operations import message_views as views
-from backend.operations import messages as ops
-from backend.operations import suggestion_residents as outcome
-from backend.operations.queue import is_overdue
+from backend.messages.models import RATING_LABELS, RATINGS
+from backend.suggestions.models import SUGGESTION_RATINGS
+from backend.messages import display as views
+from backend.messages import operations as ops
+from backend.suggestions import residents as outcome
+from backend.messages.queue import is_overdue
 from miniprogram_api.schemas import In, LocalDateTime, text_field
 
 EXCERPT_LENGTH = 60

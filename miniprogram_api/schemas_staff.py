@@ -2,8 +2,8 @@
 user of the request sees it (full timeline, deadlines, the actions they may take now)."""
 from marshmallow import Schema, fields, post_load, pre_dump, validate
 
-from backend.operations import message_views as views
-from backend.operations.queue import QueueFilters
+from backend.messages import display as views
+from backend.messages.queue import QueueFilters
 from miniprogram_api.auth import current_staff
 from miniprogram_api.schemas import In, LocalDateTime, text_field
 from miniprogram_api.schemas_messages import (
@@ -22,7 +22,7 @@ class InboxQuery(In):
 
 
 class QueueQuery(In):
-    """The liaison queue's filters (backend.operations.queue.QueueFilters) and the cursor."""
+    """The liaison queue's filters (backend.messages.queue.QueueFilters) and the cursor."""
     station_id = fields.Int(load_default=None, metadata={"description": "不填：我所有的联络站"})
     status = text_field(max_length=20, metadata={
         "description": "todo（待办，默认）、all，或一个留言状态"})

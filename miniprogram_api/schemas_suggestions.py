@@ -4,11 +4,11 @@ deputy of the request sees it, and the rating they give the department's answer.
 Source messages show only their tracking number and an excerpt: never who wrote them."""
 from marshmallow import Schema, fields, pre_dump, validate
 
-from backend import suggestion_policy as policy
-from backend.extensions import db
-from backend.models import SuggestionRating
-from backend.operations import suggestion_core as core
-from backend.operations import suggestions as ops
+from backend.suggestions import policy
+from backend.core.extensions import db
+from backend.suggestions.models import SuggestionRating
+from backend.suggestions import core
+from backend.suggestions import drafting as ops
 from miniprogram_api.auth import current_staff
 from miniprogram_api.schemas import In, LocalDateTime, text_field
 

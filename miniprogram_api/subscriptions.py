@@ -1,6 +1,6 @@
-"""Subscribe-message grants over HTTP; the counting is in backend/operations/subscriptions.py."""
-from backend.extensions import db
-from backend.operations import subscriptions as ops
+"""Subscribe-message grants over HTTP; the counting is in backend/delivery/subscriptions.py."""
+from backend.core.extensions import db
+from backend.delivery import subscriptions as ops
 from miniprogram_api import bp
 from miniprogram_api.auth import current_resident, resident_required
 from miniprogram_api.endpoint import endpoint

@@ -12,7 +12,7 @@ from werkzeug.serving import make_server
 from flask.testing import FlaskClient
 
 from backend import create_app
-from backend.extensions import db as _db
+from backend.core.extensions import db as _db
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -59,7 +59,7 @@ def _fast_password_hash():
     """Thousands of accounts are made in the suite; scrypt (~0.15 s a hash) would dominate it."""
     from werkzeug.security import generate_password_hash
 
-    import backend.models.accounts as accounts_model
+    import backend.accounts.models as accounts_model
     original = accounts_model.generate_password_hash
     accounts_model.generate_password_hash = (
         lambda password, *a, **kw: generate_password_hash(password, "pbkdf2:sha256:1000"))
@@ -101,7 +101,7 @@ def _app_context(request, app):
         yield
         return
     with app.app_context():
-        from backend.ratelimit import limiter
+        from backend.core.ratelimit import limiter
         limiter.reset()  # counters are per test, not per run
         yield
         _db.session.rollback()
@@ -110,7 +110,7 @@ def _app_context(request, app):
 
 
 def _empty_tables() -> None:
-    from backend.cache import clear_all
+    from backend.core.cache import clear_all
     clear_all()  # per-process caches must not outlive the rows they were read from
     tables = [t for t in _db.metadata.sorted_tables]
     # DELETE, not TRUNCATE: on tables this small it is far cheaper (TRUNCATE rewrites files).
@@ -136,7 +136,7 @@ def make_station(db):
     counter = iter(range(1, 10_000))
 
     def make(**kw):
-        from backend.models import Station
+        from backend.org.models import Station
         n = next(counter)
         station = Station(**{"name": f"测试联络站{n}", "kind": "station", "address": f"测试路{n}号",
                              **kw})
@@ -151,8 +151,8 @@ def make_deputy(db, make_station):
     counter = iter(range(1, 10_000))
 
     def make(stations=None, with_code=True, **kw):
-        from backend.models import Deputy
-        from backend.operations.codes import issue_code
+        from backend.org.models import Deputy
+        from backend.org.codes import issue_code
         n = next(counter)
         deputy = Deputy(**{"name": f"代表{n}", "level": "county", "occupation": "教师", **kw})
         deputy.stations = list(stations) if stations is not None else [make_station()]
@@ -167,7 +167,7 @@ def make_deputy(db, make_station):
 @pytest.fixture
 def make_resident(db):
     def make(**kw):
-        from backend.models import Resident
+        from backend.accounts.resident_model import Resident
         resident = Resident(**kw)
         db.session.add(resident)
         db.session.flush()
@@ -180,7 +180,7 @@ def make_staff(db):
     counter = iter(range(1, 10_000))
 
     def make(role="admin", password="correct-horse-9", **kw):
-        from backend.operations.accounts import create_staff
+        from backend.accounts.operations import create_staff
         n = next(counter)
         return create_staff(**{"username": f"{role}{n}", "display_name": f"{role}用户{n}",
                                "role": role, "password": password, **kw})
@@ -270,7 +270,7 @@ def wechat(app):
     stable-token call is pre-registered. Any request nobody registered fails the test."""
     import responses
 
-    from backend.wechat import WeChatAdapter
+    from backend.core.wechat import WeChatAdapter
 
     saved = app.extensions["lianxin_wechat"]
     app.extensions["lianxin_wechat"] = WeChatAdapter.from_config({

@@ -3,8 +3,9 @@ CSRF on every form."""
 import time
 from datetime import timedelta
 
-from backend.models import AuditEvent, StaffUser
-from backend.timeutil import utcnow
+from backend.core.audit_model import AuditEvent
+from backend.accounts.models import StaffUser
+from backend.core.timeutil import utcnow
 from tests.conftest import post_form
 
 

@@ -10,11 +10,12 @@ import requests
 import responses
 import sqlalchemy as sa
 
-from backend.models import Notification, Resident, SubscribeGrant
-from backend.operations import delivery
-from backend.operations.delivery import DeliveryReport, deliver_due
-from backend.operations.messages import submit_message
-from backend.operations.notify import notify
+from backend.notifications.models import Notification
+from backend.accounts.resident_model import Resident, SubscribeGrant
+from backend.delivery import outbox as delivery
+from backend.delivery.outbox import DeliveryReport, deliver_due
+from backend.messages.operations import submit_message
+from backend.notifications.notify import notify
 from tests.conftest import FAKE_WECHAT, at_once
 
 T0 = datetime(2026, 11, 23, 2, 30, tzinfo=timezone.utc)  # 10:30 in Shanghai
@@ -219,7 +220,7 @@ def test_two_workers_never_send_a_row_twice(app, db, wechat, templates, make_res
         return 200, {}, json.dumps({"errcode": 0, "errmsg": "ok"})
     wechat.add_callback(responses.POST, SEND, callback=slow_ok)
     def worker():
-        from backend.extensions import db as worker_db
+        from backend.core.extensions import db as worker_db
         while deliver_due(batch=5).total:
             worker_db.session.commit()
 
@@ -245,5 +246,5 @@ def test_two_workers_never_send_a_row_twice(app, db, wechat, templates, make_res
     ("", None),
 ])
 def test_a_link_opens_the_mini_program_page_for_the_same_thing(link, page):
-    from backend.operations.delivery import mini_program_page
+    from backend.delivery.outbox import mini_program_page
     assert mini_program_page(link) == page

@@ -1,11 +1,15 @@
 """The demo data that `scripts/start` loads on a fresh machine."""
 import sqlalchemy as sa
 
-from backend.demo import load_demo
-from backend.models import (
-    ContentRule, Deputy, DeputyCode, Message, Notification, ReceptionDay, ReceptionDuty,
-    StaffUser, Suggestion,
-)
+from backend.cli.demo import load_demo
+from backend.messages.moderation_model import ContentRule
+from backend.org.models import Deputy
+from backend.org.code_model import DeputyCode
+from backend.messages.models import Message
+from backend.notifications.models import Notification
+from backend.reception.models import ReceptionDay, ReceptionDuty
+from backend.accounts.models import StaffUser
+from backend.suggestions.models import Suggestion
 
 
 def _count(db, model, *where):

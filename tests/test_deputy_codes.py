@@ -5,8 +5,8 @@ import responses
 import zxingcpp
 from PIL import Image
 
-from backend.models import AuditEvent
-from backend.operations.codes import active_code, code_image, mini_program_code, revoke_code
+from backend.core.audit_model import AuditEvent
+from backend.org.codes import active_code, code_image, mini_program_code, revoke_code
 from tests.conftest import FAKE_WECHAT
 
 

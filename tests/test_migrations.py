@@ -5,7 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
-from backend.models.base import render_migration_item
+from backend.core.db import render_migration_item
 
 
 def _diff(db):
@@ -33,7 +33,7 @@ def test_upgrade_from_empty_matches_models_and_downgrade_removes_everything(db):
 
 
 def test_one_live_code_per_deputy_is_enforced_by_the_database(db, make_deputy):
-    from backend.models import DeputyCode
+    from backend.org.code_model import DeputyCode
     deputy = make_deputy()  # has one live code already
     db.session.add(DeputyCode(deputy_id=deputy.id, token="second-live"))
     try:

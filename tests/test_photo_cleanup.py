@@ -5,9 +5,10 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from backend.adapters import get_storage
-from backend.models import JobRun, MessagePhoto
-from backend.operations.photo_cleanup import purge_unclaimed_photos, take_failed_removals
+from backend.core.adapters import get_storage
+from backend.jobs.models import JobRun
+from backend.messages.models import MessagePhoto
+from backend.messages.photos import purge_unclaimed_photos, take_failed_removals
 
 NOW = datetime(2026, 12, 13, 19, 30, tzinfo=timezone.utc)  # 03:30 on the 14th in Shanghai
 LOCAL_DAY = date(2026, 12, 14)
@@ -36,7 +37,7 @@ def photo(db, resident):
 
 @pytest.fixture
 def message(db, resident, make_station):
-    from backend.operations.messages import submit_message
+    from backend.messages.operations import submit_message
     return submit_message(resident=resident, station=make_station(), body="小区门口路灯坏了好几天",
                           idempotency_key="photo-cleanup-0001",
                           now=NOW - timedelta(days=3)).message
@@ -134,7 +135,7 @@ def test_a_released_savepoint_does_not_remove_files_early(db, photo):
 
 
 def test_the_daily_job_runs_once_a_day(db, photo):
-    from backend.scheduler import run_job
+    from backend.jobs.scheduler import run_job
     storage = get_storage()
     first = photo(timedelta(days=2)).storage_key
     db.session.commit()
@@ -156,7 +157,7 @@ def test_the_daily_job_runs_once_a_day(db, photo):
 
 
 def test_the_job_is_registered_at_half_past_three(app):
-    from backend.scheduler import default_jobs
+    from backend.jobs.scheduler import default_jobs
     job = {j.id: j for j in default_jobs(app.config)}["photos.purge"]
     assert job.label == "清理未发送的照片"
     assert str(job.trigger) == "cron[hour='3', minute='30']"

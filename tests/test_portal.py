@@ -1,8 +1,8 @@
 """The residents' pages reached from a deputy's QR code."""
 import pytest
 
-from backend.models import DeputyCode
-from backend.operations.codes import active_code, reissue_code, revoke_code
+from backend.org.code_model import DeputyCode
+from backend.org.codes import active_code, reissue_code, revoke_code
 
 
 def _token(deputy):
@@ -100,7 +100,7 @@ def test_text_size_never_redirects_off_site(client, target):
 
 
 def test_media_serves_deputy_photos_only(client, app):
-    from backend.adapters import get_storage
+    from backend.core.adapters import get_storage
     photo = get_storage().save(b"\x89PNG fake", "photos", "png")
     private = get_storage().save(b"secret", "messages", "jpg")
     assert client.get(f"/media/{photo}").status_code == 200
@@ -122,7 +122,7 @@ def test_pages_show_the_next_reception_day_and_who_is_on_duty(client, db, make_s
                                                               make_deputy):
     from datetime import date, time
 
-    from backend.models import ReceptionDay, ReceptionDuty
+    from backend.reception.models import ReceptionDay, ReceptionDuty
     station = make_station(name="城关街道代表联络站")
     on_duty = make_deputy(name="王建国", stations=[station])
     make_deputy(name="李秀英", stations=[station])

@@ -3,11 +3,11 @@ made in this process counts from the next request, another process's change with
 import sqlalchemy as sa
 import pytest
 
-from backend.errors import NotFound
-from backend.extensions import db
-from backend.models import Deputy
-from backend.operations import public
-from backend.operations.codes import active_code, revoke_code
+from backend.core.errors import NotFound
+from backend.core.extensions import db
+from backend.org.models import Deputy
+from backend.org import public
+from backend.org.codes import active_code, revoke_code
 
 
 class Statements:
@@ -66,7 +66,7 @@ def test_a_revoked_code_shows_as_revoked_at_once(db, make_deputy, make_staff):
     _new_request()
     assert public.deputy_by_token(token)[0].is_active
     _new_request()
-    from backend.models import StaffUser
+    from backend.accounts.models import StaffUser
     revoke_code(db.session.get(Deputy, deputy_id), actor=db.session.get(StaffUser, admin_id))
     _new_request()
     assert not public.deputy_by_token(token)[0].is_active

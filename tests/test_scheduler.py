@@ -20,13 +20,13 @@ LOCAL_DAY = date(2026, 12, 14)
 # ---- run_once ----
 
 def _runs(db, job):
-    from backend.models import JobRun
+    from backend.jobs.models import JobRun
     db.session.rollback()  # a fresh snapshot: other processes write too
     return list(db.session.scalars(sa.select(JobRun).filter_by(job=job).order_by(JobRun.id)))
 
 
 def test_run_once_runs_a_key_once(db):
-    from backend.scheduler import HOLDER, run_once
+    from backend.jobs.scheduler import HOLDER, run_once
     calls = []
     assert run_once("test.job", "2026-12-14", lambda: calls.append(1) or "做了一次") == "done"
     assert run_once("test.job", "2026-12-14", lambda: calls.append(2)) == "skipped"
@@ -38,8 +38,8 @@ def test_run_once_runs_a_key_once(db):
 
 
 def test_a_failed_run_is_recorded_and_the_next_key_still_runs(db):
-    from backend.models import Station
-    from backend.scheduler import run_once
+    from backend.org.models import Station
+    from backend.jobs.scheduler import run_once
 
     def boom():
         db.session.add(Station(name="不该留下的站", kind="station"))
@@ -64,7 +64,7 @@ def calls(monkeypatch):
     """Fakes for the other features' operations, recording what they were called with."""
     from types import SimpleNamespace
 
-    from backend.operations import appointments, reception_days
+    from backend.reception import appointments, days as reception_days
     seen = []
     counts = SimpleNamespace(residents=2, deputies=1)
     monkeypatch.setattr(reception_days, "build_days",
@@ -83,7 +83,7 @@ def calls(monkeypatch):
     ("reminders.morning", ("morning", LOCAL_DAY)),
 ])
 def test_jobs_call_the_right_operation_for_the_local_day(db, calls, job, expected):
-    from backend.scheduler import run_job
+    from backend.jobs.scheduler import run_job
     assert run_job(job, now=PINNED) == "done"
     assert run_job(job, now=PINNED + timedelta(hours=2)) == "skipped"  # same local day
     assert calls == [expected]
@@ -92,17 +92,18 @@ def test_jobs_call_the_right_operation_for_the_local_day(db, calls, job, expecte
 
 
 def test_a_job_whose_code_is_missing_fails_alone(db, calls, monkeypatch):
-    from backend.scheduler import run_job
-    monkeypatch.setitem(sys.modules, "backend.operations.reception_days", None)
+    from backend.jobs.scheduler import run_job
+    monkeypatch.setitem(sys.modules, "backend.reception.days", None)
     assert run_job("reception.build_days", now=PINNED) == "failed"
     assert run_job("reminders.morning", now=PINNED) == "done"
     assert _runs(db, "reception.build_days")[0].detail.startswith("ModuleNotFoundError")
 
 
 def test_outbox_job_delivers_everything_due_without_run_rows(db, make_station):
-    from backend.models import JobRun, Notification
-    from backend.operations.notify import notify
-    from backend.scheduler import run_job
+    from backend.jobs.models import JobRun
+    from backend.notifications.models import Notification
+    from backend.notifications.notify import notify
+    from backend.jobs.scheduler import run_job
     station = make_station()
     for n in range(3):
         notify("staff", 999_000 + n, "test.topic", "测试通知")  # recipients gone: closed as dead
@@ -118,9 +119,10 @@ def test_outbox_job_delivers_everything_due_without_run_rows(db, make_station):
 # ---- the overdue chase ----
 
 def test_overdue_job_tells_each_station_once_a_day(db, make_station, make_deputy, make_staff):
-    from backend.models import Notification, Resident
-    from backend.operations.messages import submit_message
-    from backend.scheduler import run_job
+    from backend.notifications.models import Notification
+    from backend.accounts.resident_model import Resident
+    from backend.messages.operations import submit_message
+    from backend.jobs.scheduler import run_job
     late, fine = make_station(name="城关站"), make_station(name="桂花坪站")
     liaisons = [make_staff("liaison", stations=[late]) for _ in range(2)]
     other = make_staff("liaison", stations=[fine])
@@ -131,7 +133,7 @@ def test_overdue_job_tells_each_station_once_a_day(db, make_station, make_deputy
         submit_message(resident=resident, station=station, body=f"楼道灯坏了好几天了{n}",
                        idempotency_key=f"overdue-test-{n:04d}", now=PINNED - timedelta(days=60))
     # The third message is answered in time: only its station stays quiet.
-    from backend.models import Message
+    from backend.messages.models import Message
     db.session.scalars(sa.select(Message).filter_by(station_id=fine.id)).one().status = "closed"
     db.session.commit()
 
@@ -153,7 +155,7 @@ def marker_jobs(config):
     """The job list the scheduler processes of the test below run (SCHEDULER_JOBS)."""
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from backend.scheduler import ScheduledJob
+    from backend.jobs.scheduler import ScheduledJob
     return [
         # One fixed key: however many schedulers run, one row.
         ScheduledJob("test.marker", "测试标记", IntervalTrigger(seconds=1),
@@ -167,7 +169,7 @@ def marker_jobs(config):
 def scheduler_app():
     """`backend` with the scheduler commands, for `flask --app` before the lead registers them."""
     from backend import create_app
-    from backend.scheduler_cli import scheduler_cli
+    from backend.cli.scheduler import scheduler_cli
     app = create_app()
     if "scheduler" not in app.cli.commands:
         app.cli.add_command(scheduler_cli)
@@ -189,7 +191,7 @@ def _wait_for(what: str, check, timeout: float = 40.0):
 
 
 def test_two_schedulers_one_runs_the_other_takes_over(app, db, tmp_path):
-    from backend.models import SchedulerLease
+    from backend.jobs.models import SchedulerLease
     registered = "scheduler" in app.cli.commands
     app_spec = "backend" if registered else "tests.test_scheduler:scheduler_app()"
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -248,7 +250,7 @@ def test_two_schedulers_one_runs_the_other_takes_over(app, db, tmp_path):
 
 
 def test_cli_lists_jobs_and_runs_one(app, db, calls):
-    from backend.scheduler_cli import scheduler_cli
+    from backend.cli.scheduler import scheduler_cli
     runner = app.test_cli_runner()
     listing = runner.invoke(scheduler_cli, ["jobs"])
     assert "reminders.day_before" in listing.output and "当前没有调度进程在运行" in listing.output

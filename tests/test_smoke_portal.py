@@ -1,5 +1,5 @@
 def test_deputy_page_shows_name(client, make_deputy, db):
-    from backend.operations.codes import active_code
+    from backend.org.codes import active_code
     deputy = make_deputy(name="王建国")
     db.session.commit()
     resp = client.get(f"/d/{active_code(deputy).token}")

@@ -2,8 +2,8 @@
 import pytest
 import sqlalchemy as sa
 
-from backend.models import SubscribeGrant
-from backend.operations.subscriptions import grants_for, record_grants
+from backend.accounts.resident_model import SubscribeGrant
+from backend.delivery.subscriptions import grants_for, record_grants
 
 
 @pytest.fixture(autouse=True)

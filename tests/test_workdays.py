@@ -9,9 +9,9 @@ import chinese_calendar
 import pytest
 import sqlalchemy as sa
 
-from backend import workdays
-from backend.operations.holidays import add_override
-from backend.workdays import (
+from backend.workdays import calendar as workdays
+from backend.workdays.holidays import add_override
+from backend.workdays.calendar import (
     add_workdays, coverage, coverage_notice, day_info, due_at, due_date, holiday_name, is_holiday,
     is_workday, next_workday, previous_workday, unknown_years, workdays_between,
 )

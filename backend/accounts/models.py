@@ -6,9 +6,9 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from backend.extensions import db
-from backend.models.base import UTCDateTime, str_enum, utcnow
-from backend.models.org import Department, Deputy, Station
+from backend.core.extensions import db
+from backend.core.db import UTCDateTime, str_enum, utcnow
+from backend.org.models import Department, Deputy, Station
 
 ROLES = ("admin", "liaison", "deputy", "department")
 ROLE_LABELS = {"admin": "代工委管理员", "liaison": "联络员", "deputy": "人大代表",

@@ -4,11 +4,11 @@ from datetime import timedelta
 
 from flask import current_app
 
-from backend.errors import DomainError, Forbidden, ValidationFailed
-from backend.extensions import db
-from backend.models import ROLES, StaffUser
-from backend.operations.audit import record, snapshot
-from backend.timeutil import format_local, utcnow
+from backend.core.errors import DomainError, Forbidden, ValidationFailed
+from backend.core.extensions import db
+from backend.accounts.models import ROLES, StaffUser
+from backend.core.audit import record, snapshot
+from backend.core.timeutil import format_local, utcnow
 
 AUDITED = ("username", "display_name", "role", "deputy_id", "department_id", "is_active", "stations")
 

@@ -4,8 +4,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.extensions import db
-from backend.models.base import UTCDateTime, utcnow
+from backend.core.extensions import db
+from backend.core.db import UTCDateTime, utcnow
 
 
 class Resident(db.Model):

@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from backend.errors import Forbidden, InvalidState, ValidationFailed
-from backend.extensions import db
-from backend.models import Resident, StaffUser
-from backend.operations.audit import record
-from backend.timeutil import utcnow
+from backend.core.errors import Forbidden, InvalidState, ValidationFailed
+from backend.core.extensions import db
+from backend.accounts.resident_model import Resident
+from backend.accounts.models import StaffUser
+from backend.core.audit import record
+from backend.core.timeutil import utcnow
 
 BIND_CODE_TTL = timedelta(minutes=10)
 BINDABLE_ROLES = ("deputy", "liaison")

@@ -10,9 +10,9 @@ outbox_cli = AppGroup("outbox", help="通知发件箱：投递通知、查看投
 
 
 def register_cli(app: Flask) -> None:
-    from backend.poster_cli import posters_command
-    from backend.reception_cli import reception_cli
-    from backend.scheduler_cli import scheduler_cli
+    from backend.cli.posters import posters_command
+    from backend.cli.reception import reception_cli
+    from backend.cli.scheduler import scheduler_cli
     app.cli.add_command(outbox_cli)
     app.cli.add_command(posters_command)
     app.cli.add_command(reception_cli)
@@ -22,8 +22,8 @@ def register_cli(app: Flask) -> None:
     @click.option("--reset", is_flag=True, help="先清空已有数据")
     def demo_command(reset: bool):
         """Load demo data (a district, stations, deputies with photos, staff accounts)."""
-        from backend.demo import load_demo
-        from backend.extensions import db
+        from backend.cli.demo import load_demo
+        from backend.core.extensions import db
         passwords = load_demo(reset=reset)
         db.session.commit()
         if passwords is None:
@@ -39,8 +39,8 @@ def register_cli(app: Flask) -> None:
 @click.option("--interval", default=10, show_default=True, type=click.IntRange(min=1),
               help="持续运行时每轮之间等待的秒数")
 def outbox_deliver(loop: bool, interval: int):
-    from backend.extensions import db
-    from backend.timeutil import format_local, utcnow
+    from backend.core.extensions import db
+    from backend.core.timeutil import format_local, utcnow
     if not logging.getLogger().handlers:  # show the development log channel on the console
         logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
         logging.getLogger("lianxin").setLevel(logging.INFO)
@@ -62,7 +62,7 @@ def outbox_deliver(loop: bool, interval: int):
 
 @outbox_cli.command("status", help="按状态统计发件箱中的通知。")
 def outbox_status():
-    from backend.operations.delivery import CHANNEL_LABELS, STATUS_LABELS, outbox_counts
+    from backend.delivery.outbox import CHANNEL_LABELS, STATUS_LABELS, outbox_counts
     counts = outbox_counts()
     if not counts:
         click.echo("发件箱中还没有通知。")
@@ -76,8 +76,8 @@ def outbox_status():
 
 def _deliver_backlog(batch: int = 100):
     """Every due row, one batch and one commit at a time."""
-    from backend.extensions import db
-    from backend.operations.delivery import DeliveryReport, deliver_due
+    from backend.core.extensions import db
+    from backend.delivery.outbox import DeliveryReport, deliver_due
     total = DeliveryReport()
     while True:
         report = deliver_due(batch=batch)

@@ -6,14 +6,14 @@ from datetime import date
 
 from PIL import Image, ImageDraw, ImageFilter
 
-from backend.adapters import get_storage
-from backend.extensions import db
-from backend.models import Department, Deputy, DeputyGroup, Station, Term
-from backend.operations.accounts import create_staff, generate_password
-from backend.operations.codes import issue_code
-from backend.operations.moderation import seed_rules
-from backend.operations.reception_days import build_days
-from backend.timeutil import local_today
+from backend.core.adapters import get_storage
+from backend.core.extensions import db
+from backend.org.models import Department, Deputy, DeputyGroup, Station, Term
+from backend.accounts.operations import create_staff, generate_password
+from backend.org.codes import issue_code
+from backend.messages.moderation import seed_rules
+from backend.reception.days import build_days
+from backend.core.timeutil import local_today
 
 STATIONS = [
     ("城关区人大代表之家", "home", "城关区人民路88号区人大常委会一楼", "周一至周五 8:30-17:30"),
@@ -104,8 +104,8 @@ DEMO_MESSAGES = [
 
 
 def _demo_messages(deputies, stations, staff) -> list:
-    from backend.models import Resident
-    from backend.operations import messages as ops
+    from backend.accounts.resident_model import Resident
+    from backend.messages import operations as ops
     liaisons = {s.id: staff["liaison1"] if s in staff["liaison1"].stations else staff["liaison2"]
                 for s in stations}
     made = []
@@ -131,10 +131,10 @@ def _demo_suggestions(deputies, departments, staff, messages) -> None:
     rating (its residents already see the answer), one waiting for the admin's review, one draft."""
     from datetime import timedelta
 
-    from backend.operations import suggestion_handling as handling
-    from backend.operations import suggestion_review as review
-    from backend.operations import suggestions as ops
-    from backend.timeutil import local_today
+    from backend.suggestions import handling
+    from backend.suggestions import review
+    from backend.suggestions import drafting as ops
+    from backend.core.timeutil import local_today
     wang, admin, dept = staff["deputy_wang"], staff["admin"], staff["dept_zjj"]
     lights = ops.create_draft(
         actor=wang, deputy=deputies[0], title="关于补齐城关街道夜间照明设施的建议",

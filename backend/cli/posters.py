@@ -10,10 +10,10 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from backend.errors import DomainError
-from backend.extensions import db
-from backend.models import Station
-from backend.operations import posters
+from backend.core.errors import DomainError
+from backend.core.extensions import db
+from backend.org.models import Station
+from backend.org import posters
 
 
 @click.command("posters", help="导出某个联络站全部在用代表的“给Ta留言”海报。")

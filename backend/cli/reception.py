@@ -13,9 +13,9 @@ reception_cli = AppGroup("reception", help="代表接待选民日：按各站规
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="按哪一天计算，默认今天（北京时间）")
 def build_command(today):
-    from backend.extensions import db
-    from backend.operations.reception_days import build_days, month_day
-    from backend.timeutil import local_today
+    from backend.core.extensions import db
+    from backend.reception.days import build_days, month_day
+    from backend.core.timeutil import local_today
     report = build_days(today.date() if today else local_today())
     db.session.commit()
     click.echo(report.summary())

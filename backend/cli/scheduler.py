@@ -19,7 +19,7 @@ OUTCOMES = {"done": "已完成", "failed": "运行失败（详情见日志）",
 
 @scheduler_cli.command("run", help="在前台运行调度进程。另一个调度进程已在运行时，本进程只等待，待其停止后接管。")
 def run_command():
-    from backend.scheduler import Runner
+    from backend.jobs.scheduler import Runner
     _console_logging()
     runner = Runner(current_app._get_current_object())
     # systemd and Docker stop with SIGTERM: finish running jobs and hand the lease over.
@@ -32,8 +32,8 @@ def run_command():
 
 @scheduler_cli.command("jobs", help="列出定时任务及下次运行时间。")
 def jobs_command():
-    from backend.scheduler import jobs_for, lease_holder, next_run_times
-    from backend.timeutil import format_local, utcnow
+    from backend.jobs.scheduler import jobs_for, lease_holder, next_run_times
+    from backend.core.timeutil import format_local, utcnow
     stored = next_run_times()
     for job in jobs_for(current_app):
         if job.id in stored:
@@ -54,7 +54,7 @@ def jobs_command():
 @click.option("--date", "on_date", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="按哪一天运行，默认今天（北京时间）")
 def run_job_command(name: str, on_date):
-    from backend.scheduler import jobs_for, run_job
+    from backend.jobs.scheduler import jobs_for, run_job
     names = [job.id for job in jobs_for(current_app)]
     if name not in names:
         raise click.BadParameter(f"没有这个任务。可用的任务：{'、'.join(names)}", param_hint="NAME")

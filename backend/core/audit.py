@@ -1,6 +1,6 @@
 """Writing the audit log."""
-from backend.extensions import db
-from backend.models import AuditEvent
+from backend.core.extensions import db
+from backend.core.audit_model import AuditEvent
 
 
 def record(action: str, obj, *, actor=None, before: dict | None = None,

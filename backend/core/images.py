@@ -4,7 +4,7 @@ import io
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from backend.errors import ValidationFailed
+from backend.core.errors import ValidationFailed
 
 ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 Image.MAX_IMAGE_PIXELS = 40_000_000  # refuse decompression bombs

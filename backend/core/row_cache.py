@@ -5,15 +5,15 @@ way to put a cached object into a session without a round trip.
 
 A flush in this process that touches a watched table clears the cache at once (so a revoked
 code, a deactivated deputy or a closed station counts from the next request on); other
-processes see the change within the TTL, as with the word list (backend/cache.py).
+processes see the change within the TTL, as with the word list (backend/core/cache.py).
 """
 from typing import Callable, Hashable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from backend.cache import TTLCache
-from backend.extensions import db
+from backend.core.cache import TTLCache
+from backend.core.extensions import db
 
 _watched: list[tuple[tuple[type, ...], TTLCache]] = []
 _MISSING = object()

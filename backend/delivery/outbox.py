@@ -13,11 +13,15 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from backend.adapters import get_wechat
-from backend.extensions import db
-from backend.models import Deputy, Message, Notification, Resident, StaffUser, SubscribeGrant
-from backend.timeutil import format_local, utcnow
-from backend.wechat import WeChatError
+from backend.core.adapters import get_wechat
+from backend.core.extensions import db
+from backend.org.models import Deputy
+from backend.messages.models import Message
+from backend.notifications.models import Notification
+from backend.accounts.resident_model import Resident, SubscribeGrant
+from backend.accounts.models import StaffUser
+from backend.core.timeutil import format_local, utcnow
+from backend.core.wechat import WeChatError
 
 log = logging.getLogger("lianxin.outbox")
 

@@ -6,8 +6,8 @@ from collections import defaultdict
 import sqlalchemy as sa
 from flask import current_app
 
-from backend.extensions import db
-from backend.models import Resident, SubscribeGrant
+from backend.core.extensions import db
+from backend.accounts.resident_model import Resident, SubscribeGrant
 
 
 def grants_for(resident: Resident) -> list[dict]:

@@ -5,8 +5,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.extensions import db
-from backend.models.base import UTCDateTime, str_enum, utcnow
+from backend.core.extensions import db
+from backend.core.db import UTCDateTime, str_enum, utcnow
 
 # APScheduler's SQLAlchemyJobStore table, declared here so migrations create it like any other.
 apscheduler_jobs = db.Table(

@@ -28,9 +28,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask, current_app
 
-from backend.extensions import db
-from backend.models import JobRun, Message, SchedulerLease, Station, apscheduler_jobs
-from backend.timeutil import LOCAL_TZ, utcnow
+from backend.core.extensions import db
+from backend.jobs.models import JobRun, SchedulerLease, apscheduler_jobs
+from backend.messages.models import Message
+from backend.org.models import Station
+from backend.core.timeutil import LOCAL_TZ, utcnow
 
 log = logging.getLogger("lianxin.scheduler")
 
@@ -58,32 +60,32 @@ def _per_day(today: date, now: datetime) -> str:
 
 
 def build_reception_days(today: date, now: datetime) -> str:
-    from backend.operations.reception_days import build_days
+    from backend.reception.days import build_days
     return build_days(today).summary()
 
 
 def day_before_reminders(today: date, now: datetime) -> str:
-    from backend.operations.appointments import send_day_before_reminders
+    from backend.reception.appointments import send_day_before_reminders
     counts = send_day_before_reminders(today + timedelta(days=1))
     return f"提醒居民 {counts.residents} 人，值班代表 {counts.deputies} 人"
 
 
 def morning_reminders(today: date, now: datetime) -> str:
-    from backend.operations.appointments import send_morning_reminders
+    from backend.reception.appointments import send_morning_reminders
     counts = send_morning_reminders(today)
     return f"提醒居民 {counts.residents} 人"
 
 
 def deliver_outbox(today: date, now: datetime) -> str:
     # Batches of 100, one commit each (which also frees the rows locked on PostgreSQL).
-    from backend.cli import _deliver_backlog, _describe
+    from backend.cli.commands import _deliver_backlog, _describe
     return _describe(_deliver_backlog())
 
 
 def flag_overdue_messages(today: date, now: datetime) -> str:
     """One notice a day to each station's liaisons: how many of its messages are overdue."""
-    from backend.operations.notify import notify_station_liaisons
-    from backend.operations.queue import overdue_clause
+    from backend.notifications.notify import notify_station_liaisons
+    from backend.messages.queue import overdue_clause
     counts = db.session.execute(
         sa.select(Message.station_id, sa.func.count()).where(overdue_clause(now))
         .group_by(Message.station_id).order_by(Message.station_id)).all()
@@ -96,14 +98,14 @@ def flag_overdue_messages(today: date, now: datetime) -> str:
 
 def open_followups(today: date, now: datetime) -> str:
     """回头看: B-class answers whose promised date has come."""
-    from backend.operations.suggestion_handling import open_due_followups
+    from backend.suggestions.handling import open_due_followups
     return f"开始回头看 {open_due_followups(today)} 件"
 
 
 def purge_unsent_photos(today: date, now: datetime) -> str:
     """Photos residents uploaded but never sent: rows and files, one batch and commit at a time
-    (each commit removes that batch's files; see backend/operations/photo_cleanup.py)."""
-    from backend.operations.photo_cleanup import purge_unclaimed_photos, take_failed_removals
+    (each commit removes that batch's files; see backend/messages/photos.py)."""
+    from backend.messages.photos import purge_unclaimed_photos, take_failed_removals
     batch, total = 500, 0
     take_failed_removals()  # only this run's failures go in its report
     while True:
@@ -278,7 +280,7 @@ class Runner:
             engine = db.engine
         self.scheduler = BackgroundScheduler(
             timezone=LOCAL_TZ,
-            # The table comes from the migrations (backend/models/scheduler.py), same name.
+            # The table comes from the migrations (backend/jobs/models.py), same name.
             jobstores={"default": SQLAlchemyJobStore(engine=engine,
                                                      tablename=apscheduler_jobs.name)},
             # A run missed while no process held the lease still happens within the hour, once.

@@ -2,12 +2,13 @@
 may take now, merge and assignment candidates, filter choices, and batch loading for lists.
 Nothing here changes a message; every rule it reads comes from `message_policy` and
 `operations.messages.TRANSITIONS`."""
-from backend import message_policy as policy
-from backend.errors import NotFound, ValidationFailed
-from backend.extensions import db
-from backend.models import OPEN_STATUSES, Deputy, Message, Station, deputy_stations
-from backend.operations.messages import TRACKING_RE, TRANSITIONS, VERB_LABELS
-from backend.operations.queue import deputy_unread_count, queue_counts
+from backend.messages import policy
+from backend.core.errors import NotFound, ValidationFailed
+from backend.core.extensions import db
+from backend.messages.models import OPEN_STATUSES, Message
+from backend.org.models import Deputy, Station, deputy_stations
+from backend.messages.operations import TRACKING_RE, TRANSITIONS, VERB_LABELS
+from backend.messages.queue import deputy_unread_count, queue_counts
 
 TRIAGE_VERBS = ("release", "acknowledge", "assign", "set_category", "reject", "forward", "merge")
 ANSWER_VERBS = ("reply", "request_info", "hand_back")

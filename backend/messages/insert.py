@@ -1,5 +1,5 @@
 """Writing a new message, its "submitted" event and the deputy's outbox row in as few round trips
-as the database allows: the hot path of every submission (backend/operations/messages.py decides
+as the database allows: the hot path of every submission (backend/messages/operations.py decides
 what to write; this module only writes it).
 
 INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id: the idempotency key is checked
@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
-from backend.extensions import db
-from backend.models import Message, MessageEvent, Notification
+from backend.core.extensions import db
+from backend.messages.models import Message, MessageEvent
+from backend.notifications.models import Notification
 
 # The columns of the submitted event and of the deputy's notification that never vary.
 EVENT_CONSTANTS = dict(kind="submitted", actor_kind="resident", actor_label="留言人",

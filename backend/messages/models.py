@@ -4,9 +4,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.extensions import db
-from backend.models.base import UTCDateTime, str_enum, utcnow
-from backend.timeutil import local
+from backend.core.extensions import db
+from backend.core.db import UTCDateTime, str_enum, utcnow
+from backend.core.timeutil import local
 
 STATUSES = ("held", "new", "acknowledged", "awaiting_info", "answered", "reopened", "closed",
             "rejected", "forwarded", "merged")

@@ -6,12 +6,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backend.adapters import get_wechat
-from backend.cache import TTLCache
-from backend.errors import ValidationFailed
-from backend.extensions import db
-from backend.models import ContentRule
-from backend.operations.audit import record, snapshot
+from backend.core.adapters import get_wechat
+from backend.core.cache import TTLCache
+from backend.core.errors import ValidationFailed
+from backend.core.extensions import db
+from backend.messages.moderation_model import ContentRule
+from backend.core.audit import record, snapshot
 
 log = logging.getLogger("lianxin.moderation")
 RULE_LABELS = ("广告", "辱骂", "涉政", "诈骗", "其他")
@@ -51,7 +51,7 @@ def check_content(text: str, *, openid: str | None = None) -> Verdict:
     wechat = get_wechat()
     if not (wechat.configured and openid):
         return Verdict(False)
-    from backend.wechat import WeChatError
+    from backend.core.wechat import WeChatError
     try:
         result = wechat.msg_sec_check(text, openid)
     except WeChatError as err:

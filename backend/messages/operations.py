@@ -9,24 +9,26 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from backend import message_policy as policy
-from backend.errors import Forbidden, InvalidState, NotFound, ValidationFailed
-from backend.extensions import db
-from backend.models import (
-    OPEN_STATUSES, RATING_LABELS, RATINGS, Deputy, Message, MessageEvent, MessagePhoto,
-    MessageRating, MessageReply, Resident, Station,
+from backend.messages import policy
+from backend.core.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from backend.core.extensions import db
+from backend.messages.models import (
+    OPEN_STATUSES, RATING_LABELS, RATINGS, Message, MessageEvent, MessagePhoto, MessageRating,
+    MessageReply,
 )
-from backend.operations.audit import record
-from backend.operations.moderation import check_content
-from backend.operations.message_insert import write_submission
-from backend.operations.notify import notify, notify_station_liaisons
-from backend.protect import (
+from backend.org.models import Deputy, Station
+from backend.accounts.resident_model import Resident
+from backend.core.audit import record
+from backend.messages.moderation import check_content
+from backend.messages.insert import write_submission
+from backend.notifications.notify import notify, notify_station_liaisons
+from backend.core.protect import (
     PHONE_RE, decrypt_phone, encrypt_phone, lookup_code, lookup_code_matches, mask_phone,
     normalise_phone,
 )
-from backend.textcount import clean_text, visible_length
-from backend.timeutil import utcnow
-from backend.workdays import due_at
+from backend.core.textcount import clean_text, visible_length
+from backend.core.timeutil import utcnow
+from backend.workdays.calendar import due_at
 
 BODY_MIN, BODY_MAX = 5, 2000
 MAX_PHOTOS = 9

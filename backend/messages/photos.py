@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from backend.adapters import get_storage
-from backend.extensions import db
-from backend.models import MessagePhoto
+from backend.core.adapters import get_storage
+from backend.core.extensions import db
+from backend.messages.models import MessagePhoto
 
 log = logging.getLogger("lianxin.photo_cleanup")
 

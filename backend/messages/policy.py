@@ -1,6 +1,7 @@
 """Who may see and do what with a message: the object checks shared by handlers, templates and
 operations. Residents see their own; deputies theirs; liaisons their stations'; departments none."""
-from backend.models import Message, Resident
+from backend.messages.models import Message
+from backend.accounts.resident_model import Resident
 
 
 def _staff(user) -> bool:

@@ -7,13 +7,11 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from backend.errors import Forbidden, ValidationFailed
-from backend.extensions import db
-from backend.models import (
-    OPEN_STATUSES, STATUSES, Message, MessageEvent,
-)
-from backend.models.messages import QUEUE_STATUSES
-from backend.timeutil import LOCAL_TZ, utcnow
+from backend.core.errors import Forbidden, ValidationFailed
+from backend.core.extensions import db
+from backend.messages.models import OPEN_STATUSES, STATUSES, Message, MessageEvent
+from backend.messages.models import QUEUE_STATUSES
+from backend.core.timeutil import LOCAL_TZ, utcnow
 
 PAGE_SIZE = 20
 

@@ -5,8 +5,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.extensions import db
-from backend.models.base import UTCDateTime, str_enum, utcnow
+from backend.core.extensions import db
+from backend.core.db import UTCDateTime, str_enum, utcnow
 
 OUTBOX_STATUSES = ("pending", "sent", "failed", "dead")
 RECIPIENT_KINDS = ("resident", "staff", "deputy")

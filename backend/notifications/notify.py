@@ -1,7 +1,8 @@
 """Queueing notifications in the outbox, inside the caller's transaction. Delivery happens
-after the commit (backend/operations/delivery.py), so nobody hears of a change that rolled back."""
-from backend.extensions import db
-from backend.models import Notification, StaffUser, staff_stations
+after the commit (backend/delivery/outbox.py), so nobody hears of a change that rolled back."""
+from backend.core.extensions import db
+from backend.notifications.models import Notification
+from backend.accounts.models import StaffUser, staff_stations
 
 
 def notify(recipient_kind: str, recipient_id: int | None, topic: str, title: str, *,

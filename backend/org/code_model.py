@@ -4,9 +4,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.extensions import db
-from backend.models.base import UTCDateTime, utcnow
-from backend.models.org import Deputy
+from backend.core.extensions import db
+from backend.core.db import UTCDateTime, utcnow
+from backend.org.models import Deputy
 
 
 class DeputyCode(db.Model):

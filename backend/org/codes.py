@@ -3,12 +3,13 @@ import secrets
 
 from sqlalchemy.orm import joinedload
 
-from backend.adapters import get_storage, get_wechat, public_url
-from backend.errors import InvalidState, NotFound
-from backend.extensions import db
-from backend.models import Deputy, DeputyCode
-from backend.operations.audit import record
-from backend.timeutil import utcnow
+from backend.core.adapters import get_storage, get_wechat, public_url
+from backend.core.errors import InvalidState, NotFound
+from backend.core.extensions import db
+from backend.org.models import Deputy
+from backend.org.code_model import DeputyCode
+from backend.core.audit import record
+from backend.core.timeutil import utcnow
 from qr.codes import qr_png, qr_svg
 
 # No 0/o, 1/l/i: a liaison may have to read a token aloud over the phone.

@@ -6,14 +6,14 @@ system itself (a CLI command or a job), which may do everything."""
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from backend import access
-from backend.adapters import get_storage
-from backend.errors import Forbidden, ValidationFailed
-from backend.extensions import db
-from backend.images import clean_image
-from backend.models import LEVELS, STATION_KINDS, Department, Deputy, DeputyGroup, Station, Term
-from backend.operations.audit import record, snapshot
-from backend.operations.codes import ensure_code
+from backend.org import policy as access
+from backend.core.adapters import get_storage
+from backend.core.errors import Forbidden, ValidationFailed
+from backend.core.extensions import db
+from backend.core.images import clean_image
+from backend.org.models import LEVELS, STATION_KINDS, Department, Deputy, DeputyGroup, Station, Term
+from backend.core.audit import record, snapshot
+from backend.org.codes import ensure_code
 
 # What a person may set through a form, per model; is_active changes only through set_active.
 EDITABLE = {

@@ -1,5 +1,5 @@
 """Object-level permission checks, shared by handlers, templates and operations."""
-from backend.errors import Forbidden
+from backend.core.errors import Forbidden
 
 
 def _role(user) -> str | None:

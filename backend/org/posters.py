@@ -3,11 +3,13 @@
 May issue a code (a deputy without one) or cache a mini-program code: the caller commits."""
 import re
 
-from backend.adapters import get_storage
-from backend.errors import InvalidState, ValidationFailed
-from backend.extensions import db
-from backend.models import Deputy, DeputyCode, ReceptionRule, deputy_stations
-from backend.operations.codes import ensure_code, issue_code, poster_code_image
+from backend.core.adapters import get_storage
+from backend.core.errors import InvalidState, ValidationFailed
+from backend.core.extensions import db
+from backend.org.models import Deputy, deputy_stations
+from backend.org.code_model import DeputyCode
+from backend.reception.models import ReceptionRule
+from backend.org.codes import ensure_code, issue_code, poster_code_image
 from qr.posters import (
     PRINT_DPI, PosterInfo, render_poster_pdf, render_poster_png, render_station_pdf,
     render_station_zip,

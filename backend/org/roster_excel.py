@@ -41,13 +41,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import joinedload, selectinload
 
-from backend.access import ensure
-from backend.errors import ValidationFailed
-from backend.extensions import db
-from backend.models import LEVELS, Deputy, DeputyGroup, Station, Term
-from backend.models.org import LEVEL_SHORT  # not re-exported by backend.models
-from backend.operations.audit import record, snapshot
-from backend.operations.codes import issue_code
+from backend.org.policy import ensure
+from backend.core.errors import ValidationFailed
+from backend.core.extensions import db
+from backend.org.models import LEVELS, Deputy, DeputyGroup, Station, Term
+from backend.org.models import LEVEL_SHORT
+from backend.core.audit import record, snapshot
+from backend.org.codes import issue_code
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000

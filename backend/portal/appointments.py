@@ -1,18 +1,19 @@
 """The resident's side of reception days: book a seat (or wait for one), keep the booking
 code, see and cancel their bookings, and ask for a meeting outside reception days. Every rule
-lives in backend.operations.appointments; these handlers read the form, call it and commit."""
+lives in backend.reception.appointments; these handlers read the form, call it and commit."""
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from backend.errors import DomainError
-from backend.extensions import db
-from backend.models import Appointment, Deputy, ReceptionDay, ReceptionSlot
-from backend.operations import appointments as ops
-from backend.operations import ical
-from backend.operations import public
+from backend.core.errors import DomainError
+from backend.core.extensions import db
+from backend.reception.models import Appointment, ReceptionDay, ReceptionSlot
+from backend.org.models import Deputy
+from backend.reception import appointments as ops
+from backend.reception import ical
+from backend.org import public
 from backend.portal import bp
 from backend.portal.residents import current_web_resident, get_or_create_web_resident, web_key
-from backend.ratelimit import submission_limits
-from backend.timeutil import local_today, utcnow
+from backend.core.ratelimit import submission_limits
+from backend.core.timeutil import local_today, utcnow
 
 TEXT_FIELDS = ("topic", "contact_name", "phone")
 MEETING_TIMES = [f"{h:02d}:{m:02d}" for h in range(8, 18) for m in (0, 30)][1:-1]  # 08:30–17:00

@@ -1,7 +1,7 @@
 """iCal feeds for phone calendars: no login, the token in the address is the key."""
 from flask import Response
 
-from backend.operations.ical import feed_for_token
+from backend.reception.ical import feed_for_token
 from backend.portal import bp
 
 

@@ -1,5 +1,5 @@
 """The resident's side of messages: write one, get a receipt, follow it, add what the deputy
-asked for, rate the answer. Every rule lives in backend.operations.messages; these handlers
+asked for, rate the answer. Every rule lives in backend.messages.operations; these handlers
 read the form, load what this browser may see (404 otherwise), call the operation and commit."""
 import io
 import mimetypes
@@ -12,20 +12,20 @@ from flask import (
 from PIL import Image
 from sqlalchemy.exc import IntegrityError
 
-from backend import message_policy as policy
-from backend.adapters import get_storage
-from backend.errors import Forbidden, InvalidState, NotFound, ValidationFailed
-from backend.extensions import db
-from backend.images import clean_image
-from backend.models import RATING_LABELS, Message, MessagePhoto
-from backend.operations import messages as ops
-from backend.operations import public
-from backend.operations import suggestion_residents as outcome
-from backend.operations.queue import resident_messages
+from backend.messages import policy
+from backend.core.adapters import get_storage
+from backend.core.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from backend.core.extensions import db
+from backend.core.images import clean_image
+from backend.messages.models import RATING_LABELS, Message, MessagePhoto
+from backend.messages import operations as ops
+from backend.org import public
+from backend.suggestions import residents as outcome
+from backend.messages.queue import resident_messages
 from backend.portal import bp
 from backend.portal.residents import current_web_resident, get_or_create_web_resident, web_key
-from backend.protect import lookup_code
-from backend.ratelimit import limiter, submission_limits
+from backend.core.protect import lookup_code
+from backend.core.ratelimit import limiter, submission_limits
 
 TRACKED = "tracked_messages"  # session: the ids this browser unlocked with number and code
 TRACKED_MAX = 20

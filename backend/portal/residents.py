@@ -10,10 +10,10 @@ import secrets
 import sqlalchemy as sa
 from flask import current_app, g, request
 
-from backend.extensions import db
-from backend.models import Resident
+from backend.core.extensions import db
+from backend.accounts.resident_model import Resident
 from backend.portal import bp
-from backend.ratelimit import RESIDENT_COOKIE
+from backend.core.ratelimit import RESIDENT_COOKIE
 
 COOKIE_MAX_AGE = 400 * 86400  # the longest lifetime browsers still honour
 _KEY_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)

@@ -2,11 +2,11 @@ from urllib.parse import urlparse
 
 from flask import Response, abort, redirect, render_template, request
 
-from backend.adapters import get_storage
-from backend.operations import public
-from backend.operations.codes import code_image
+from backend.core.adapters import get_storage
+from backend.org import public
+from backend.org.codes import code_image
 from backend.portal import bp
-from backend.timeutil import local_today
+from backend.core.timeutil import local_today
 from backend.web import LARGE_TEXT_COOKIE
 
 

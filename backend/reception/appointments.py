@@ -16,18 +16,20 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from backend import access
-from backend.errors import Forbidden, InvalidState, NotFound, ValidationFailed
-from backend.extensions import db
-from backend.models import (
-    Appointment, Deputy, Notification, ReceptionDay, ReceptionDuty, ReceptionRule, ReceptionSlot,
-    Resident, Station,
+from backend.org import policy as access
+from backend.core.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from backend.core.extensions import db
+from backend.reception.models import (
+    Appointment, ReceptionDay, ReceptionDuty, ReceptionRule, ReceptionSlot,
 )
-from backend.operations.audit import record
-from backend.operations.notify import notify, notify_station_liaisons
-from backend.protect import LOOKUP_ALPHABET, PHONE_RE, encrypt_phone, mask_phone, normalise_phone
-from backend.textcount import clean_text, visible_length
-from backend.timeutil import LOCAL_TZ, format_local, utcnow
+from backend.org.models import Deputy, Station
+from backend.notifications.models import Notification
+from backend.accounts.resident_model import Resident
+from backend.core.audit import record
+from backend.notifications.notify import notify, notify_station_liaisons
+from backend.core.protect import LOOKUP_ALPHABET, PHONE_RE, encrypt_phone, mask_phone, normalise_phone
+from backend.core.textcount import clean_text, visible_length
+from backend.core.timeutil import LOCAL_TZ, format_local, utcnow
 
 TOPIC_MIN, TOPIC_MAX = 2, 200
 NAME_MAX = 40

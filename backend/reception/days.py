@@ -8,7 +8,7 @@ Saturday is a working day and keeps the reception. A move may cross into another
 → the month before): that is allowed, the day still stands for its own month through
 ``nominal_date``, so a month may hold two receptions and its neighbour none.
 
-Working days come only from ``backend.workdays``; a year it has no data for is placed by
+Working days come only from ``backend.workdays.calendar``; a year it has no data for is placed by
 weekends alone, and workdays logs the warning.
 
 Every function here flushes and never commits: the request, job or command commits once.
@@ -20,17 +20,18 @@ from datetime import date, time
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from backend import workdays
-from backend.access import can_manage_station, ensure
-from backend.errors import InvalidState, ValidationFailed
-from backend.extensions import db
-from backend.models import (
-    DAY_POLICIES, Appointment, AuditEvent, ReceptionDay, ReceptionDuty, ReceptionRule,
-    ReceptionSlot, Station,
+from backend.workdays import calendar as workdays
+from backend.org.policy import can_manage_station, ensure
+from backend.core.errors import InvalidState, ValidationFailed
+from backend.core.extensions import db
+from backend.reception.models import (
+    DAY_POLICIES, Appointment, ReceptionDay, ReceptionDuty, ReceptionRule, ReceptionSlot,
 )
-from backend.operations.audit import record, snapshot
-from backend.operations.notify import notify
-from backend.timeutil import WEEKDAYS, local_today
+from backend.core.audit_model import AuditEvent
+from backend.org.models import Station
+from backend.core.audit import record, snapshot
+from backend.notifications.notify import notify
+from backend.core.timeutil import WEEKDAYS, local_today
 
 # A seat someone still holds: the day cannot be reshaped under them.
 LIVE_STATUSES = ("booked", "waitlisted", "checked_in")
@@ -317,9 +318,9 @@ def _fill_duties(day: ReceptionDay) -> None:
     # The roster module is written alongside this one; until it lands, days come without
     # duties and the liaison fills them in. A broken rosters module still raises.
     try:
-        from backend.operations.rosters import fill_duties
+        from backend.reception.rosters import fill_duties
     except ImportError as err:
-        if err.name != "backend.operations.rosters":
+        if err.name != "backend.reception.rosters":
             raise
         return
     fill_duties(day)

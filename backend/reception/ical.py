@@ -11,14 +11,14 @@ from datetime import date, datetime, time, timedelta
 from icalendar import Calendar, Event, Timezone
 from sqlalchemy.orm import selectinload
 
-from backend.adapters import public_url
-from backend.errors import NotFound
-from backend.extensions import db
-from backend.models import (
-    Appointment, CalendarFeed, Deputy, ReceptionDay, ReceptionDuty, Resident, Station,
-)
-from backend.operations.reception_days import seats
-from backend.timeutil import LOCAL_TZ, local, utcnow
+from backend.core.adapters import public_url
+from backend.core.errors import NotFound
+from backend.core.extensions import db
+from backend.reception.models import Appointment, CalendarFeed, ReceptionDay, ReceptionDuty
+from backend.org.models import Deputy, Station
+from backend.accounts.resident_model import Resident
+from backend.reception.days import seats
+from backend.core.timeutil import LOCAL_TZ, local, utcnow
 
 PRODID = "-//连心桥//代表接待选民日//ZH"
 RESIDENT_STATUSES = ("booked", "checked_in", "accepted")

@@ -5,8 +5,8 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.extensions import db
-from backend.models.base import UTCDateTime, str_enum, utcnow
+from backend.core.extensions import db
+from backend.core.db import UTCDateTime, str_enum, utcnow
 
 DAY_POLICIES = ("keep", "next", "previous")
 DAY_POLICY_LABELS = {"keep": "照常举行", "next": "顺延到下一个工作日", "previous": "提前到上一个工作日"}

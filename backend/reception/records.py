@@ -7,17 +7,19 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from backend.access import can_manage_station
-from backend.errors import Forbidden, InvalidState, ValidationFailed
-from backend.extensions import db
-from backend.models import (
-    Appointment, Deputy, Message, ReceptionDay, ReceptionItem, ReceptionRecord, Resident,
-    record_deputies,
+from backend.org.policy import can_manage_station
+from backend.core.errors import Forbidden, InvalidState, ValidationFailed
+from backend.core.extensions import db
+from backend.reception.models import (
+    Appointment, ReceptionDay, ReceptionItem, ReceptionRecord, record_deputies,
 )
-from backend.operations.audit import record as audit, snapshot
-from backend.operations.messages import BODY_MAX, BODY_MIN, submit_message
-from backend.textcount import clean_text, visible_length
-from backend.timeutil import local_today
+from backend.org.models import Deputy
+from backend.messages.models import Message
+from backend.accounts.resident_model import Resident
+from backend.core.audit import record as audit, snapshot
+from backend.messages.operations import BODY_MAX, BODY_MIN, submit_message
+from backend.core.textcount import clean_text, visible_length
+from backend.core.timeutil import local_today
 
 NOTES_MAX = 2000
 WALK_INS_MAX = 10_000

@@ -16,17 +16,17 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
-from backend import access
-from backend.errors import Forbidden, InvalidState, NotFound, ValidationFailed
-from backend.extensions import db
-from backend.models import (
-    Deputy, DeputyUnavailability, DutySwap, ReceptionDay, ReceptionDuty, ReceptionRule, Station,
-    deputy_stations,
+from backend.org import policy as access
+from backend.core.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from backend.core.extensions import db
+from backend.org.models import Deputy, Station, deputy_stations
+from backend.reception.models import (
+    DeputyUnavailability, DutySwap, ReceptionDay, ReceptionDuty, ReceptionRule,
 )
-from backend.operations.audit import record
-from backend.operations.notify import notify, notify_station_liaisons
-from backend.textcount import clean_text, visible_length
-from backend.timeutil import local_today, utcnow
+from backend.core.audit import record
+from backend.notifications.notify import notify, notify_station_liaisons
+from backend.core.textcount import clean_text, visible_length
+from backend.core.timeutil import local_today, utcnow
 
 DEFAULT_DUTY_COUNT = 2
 REASON_MAX, NOTE_MAX = 120, 200

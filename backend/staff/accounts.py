@@ -4,9 +4,10 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
-from backend.extensions import db
-from backend.models import Department, Deputy, StaffUser, Station
-from backend.operations import accounts as ops
+from backend.core.extensions import db
+from backend.org.models import Department, Deputy, Station
+from backend.accounts.models import StaffUser
+from backend.accounts import operations as ops
 from backend.staff import bp
 from backend.staff.forms import AccountForm
 from backend.staff.guard import roles_required

@@ -1,16 +1,16 @@
 """Staff pages for appointments: a reception day's bookings (check-in by code, no-shows,
 cancelling with a reason) and the meeting requests a liaison or deputy answers. Rules live in
-backend.operations.appointments; each POST calls one operation, commits once and goes back."""
+backend.reception.appointments; each POST calls one operation, commits once and goes back."""
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from backend.errors import DomainError
-from backend.extensions import db
-from backend.operations import appointments as ops
+from backend.core.errors import DomainError
+from backend.core.extensions import db
+from backend.reception import appointments as ops
 from backend.staff import bp
 from backend.staff.guard import roles_required
 from backend.staff.pages import error_text
-from backend.timeutil import local_today, utcnow
+from backend.core.timeutil import local_today, utcnow
 
 
 @bp.get("/appointments")

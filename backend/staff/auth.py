@@ -1,9 +1,9 @@
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from backend.errors import DomainError
-from backend.extensions import db
-from backend.operations.accounts import authenticate
+from backend.core.errors import DomainError
+from backend.core.extensions import db
+from backend.accounts.operations import authenticate
 from backend.staff import bp
 from backend.staff.forms import LoginForm
 

@@ -8,14 +8,14 @@ from sqlalchemy.orm import selectinload
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from backend import workdays
-from backend.errors import ValidationFailed
-from backend.extensions import db
-from backend.models import HOLIDAY_KIND_LABELS, HolidayOverride
-from backend.operations.holidays import LINE_EXAMPLE, add_override, import_notice, remove_override
+from backend.workdays import calendar as workdays
+from backend.core.errors import ValidationFailed
+from backend.core.extensions import db
+from backend.workdays.models import HOLIDAY_KIND_LABELS, HolidayOverride
+from backend.workdays.holidays import LINE_EXAMPLE, add_override, import_notice, remove_override
 from backend.staff import bp
 from backend.staff.guard import roles_required
-from backend.timeutil import local_today
+from backend.core.timeutil import local_today
 
 
 class HolidayForm(FlaskForm):

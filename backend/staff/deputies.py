@@ -6,14 +6,15 @@ from flask import render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from backend.access import (
+from backend.org.policy import (
     can_create_deputy, can_deactivate_deputy, can_manage_deputy, ensure, managed_station_ids,
 )
-from backend.errors import NotFound
-from backend.extensions import db
-from backend.models import Deputy, DeputyCode, DeputyGroup, Station, Term
-from backend.operations import org
-from backend.operations.codes import active_code, code_image, code_url, reissue_code, revoke_code
+from backend.core.errors import NotFound
+from backend.core.extensions import db
+from backend.org.models import Deputy, DeputyGroup, Station, Term
+from backend.org.code_model import DeputyCode
+from backend.org import operations as org
+from backend.org.codes import active_code, code_image, code_url, reissue_code, revoke_code
 from backend.staff import bp
 from backend.staff.forms import DeputyForm, RevokeCodeForm
 from backend.staff.guard import roles_required

@@ -9,8 +9,9 @@ from wtforms.i18n import get_translations
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from backend.models import LEVEL_LABELS, LEVELS, ROLE_LABELS, ROLES, STATION_KIND_LABELS
-from backend.models.org import DEFAULT_ACK_WORKDAYS, DEFAULT_ANSWER_WORKDAYS
+from backend.org.models import LEVEL_LABELS, LEVELS, STATION_KIND_LABELS
+from backend.accounts.models import ROLE_LABELS, ROLES
+from backend.org.models import DEFAULT_ACK_WORKDAYS, DEFAULT_ANSWER_WORKDAYS
 
 # WTForms' own Chinese catalogue, for the few built-in messages we do not word ourselves.
 _ZH = get_translations(["zh"])

@@ -3,7 +3,7 @@ from functools import wraps
 
 from flask_login import current_user, login_required
 
-from backend.errors import Forbidden
+from backend.core.errors import Forbidden
 
 
 def roles_required(*roles: str):

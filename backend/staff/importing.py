@@ -9,14 +9,14 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
-from backend.errors import ValidationFailed
-from backend.extensions import db
-from backend.operations.deputy_excel import (
+from backend.core.errors import ValidationFailed
+from backend.core.extensions import db
+from backend.org.roster_excel import (
     apply_import, export_deputies, exportable_deputies, preview_import, template_workbook,
 )
 from backend.staff import bp
 from backend.staff.guard import roles_required
-from backend.timeutil import local_today
+from backend.core.timeutil import local_today
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

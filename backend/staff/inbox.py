@@ -3,11 +3,11 @@ deputy answers, asks the resident for more, or hands the case back to the liaiso
 from flask import render_template, request
 from flask_login import current_user
 
-from backend import message_policy as policy
-from backend.extensions import db
-from backend.operations import message_views as views
-from backend.operations import messages as ops
-from backend.operations.queue import deputy_inbox, deputy_unread_count
+from backend.messages import policy
+from backend.core.extensions import db
+from backend.messages import display as views
+from backend.messages import operations as ops
+from backend.messages.queue import deputy_inbox, deputy_unread_count
 from backend.staff import bp
 from backend.staff.guard import roles_required
 from backend.staff.messages import form_text, message_action, render_message

@@ -9,21 +9,22 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from backend import message_policy as policy
-from backend.adapters import get_storage
-from backend.errors import DomainError, Forbidden, ValidationFailed
-from backend.extensions import db
-from backend.models import STATUS_LABELS, Deputy, MessagePhoto
-from backend.operations import message_views as views
-from backend.operations import messages as ops
-from backend.operations.queue import (
+from backend.messages import policy
+from backend.core.adapters import get_storage
+from backend.core.errors import DomainError, Forbidden, ValidationFailed
+from backend.core.extensions import db
+from backend.messages.models import STATUS_LABELS, MessagePhoto
+from backend.org.models import Deputy
+from backend.messages import display as views
+from backend.messages import operations as ops
+from backend.messages.queue import (
     QueueFilters, is_overdue, liaison_queue, queue_counts, similar_open_messages,
 )
 from backend.staff import bp
 from backend.staff.guard import roles_required
 from backend.staff.pages import error_text
-from backend.timeutil import local, local_today
-from backend.workdays import coverage_notice
+from backend.core.timeutil import local, local_today
+from backend.workdays.calendar import coverage_notice
 
 PHOTO_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 

@@ -3,9 +3,9 @@ from flask import request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 
-from backend.extensions import db
-from backend.models import ContentRule
-from backend.operations.moderation import (
+from backend.core.extensions import db
+from backend.messages.moderation_model import ContentRule
+from backend.messages.moderation import (
     DEFAULT_LABEL, LINE_EXAMPLE, RULE_LABELS, add_rule, import_rules, remove_rule,
 )
 from backend.staff import bp

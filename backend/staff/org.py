@@ -6,10 +6,10 @@ from typing import Callable
 from flask import render_template, url_for
 from flask_login import current_user
 
-from backend.access import can_deactivate_station, can_manage_station, ensure
-from backend.extensions import db
-from backend.models import Department, DeputyGroup, Station, Term
-from backend.operations import org
+from backend.org.policy import can_deactivate_station, can_manage_station, ensure
+from backend.core.extensions import db
+from backend.org.models import Department, DeputyGroup, Station, Term
+from backend.org import operations as org
 from backend.staff import bp
 from backend.staff.forms import DepartmentForm, GroupForm, StationForm, TermForm
 from backend.staff.guard import roles_required

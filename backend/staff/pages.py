@@ -2,8 +2,8 @@
 form page runs its operation (commit once, flash, redirect; or show the form again)."""
 from flask import abort, flash, redirect, render_template, request
 
-from backend.errors import DomainError, ValidationFailed
-from backend.extensions import db
+from backend.core.errors import DomainError, ValidationFailed
+from backend.core.extensions import db
 
 PER_PAGE = 20
 STATUS_FILTERS = (("", "全部"), ("active", "在用"), ("inactive", "已停用"))

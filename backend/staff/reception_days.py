@@ -5,18 +5,19 @@ from flask_login import current_user
 from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, TimeField
 from wtforms.validators import InputRequired
 
-from backend import workdays
-from backend.access import can_manage_station, ensure
-from backend.errors import InvalidState, ValidationFailed
-from backend.extensions import db
-from backend.models import DAY_POLICY_LABELS, ReceptionDay, Station
-from backend.operations import ical
-from backend.operations import reception_days as ops
+from backend.workdays import calendar as workdays
+from backend.org.policy import can_manage_station, ensure
+from backend.core.errors import InvalidState, ValidationFailed
+from backend.core.extensions import db
+from backend.reception.models import DAY_POLICY_LABELS, ReceptionDay
+from backend.org.models import Station
+from backend.reception import ical
+from backend.reception import days as ops
 from backend.staff import bp
 from backend.staff.forms import StaffForm
 from backend.staff.guard import roles_required
 from backend.staff.pages import done, form_page, get_or_404
-from backend.timeutil import local_today
+from backend.core.timeutil import local_today
 
 UPCOMING = 12
 POLICY_CHOICES = [SelectChoice(k, v) for k, v in DAY_POLICY_LABELS.items()]

@@ -1,16 +1,16 @@
 """接待记录: after a reception day, its liaison (or an admin) records who came and what was raised,
 and turns a matter the resident agreed to into a message. Rules live in
-backend.operations.reception_records; each POST runs one operation and commits once."""
+backend.reception.records; each POST runs one operation and commits once."""
 from flask import flash, redirect, url_for
 from flask_login import current_user
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import InputRequired
 
-from backend.access import ensure
-from backend.errors import DomainError
-from backend.extensions import db
-from backend.models import Appointment, ReceptionDay, ReceptionItem
-from backend.operations import reception_records as ops
+from backend.org.policy import ensure
+from backend.core.errors import DomainError
+from backend.core.extensions import db
+from backend.reception.models import Appointment, ReceptionDay, ReceptionItem
+from backend.reception import records as ops
 from backend.staff import bp
 from backend.staff.forms import MultiCheckboxField, StaffForm
 from backend.staff.guard import roles_required

@@ -7,19 +7,18 @@ from functools import wraps
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from backend.access import ensure
-from backend.errors import DomainError, Forbidden, ValidationFailed
-from backend.extensions import db
-from backend.models import (
-    Deputy, DeputyUnavailability, DutySwap, ReceptionDay, ReceptionDuty, Station,
-)
-from backend.operations import ical
-from backend.operations import rosters as ops
+from backend.org.policy import ensure
+from backend.core.errors import DomainError, Forbidden, ValidationFailed
+from backend.core.extensions import db
+from backend.org.models import Deputy, Station
+from backend.reception.models import DeputyUnavailability, DutySwap, ReceptionDay, ReceptionDuty
+from backend.reception import ical
+from backend.reception import rosters as ops
 from backend.staff import bp
 from backend.staff.guard import roles_required
 from backend.staff.messages import form_object, form_text
 from backend.staff.pages import done, error_text, get_or_404
-from backend.timeutil import local_today
+from backend.core.timeutil import local_today
 
 ROSTER_DAYS = 180  # how far ahead the station's roster looks
 SWAP_DONE = {

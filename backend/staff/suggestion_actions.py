@@ -9,9 +9,9 @@ from functools import wraps
 from flask import abort, flash, redirect, url_for
 from flask_login import current_user, login_required
 
-from backend.errors import DomainError, Forbidden, NotFound
-from backend.extensions import db
-from backend.operations import suggestion_core as core
+from backend.core.errors import DomainError, Forbidden, NotFound
+from backend.core.extensions import db
+from backend.suggestions import core
 from backend.staff import bp
 from backend.staff.pages import error_text
 

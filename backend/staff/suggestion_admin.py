@@ -1,23 +1,24 @@
 """The admin office's suggestion pages: the review page (待审核, requests, chase lists) and the
 POST actions behind the admin part of the suggestion page (staff/suggestion_actions_admin.html).
-Each action runs one operation from backend/operations/suggestion_review.py, commits once,
+Each action runs one operation from backend/suggestions/review.py, commits once,
 flashes, and goes back to the suggestion; a domain error is flashed and changes nothing."""
 from datetime import date
 
 from flask import current_app, render_template, request
 from flask_login import current_user
 
-from backend import suggestion_policy as policy
-from backend.errors import ValidationFailed
-from backend.extensions import db
-from backend.models import Department, SuggestionAssignment, SuggestionExtension
-from backend.operations import suggestion_core as core
-from backend.operations import suggestion_review as review
-from backend.parsing import row_id
+from backend.suggestions import policy
+from backend.core.errors import ValidationFailed
+from backend.core.extensions import db
+from backend.org.models import Department
+from backend.suggestions.models import SuggestionAssignment, SuggestionExtension
+from backend.suggestions import core
+from backend.suggestions import review
+from backend.core.parsing import row_id
 from backend.staff import bp
 from backend.staff.guard import roles_required
 from backend.staff.suggestion_actions import part_of, suggestion_action
-from backend.timeutil import local_today
+from backend.core.timeutil import local_today
 
 TABS = (("review", "待审核"), ("extensions", "延期申请"), ("reassign", "调整申请"),
         ("overdue", "超期"), ("unsatisfied", "不满意"), ("key", "重点督办"),

@@ -6,13 +6,13 @@ from datetime import date, timedelta
 from flask import render_template, request
 from flask_login import current_user
 
-from backend import suggestion_policy as policy
-from backend.models import RESOLUTION_LABELS, SuggestionFollowUp
-from backend.operations import suggestion_handling as ops
+from backend.suggestions import policy
+from backend.suggestions.models import RESOLUTION_LABELS, SuggestionFollowUp
+from backend.suggestions import handling as ops
 from backend.staff import bp
 from backend.staff.guard import roles_required
 from backend.staff.suggestion_actions import part_of, suggestion_action
-from backend.timeutil import format_date_cn, local_today
+from backend.core.timeutil import format_date_cn, local_today
 
 PER_PAGE = 20
 MILESTONE_ROWS = 5

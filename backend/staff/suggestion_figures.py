@@ -1,15 +1,15 @@
 """The year's suggestion figures (建议办理统计) and their Excel export; admin only."""
 from flask import render_template, request, url_for
 
-from backend.errors import DomainError
-from backend.operations.suggestion_figures import (
+from backend.core.errors import DomainError
+from backend.suggestions.figures import (
     DASH, DEFINITIONS, MIN_YEAR, available_years, deputy_cells, department_cells, export_xlsx,
     overdue_by_department, year_figures,
 )
 from backend.staff import bp
 from backend.staff.guard import roles_required
 from backend.staff.importing import xlsx_response
-from backend.timeutil import local_today
+from backend.core.timeutil import local_today
 
 
 class BadYear(DomainError):

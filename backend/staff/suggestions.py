@@ -5,22 +5,23 @@ and the department's action partials)."""
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from backend import message_policy
-from backend import suggestion_policy as policy
-from backend.errors import Forbidden, ValidationFailed
-from backend.extensions import db
-from backend.models import (
-    SUGGESTION_STATUS_LABELS, Department, Deputy, Message, SuggestionExtension,
-    SuggestionFollowUp, SuggestionRating,
+from backend.messages import policy as message_policy
+from backend.suggestions import policy
+from backend.core.errors import Forbidden, ValidationFailed
+from backend.core.extensions import db
+from backend.suggestions.models import (
+    SUGGESTION_STATUS_LABELS, SuggestionExtension, SuggestionFollowUp, SuggestionRating,
 )
-from backend.operations import suggestion_core as core
-from backend.operations import suggestions as ops
-from backend.operations.messages import CATEGORIES
-from backend.parsing import row_id, row_ids
+from backend.org.models import Department, Deputy
+from backend.messages.models import Message
+from backend.suggestions import core
+from backend.suggestions import drafting as ops
+from backend.messages.operations import CATEGORIES
+from backend.core.parsing import row_id, row_ids
 from backend.staff import bp
 from backend.staff.guard import roles_required
 from backend.staff.suggestion_actions import suggestion_action
-from backend.timeutil import local_today
+from backend.core.timeutil import local_today
 
 
 

@@ -2,7 +2,7 @@
 from flask import render_template, request, url_for
 from flask_login import current_user, login_required
 
-from backend import access
+from backend.org import policy as access
 from backend.staff import bp
 
 

@@ -4,8 +4,8 @@ once, in the answer to the POST, never stored or flashed) and removes a binding.
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from backend.extensions import db
-from backend.operations import wechat_binding as binding
+from backend.core.extensions import db
+from backend.accounts import wechat_binding as binding
 from backend.staff import bp
 from backend.staff.guard import roles_required
 

@@ -1,6 +1,6 @@
 """The state machine every suggestion operation goes through, and who hears of what.
 
-Each operation (backend/operations/suggestions.py for deputies and liaisons,
+Each operation (backend/suggestions/drafting.py for deputies and liaisons,
 suggestion_review.py for the admin office, suggestion_handling.py for departments,
 suggestion_residents.py for residents) calls `guard` first, then changes the row, then
 `transition` (the status change and its event row), and queues notifications with the
@@ -11,14 +11,16 @@ from datetime import date, datetime
 from dateutil.relativedelta import relativedelta
 from flask import current_app
 
-from backend import suggestion_policy as policy
-from backend.errors import Forbidden, InvalidState, NotFound
-from backend.extensions import db
-from backend.models import (
-    HANDLING_STATUSES, Resident, StaffUser, Suggestion, SuggestionAssignment, SuggestionEvent,
+from backend.suggestions import policy
+from backend.core.errors import Forbidden, InvalidState, NotFound
+from backend.core.extensions import db
+from backend.suggestions.models import (
+    HANDLING_STATUSES, Suggestion, SuggestionAssignment, SuggestionEvent,
 )
-from backend.operations.notify import notify
-from backend.timeutil import local
+from backend.accounts.resident_model import Resident
+from backend.accounts.models import StaffUser
+from backend.notifications.notify import notify
+from backend.core.timeutil import local
 
 # verb: (statuses it may start from, status it leads to; None keeps the status)
 TRANSITIONS = {

@@ -1,5 +1,5 @@
 """The deputy's side of a suggestion (and a liaison's on their behalf): draft it from messages,
-edit, co-sign, submit, rate the department's answer. Built on backend/operations/suggestion_core.py.
+edit, co-sign, submit, rate the department's answer. Built on backend/suggestions/core.py.
 
 Every operation: `guard` first (permission, then status), then the input, then the rows, then
 `transition` (status and event row), then the outbox; all in the caller's transaction."""
@@ -7,20 +7,21 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 from flask import current_app
 
-from backend import message_policy
-from backend import suggestion_policy as policy
-from backend.errors import Forbidden, InvalidState, ValidationFailed
-from backend.extensions import db
-from backend.models import (
-    DepartmentReply, Deputy, Message, Suggestion, SuggestionCosigner, SuggestionEvent,
-    SuggestionRating, deputy_stations,
+from backend.messages import policy as message_policy
+from backend.suggestions import policy
+from backend.core.errors import Forbidden, InvalidState, ValidationFailed
+from backend.core.extensions import db
+from backend.suggestions.models import (
+    DepartmentReply, Suggestion, SuggestionCosigner, SuggestionEvent, SuggestionRating,
 )
-from backend.operations import messages as messages_ops
-from backend.operations import suggestion_core as core
-from backend.operations.messages import CATEGORIES, TRACKING_RE
-from backend.operations.notify import notify
-from backend.textcount import clean_text, visible_length
-from backend.timeutil import utcnow
+from backend.org.models import Deputy, deputy_stations
+from backend.messages.models import Message
+from backend.messages import operations as messages_ops
+from backend.suggestions import core
+from backend.messages.operations import CATEGORIES, TRACKING_RE
+from backend.notifications.notify import notify
+from backend.core.textcount import clean_text, visible_length
+from backend.core.timeutil import utcnow
 
 TITLE_MIN, TITLE_MAX = 5, 60
 TEXT_MIN, TEXT_MAX = 10, 5000

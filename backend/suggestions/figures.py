@@ -44,13 +44,13 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.sql.expression import FunctionElement
 
-from backend.extensions import db
-from backend.models import (
-    Department, DepartmentReply, Deputy, Suggestion, SuggestionAssignment, SuggestionCosigner,
-    SuggestionRating,
+from backend.core.extensions import db
+from backend.org.models import Department, Deputy
+from backend.suggestions.models import (
+    DepartmentReply, Suggestion, SuggestionAssignment, SuggestionCosigner, SuggestionRating,
 )
-from backend.models.suggestions import HANDLING_STATUSES, SUPERVISION_LABELS
-from backend.timeutil import LOCAL_TZ, local_today
+from backend.suggestions.models import HANDLING_STATUSES, SUPERVISION_LABELS
+from backend.core.timeutil import LOCAL_TZ, local_today
 
 UTC_OFFSET_HOURS = 8  # Asia/Shanghai, no DST since 1991
 MIN_YEAR = 2000

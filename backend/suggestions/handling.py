@@ -12,16 +12,16 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from backend import suggestion_policy as policy
-from backend.errors import Forbidden, InvalidState, ValidationFailed
-from backend.extensions import db
-from backend.models import (
+from backend.suggestions import policy
+from backend.core.errors import Forbidden, InvalidState, ValidationFailed
+from backend.core.extensions import db
+from backend.suggestions.models import (
     HANDLING_STATUSES, RESOLUTION_LABELS, RESOLUTIONS, DepartmentReply, Suggestion,
     SuggestionAssignment, SuggestionExtension, SuggestionFollowUp,
 )
-from backend.operations import suggestion_core as core
-from backend.textcount import clean_text, visible_length
-from backend.timeutil import format_date_cn, local_today, utcnow
+from backend.suggestions import core
+from backend.core.textcount import clean_text, visible_length
+from backend.core.timeutil import format_date_cn, local_today, utcnow
 
 REASON_MIN, REASON_MAX = 4, 500
 OPINION_MIN, OPINION_MAX = 10, 2000

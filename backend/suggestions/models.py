@@ -5,9 +5,9 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.extensions import db
-from backend.models.base import UTCDateTime, str_enum, utcnow
-from backend.timeutil import local
+from backend.core.extensions import db
+from backend.core.db import UTCDateTime, str_enum, utcnow
+from backend.core.timeutil import local
 
 SUGGESTION_STATUSES = ("draft", "submitted", "returned", "merged", "assigned", "in_progress",
                        "answered", "reanswering", "closed")

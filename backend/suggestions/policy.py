@@ -3,8 +3,10 @@ templates and operations. Admins see all; a deputy the ones they lead or co-sign
 station colleagues' submitted ones (to co-sign); a liaison those led by their stations'
 deputies; a department only what is assigned to it now. Residents reach a suggestion only
 through their own message, and never see internal events."""
-from backend.extensions import db
-from backend.models import Message, Resident, Suggestion, suggestion_messages
+from backend.core.extensions import db
+from backend.messages.models import Message
+from backend.accounts.resident_model import Resident
+from backend.suggestions.models import Suggestion, suggestion_messages
 
 # Statuses in which other deputies may still sign on (附议).
 COSIGN_STATUSES = ("draft", "submitted", "returned")

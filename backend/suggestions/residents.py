@@ -13,16 +13,18 @@ what they should weigh before doing so. Other ratings only count in the figures.
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from backend import suggestion_policy as policy
-from backend.errors import InvalidState, ValidationFailed
-from backend.extensions import db
-from backend.models import (
-    RATING_LABELS, RESOLUTION_LABELS, Message, Resident, Suggestion, SuggestionEvent,
-    SuggestionFollowUp, SuggestionResidentRating, suggestion_messages,
+from backend.suggestions import policy
+from backend.core.errors import InvalidState, ValidationFailed
+from backend.core.extensions import db
+from backend.messages.models import RATING_LABELS, Message
+from backend.suggestions.models import (
+    RESOLUTION_LABELS, Suggestion, SuggestionEvent, SuggestionFollowUp, SuggestionResidentRating,
+    suggestion_messages,
 )
-from backend.models.suggestions import SUGGESTION_RATINGS
-from backend.operations import suggestion_core as core
-from backend.textcount import clean_text
+from backend.accounts.resident_model import Resident
+from backend.suggestions.models import SUGGESTION_RATINGS
+from backend.suggestions import core
+from backend.core.textcount import clean_text
 
 COMMENT_MAX = 500
 # Statuses a resident sees: the deputy has made the suggestion (a returned one was submitted

@@ -23,18 +23,19 @@ from datetime import date
 
 from sqlalchemy.orm import selectinload
 
-from backend import suggestion_policy as policy
-from backend.errors import InvalidState, ValidationFailed
-from backend.extensions import db
-from backend.models import (
-    HANDLING_STATUSES, SUPERVISION_LABELS, SUPERVISIONS, Department, Suggestion,
-    SuggestionAssignment, SuggestionExtension, SuggestionRating,
+from backend.suggestions import policy
+from backend.core.errors import InvalidState, ValidationFailed
+from backend.core.extensions import db
+from backend.suggestions.models import (
+    HANDLING_STATUSES, SUPERVISION_LABELS, SUPERVISIONS, Suggestion, SuggestionAssignment,
+    SuggestionExtension, SuggestionRating,
 )
-from backend.operations import suggestion_core as core
-from backend.operations.notify import notify
-from backend.parsing import row_id
-from backend.textcount import clean_text, visible_length
-from backend.timeutil import local_today, utcnow
+from backend.org.models import Department
+from backend.suggestions import core
+from backend.notifications.notify import notify
+from backend.core.parsing import row_id
+from backend.core.textcount import clean_text, visible_length
+from backend.core.timeutil import local_today, utcnow
 
 # A suggestion may be merged into one that is still alive (not a draft, not returned, not
 # itself merged, not closed).
@@ -543,7 +544,7 @@ def merge_candidates(suggestion: Suggestion, limit: int = 10) -> list[Suggestion
 
 
 def _text(value, field: str, label: str, *, minimum: int, maximum: int) -> str:
-    # Cleaned as everywhere else (backend/textcount.py), so stray control characters never count
+    # Cleaned as everywhere else (backend/core/textcount.py), so stray control characters never count
     # towards the minimum; the maximum guards the column, which counts code points.
     value = clean_text(value or "")
     if visible_length(value) < minimum:

@@ -23,9 +23,9 @@ import chinese_calendar
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from backend.cache import TTLCache
-from backend.extensions import db
-from backend.timeutil import LOCAL_TZ
+from backend.core.cache import TTLCache
+from backend.core.extensions import db
+from backend.core.timeutil import LOCAL_TZ
 
 log = logging.getLogger("lianxin.workdays")
 
@@ -204,7 +204,7 @@ def _overrides(year: int) -> dict[date, tuple[str, str]]:
 
 
 def _load_overrides(year: int) -> dict[date, tuple[str, str]]:
-    from backend.models import HolidayOverride
+    from backend.workdays.models import HolidayOverride
     rows = db.session.execute(
         db.select(HolidayOverride.date, HolidayOverride.kind, HolidayOverride.name)
         .where(HolidayOverride.date.between(date(year, 1, 1), date(year, 12, 31))))

@@ -3,11 +3,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from backend import workdays
-from backend.errors import ValidationFailed
-from backend.extensions import db
-from backend.models import HOLIDAY_KIND_LABELS, HolidayOverride
-from backend.operations.audit import record, snapshot
+from backend.workdays import calendar as workdays
+from backend.core.errors import ValidationFailed
+from backend.core.extensions import db
+from backend.workdays.models import HOLIDAY_KIND_LABELS, HolidayOverride
+from backend.core.audit import record, snapshot
 
 FIELDS = ("date", "kind", "name", "note")
 NAME_MAX, NOTE_MAX = 40, 200

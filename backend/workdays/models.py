@@ -4,8 +4,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.extensions import db
-from backend.models.base import UTCDateTime, str_enum, utcnow
+from backend.core.extensions import db
+from backend.core.db import UTCDateTime, str_enum, utcnow
 
 HOLIDAY_KINDS = ("holiday", "workday")
 HOLIDAY_KIND_LABELS = {"holiday": "放假", "workday": "调休上班"}

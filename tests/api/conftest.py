@@ -7,7 +7,8 @@ import pytest
 import responses
 from PIL import Image
 
-from backend.models import Resident, StaffUser
+from backend.accounts.resident_model import Resident
+from backend.accounts.models import StaffUser
 from miniprogram_api.auth import session_for
 from tests.conftest import FAKE_WECHAT
 
@@ -92,7 +93,7 @@ def world(db, make_station, make_deputy, make_resident, make_bound_staff, token_
     w.deputy_b_user, deputy_b_resident = make_bound_staff("deputy", deputy=w.deputy_b)
     w.liaison, liaison_resident = make_bound_staff("liaison", stations=[w.station])
     w.liaison_b, liaison_b_resident = make_bound_staff("liaison", stations=[w.station_b])
-    from backend.operations.messages import submit_message
+    from backend.messages.operations import submit_message
     w.message = submit_message(
         resident=w.owner, deputy=w.deputy, body="小区门口的路灯坏了一个多月，晚上很不安全。",
         phone="13800131234", idempotency_key=uuid.uuid4().hex).message

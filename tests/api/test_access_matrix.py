@@ -9,9 +9,10 @@ import re
 
 import pytest
 
-from backend.adapters import get_storage
-from backend.models import AuditEvent, Message, MessageEvent, MessagePhoto
-from backend.operations import messages as ops
+from backend.core.adapters import get_storage
+from backend.core.audit_model import AuditEvent
+from backend.messages.models import Message, MessageEvent, MessagePhoto
+from backend.messages import operations as ops
 from miniprogram_api import bp
 from tests.api.conftest import image_bytes
 
@@ -102,17 +103,18 @@ def _prepare(world, state) -> dict:
             resident=world.other, deputy=world.deputy, body="同一盏路灯，也坏了很久了。",
             idempotency_key="matrix-second").message.id
     elif state == "suggestion_answered":  # a suggestion made from the message, answered
-        from backend.extensions import db
-        from backend.models import Suggestion
+        from backend.core.extensions import db
+        from backend.suggestions.models import Suggestion
         suggestion = Suggestion(deputy_id=world.deputy.id, status="answered",
                                 title="关于修复小区路灯的建议", messages=[world.message])
         db.session.add(suggestion)
         db.session.flush()
         names["suggestion"] = suggestion.id
     elif state in ("suggestion_submitted", "suggestion_replied"):  # the deputy's, from the message
-        from backend.extensions import db
-        from backend.models import Department, DepartmentReply, Suggestion
-        from backend.timeutil import utcnow
+        from backend.core.extensions import db
+        from backend.org.models import Department
+        from backend.suggestions.models import DepartmentReply, Suggestion
+        from backend.core.timeutil import utcnow
         suggestion = Suggestion(
             deputy_id=world.deputy.id, submitted_at=utcnow(), title="关于修复小区路灯的建议",
             status="submitted" if state == "suggestion_submitted" else "answered",
@@ -136,7 +138,7 @@ def _prepare(world, state) -> dict:
 
 
 def _code(deputy) -> str:
-    from backend.operations.codes import active_code
+    from backend.org.codes import active_code
     return active_code(deputy).token
 
 

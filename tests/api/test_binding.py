@@ -5,10 +5,12 @@ from datetime import timedelta
 
 import pytest
 
-from backend.errors import Forbidden, InvalidState, ValidationFailed
-from backend.models import AuditEvent, Department, StaffUser
-from backend.operations import wechat_binding as binding
-from backend.timeutil import utcnow
+from backend.core.errors import Forbidden, InvalidState, ValidationFailed
+from backend.core.audit_model import AuditEvent
+from backend.org.models import Department
+from backend.accounts.models import StaffUser
+from backend.accounts import wechat_binding as binding
+from backend.core.timeutil import utcnow
 from tests.conftest import csrf_token
 
 CODE_RE = re.compile(r'data-testid="bind-code">(\d{6})<')

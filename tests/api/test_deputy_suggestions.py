@@ -9,10 +9,11 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from backend.models import (
-    Notification, Suggestion, SuggestionCosigner, SuggestionEvent, SuggestionRating,
+from backend.notifications.models import Notification
+from backend.suggestions.models import (
+    Suggestion, SuggestionCosigner, SuggestionEvent, SuggestionRating,
 )
-from backend.timeutil import utcnow
+from backend.core.timeutil import utcnow
 # The shared suggestion world, as tests/api/test_suggestion_outcome.py uses it.
 from tests.suggestions.conftest import make_suggestion, suggestion_world  # noqa: F401
 
@@ -115,7 +116,7 @@ def test_deputy_mode_only(api, w, make_suggestion):  # noqa: F811
 # ---- one suggestion ----
 
 def test_the_detail(api, db, w, make_suggestion):  # noqa: F811
-    from backend.operations.messages import submit_message
+    from backend.messages.operations import submit_message
     with_phone = submit_message(resident=w.residents[1], deputy=w.author, phone="13912345678",
                                 body="路灯不亮的问题请代表关注，" * 8,
                                 idempotency_key=uuid.uuid4().hex).message

@@ -3,7 +3,7 @@ does; WeChat's errors and a missing configuration answer in the API's one error 
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from backend.models import Resident
+from backend.accounts.resident_model import Resident
 from miniprogram_api.auth import TOKEN_SALT
 
 

@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from backend.models import Message, MessagePhoto, MessageRating
-from backend.operations import messages as ops
+from backend.messages.models import Message, MessagePhoto, MessageRating
+from backend.messages import operations as ops
 from tests.api.conftest import image_bytes
 
 BODY = "小区门口的路灯坏了一个多月，晚上很不安全。"
@@ -29,7 +29,7 @@ def deputy(make_deputy):
 
 
 def _token_of(deputy):
-    from backend.operations.codes import active_code
+    from backend.org.codes import active_code
     return active_code(deputy).token
 
 
@@ -175,7 +175,7 @@ def test_writing_to_a_station(api, token, make_station):
 
 
 def test_a_revoked_code_says_where_the_deputy_is_now(api, token, deputy):
-    from backend.operations.codes import reissue_code
+    from backend.org.codes import reissue_code
     old = _token_of(deputy)
     new = reissue_code(deputy, actor=None).token
     resp = api.post("/messages", token, json=_message(deputy, deputy_token=old))
@@ -206,7 +206,7 @@ def test_my_messages_page_by_keyset(api, token, resident, deputy, submit_as):
 
 
 def ops_page_size():
-    from backend.operations.queue import PAGE_SIZE
+    from backend.messages.queue import PAGE_SIZE
     return PAGE_SIZE
 
 

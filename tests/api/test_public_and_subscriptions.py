@@ -1,11 +1,11 @@
 """Public cards by token and by scene; subscribe-message grants counted per template."""
 import pytest
 
-from backend.models import SubscribeGrant
+from backend.accounts.resident_model import SubscribeGrant
 
 
 def _code(deputy):
-    from backend.operations.codes import active_code
+    from backend.org.codes import active_code
     return active_code(deputy).token
 
 

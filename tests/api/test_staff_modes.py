@@ -1,8 +1,9 @@
 """Deputy and liaison mode end to end: the lists, a message as staff see it, every action."""
 import uuid
 
-from backend.models import AuditEvent, Message
-from backend.operations import messages as ops
+from backend.core.audit_model import AuditEvent
+from backend.messages.models import Message
+from backend.messages import operations as ops
 
 
 def _submit(world, **kw):

@@ -7,8 +7,10 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from backend.models import SuggestionEvent, SuggestionExtension, SuggestionResidentRating
-from backend.timeutil import utcnow
+from backend.suggestions.models import (
+    SuggestionEvent, SuggestionExtension, SuggestionResidentRating,
+)
+from backend.core.timeutil import utcnow
 from tests.suggestions.conftest import make_suggestion, suggestion_world  # noqa: F401
 
 SECRETS = ("退回意见：请补充调研数据", "内部备注：此件需领导过目", "协办意见：涉及道路管线迁改",
@@ -58,7 +60,7 @@ def test_the_detail_follows_the_suggestion(api, db, w, make_suggestion):  # noqa
 
     # Assigned: the departments and the deadline.
     s.status, s.assigned_at, s.deadline_on = "assigned", utcnow(), date(2031, 5, 20)
-    from backend.models import SuggestionAssignment
+    from backend.suggestions.models import SuggestionAssignment
     db.session.add_all([
         SuggestionAssignment(suggestion_id=s.id, department_id=w.lead.id, role="lead"),
         SuggestionAssignment(suggestion_id=s.id, department_id=w.assist.id, role="assisting")])

@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from backend.models import Appointment
-from backend.timeutil import local_today
+from backend.reception.models import Appointment
+from backend.core.timeutil import local_today
 from tests.reception.conftest import appt_make_day  # noqa: F401  (a shared fixture)
 
 pytestmark = pytest.mark.browser

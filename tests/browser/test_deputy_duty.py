@@ -3,9 +3,9 @@ from datetime import date, time, timedelta
 
 import pytest
 
-from backend.models import ReceptionDay
-from backend.operations.rosters import fill_duties
-from backend.timeutil import local_today
+from backend.reception.models import ReceptionDay
+from backend.reception.rosters import fill_duties
+from backend.core.timeutil import local_today
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct-horse-9"

@@ -8,9 +8,9 @@ import zxingcpp
 from playwright.sync_api import expect
 from PIL import Image
 
-from backend.models import Message
-from backend.operations import messages as ops
-from backend.operations.codes import active_code
+from backend.messages.models import Message
+from backend.messages import operations as ops
+from backend.org.codes import active_code
 
 pytestmark = pytest.mark.browser
 

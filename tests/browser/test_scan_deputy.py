@@ -6,7 +6,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from backend.operations.codes import active_code
+from backend.org.codes import active_code
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +49,7 @@ def test_scan_opens_the_deputy_page_on_a_phone(live_server, page, client, db, ma
 
 
 def test_revoked_code_page_on_a_phone(live_server, page, db, make_deputy, screenshot_dir):
-    from backend.operations.codes import reissue_code
+    from backend.org.codes import reissue_code
     deputy = make_deputy(name="李秀英")
     old = active_code(deputy).token
     reissue_code(deputy, actor=None, reason="海报损坏")

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from backend.models import Resident
-from backend.operations.messages import submit_message
-from backend.operations.moderation import add_rule
+from backend.accounts.resident_model import Resident
+from backend.messages.operations import submit_message
+from backend.messages.moderation import add_rule
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct-horse-9"

@@ -11,11 +11,14 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from backend.models import Department, Message, Resident, Suggestion
-from backend.operations.codes import active_code
-from backend.operations.messages import submit_message
-from backend.protect import lookup_code
-from backend.timeutil import format_date_cn, local_today
+from backend.org.models import Department
+from backend.messages.models import Message
+from backend.accounts.resident_model import Resident
+from backend.suggestions.models import Suggestion
+from backend.org.codes import active_code
+from backend.messages.operations import submit_message
+from backend.core.protect import lookup_code
+from backend.core.timeutil import format_date_cn, local_today
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct-horse-9"

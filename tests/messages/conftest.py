@@ -6,7 +6,7 @@ import pytest
 @pytest.fixture
 def submit(db, make_resident, make_deputy):
     """Submit a message the way a resident does; returns the Submission."""
-    from backend.operations.messages import submit_message
+    from backend.messages.operations import submit_message
 
     def do(resident=None, deputy=None, body="小区门口的路灯坏了一个多月，晚上很不安全。", **kw):
         if deputy is None and "station" not in kw:

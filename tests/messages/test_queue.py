@@ -3,9 +3,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from backend.errors import Forbidden, ValidationFailed
-from backend.operations import messages as ops
-from backend.operations.queue import (
+from backend.core.errors import Forbidden, ValidationFailed
+from backend.messages import operations as ops
+from backend.messages.queue import (
     QueueFilters, deputy_inbox, deputy_unread_count, is_overdue, liaison_queue, queue_counts,
 )
 

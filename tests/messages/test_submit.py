@@ -6,12 +6,13 @@ import pytest
 import responses
 import sqlalchemy as sa
 
-from backend.errors import NotFound, ValidationFailed
-from backend.models import Message, MessageEvent, Notification
-from backend.operations.messages import find_by_tracking, masked_phone, submit_message
-from backend.operations.moderation import add_rule
-from backend.protect import decrypt_phone, lookup_code
-from backend.timeutil import LOCAL_TZ
+from backend.core.errors import NotFound, ValidationFailed
+from backend.messages.models import Message, MessageEvent
+from backend.notifications.models import Notification
+from backend.messages.operations import find_by_tracking, masked_phone, submit_message
+from backend.messages.moderation import add_rule
+from backend.core.protect import decrypt_phone, lookup_code
+from backend.core.timeutil import LOCAL_TZ
 from tests.conftest import FAKE_WECHAT, at_once
 
 
@@ -181,7 +182,7 @@ def test_station_sets_its_own_clock(db, submit, make_station, make_deputy):
 
 def test_2027_without_a_holiday_table_warns_and_counts_weekdays(db, submit, caplog):
     caplog.set_level("WARNING", logger="lianxin.workdays")
-    from backend import workdays
+    from backend.workdays import calendar as workdays
     workdays._warned_years.discard(2027)
     message = submit(now=_at(2027, 1, 4)).message  # a Monday
     assert message.ack_due_at.astimezone(LOCAL_TZ).date().isoformat() == "2027-01-06"
@@ -201,7 +202,8 @@ def test_many_threads_same_key_make_exactly_one_message(app, db, postgres_only, 
     key = uuid.uuid4().hex
 
     def send():
-        from backend.models import Deputy, Resident
+        from backend.org.models import Deputy
+        from backend.accounts.resident_model import Resident
         result = submit_message(
             resident=db.session.get(Resident, resident_id), deputy=db.session.get(Deputy, deputy_id),
             body="同一条留言在网络不好时被重复提交了好几次。", idempotency_key=key)
@@ -228,8 +230,8 @@ def test_a_retry_aimed_elsewhere_is_not_taken_for_the_first(db, submit, make_res
 def test_held_message_is_not_shown_to_the_deputy_until_released(db, submit, make_station,
                                                                make_deputy, deputy_user,
                                                                liaison_of):
-    from backend import message_policy
-    from backend.operations.messages import release
+    from backend.messages import policy as message_policy
+    from backend.messages.operations import release
     station = make_station()
     deputy = make_deputy(stations=[station])
     add_rule("刷单")
@@ -242,7 +244,7 @@ def test_held_message_is_not_shown_to_the_deputy_until_released(db, submit, make
 
 def test_a_retry_whose_photos_the_first_try_took_gets_the_first_receipt(db, submit,
                                                                        make_resident, make_deputy):
-    from backend.operations.messages import add_photo
+    from backend.messages.operations import add_photo
     resident, deputy = make_resident(), make_deputy()
     photo = add_photo(resident=resident, storage_key="messages/x.jpg", width=10, height=10,
                       size_bytes=100)

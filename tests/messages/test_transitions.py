@@ -2,9 +2,11 @@
 of it, an outbox row; illegal ones raise and change nothing."""
 import pytest
 
-from backend.errors import Forbidden, InvalidState, ValidationFailed
-from backend.models import AuditEvent, MessageEvent, Notification
-from backend.operations import messages as ops
+from backend.core.errors import Forbidden, InvalidState, ValidationFailed
+from backend.core.audit_model import AuditEvent
+from backend.messages.models import MessageEvent
+from backend.notifications.models import Notification
+from backend.messages import operations as ops
 
 
 @pytest.fixture
@@ -168,7 +170,7 @@ def test_rate_before_answer_and_by_someone_else_are_refused(db, case, make_resid
 
 
 def test_held_message_released_or_rejected(db, submit, make_station, make_deputy, liaison_of):
-    from backend.operations.moderation import add_rule
+    from backend.messages.moderation import add_rule
     station = make_station()
     liaison = liaison_of(station)
     deputy = make_deputy(stations=[station])

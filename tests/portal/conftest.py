@@ -1,7 +1,7 @@
 """Fixtures for the resident's pages: a deputy to write to, a second browser."""
 import pytest
 
-from backend.operations.codes import active_code
+from backend.org.codes import active_code
 
 
 @pytest.fixture
@@ -27,8 +27,8 @@ def neighbours_message(db):
     """Someone else's message to the same deputy, written through the operation."""
     import uuid
 
-    from backend.models import Resident
-    from backend.operations.messages import submit_message
+    from backend.accounts.resident_model import Resident
+    from backend.messages.operations import submit_message
 
     def make(deputy):
         neighbour = Resident()

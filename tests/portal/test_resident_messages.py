@@ -8,12 +8,13 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from backend.adapters import get_storage
-from backend.models import Message, MessagePhoto, Resident
-from backend.operations import messages as ops
-from backend.operations.codes import revoke_code
-from backend.operations.moderation import add_rule
-from backend.protect import lookup_code
+from backend.core.adapters import get_storage
+from backend.messages.models import Message, MessagePhoto
+from backend.accounts.resident_model import Resident
+from backend.messages import operations as ops
+from backend.org.codes import revoke_code
+from backend.messages.moderation import add_rule
+from backend.core.protect import lookup_code
 from tests.portal.helpers import csrf_of, jpeg, open_form, send
 
 RECEIPT_RE = re.compile(r"/m/(\d+)/receipt$")

@@ -8,7 +8,7 @@ import pytest
 @pytest.fixture
 def roster_year():
     """A year still to come, so every reception day in it is upcoming."""
-    from backend.timeutil import local_today
+    from backend.core.timeutil import local_today
     return local_today().year + 1
 
 
@@ -16,7 +16,7 @@ def roster_year():
 def roster_make_day(db):
     """A scheduled reception day at a station, built directly (no rule, no slots)."""
     def make(station, on_date: date, **kw):
-        from backend.models import ReceptionDay
+        from backend.reception.models import ReceptionDay
         day = ReceptionDay(**{"station_id": station.id, "nominal_date": on_date, "date": on_date,
                               "start_time": time(9, 0), "end_time": time(11, 30),
                               "status": "scheduled", **kw})
@@ -53,7 +53,7 @@ def appt_make_day(db):
              on_duty=(), **kw):
         from datetime import datetime, timedelta
 
-        from backend.models import ReceptionDay, ReceptionDuty, ReceptionSlot
+        from backend.reception.models import ReceptionDay, ReceptionDuty, ReceptionSlot
         day = ReceptionDay(**{"station_id": station.id, "nominal_date": on_date, "date": on_date,
                               "start_time": time(9, 0), "end_time": time(11, 30),
                               "status": "scheduled", **kw})
@@ -75,7 +75,7 @@ def appt_world(make_station, make_deputy, appt_make_day):
     from datetime import timedelta
     from types import SimpleNamespace
 
-    from backend.timeutil import local_today
+    from backend.core.timeutil import local_today
     station = make_station(name="城关街道代表联络站", phone="0510-12345678")
     zhang, li, wang = (make_deputy(name=n, stations=[station]) for n in ("张明华", "李秀英", "王建国"))
     day = appt_make_day(station, local_today() + timedelta(days=10), on_duty=[zhang, li])
@@ -89,7 +89,7 @@ def appt_at():
     def at(day, hhmm: str, days: int = 0):
         from datetime import datetime, timedelta
 
-        from backend.timeutil import LOCAL_TZ
+        from backend.core.timeutil import LOCAL_TZ
         return datetime.combine(day.date + timedelta(days=days), time.fromisoformat(hhmm),
                                 tzinfo=LOCAL_TZ)
     return at
@@ -100,7 +100,7 @@ def appt_book(make_resident, appt_at):
     """Book through the operation with the clock two days before the day; `where` is an
     appt_world or a ReceptionDay."""
     def book(where, slot=0, resident=None, **kw):
-        from backend.operations.appointments import book as do_book
+        from backend.reception.appointments import book as do_book
         day = getattr(where, "day", where)
         return do_book(**{"resident": resident or make_resident(), "day": day,
                           "slot": None if slot is None else day.slots[slot],
@@ -115,7 +115,7 @@ def appt_book(make_resident, appt_at):
 def day_rule():
     """An unsaved rule with the statutory defaults, for placing days without a database row."""
     def make(**kw):
-        from backend.models import ReceptionRule
+        from backend.reception.models import ReceptionRule
         return ReceptionRule(**{"day_of_month": 15, "start_time": time(9, 0),
                                 "end_time": time(11, 30), "slot_minutes": 30, "seats_per_slot": 3,
                                 "weekend_policy": "keep", "holiday_policy": "next",
@@ -128,7 +128,7 @@ def day_rule():
 def day_today(monkeypatch):
     """Pin "today" for the reception-day pages and operations: day_today(date(2026, 1, 10))."""
     def pin(today: date):
-        for where in ("backend.staff.reception_days", "backend.operations.reception_days"):
+        for where in ("backend.staff.reception_days", "backend.reception.days"):
             monkeypatch.setattr(f"{where}.local_today", lambda: today)
         return today
     return pin
@@ -141,7 +141,8 @@ def day_book(db):
     counter = iter(range(1, 10_000))
 
     def book(day, *, slot=None, status="booked", resident=None, deputy=None):
-        from backend.models import Appointment, Resident
+        from backend.reception.models import Appointment
+        from backend.accounts.resident_model import Resident
         if resident is None:
             resident = Resident()
             db.session.add(resident)
@@ -162,7 +163,7 @@ def day_book(db):
 @pytest.fixture
 def day_on_duty(db):
     def put(day, *deputies):
-        from backend.models import ReceptionDuty
+        from backend.reception.models import ReceptionDuty
         for deputy in deputies:
             db.session.add(ReceptionDuty(day_id=day.id, deputy_id=deputy.id, source="manual"))
         db.session.flush()
@@ -177,7 +178,7 @@ def day_world(db, make_station, make_deputy, make_staff):
     liaison of A, the liaison of B, a deputy, a department."""
     from types import SimpleNamespace
 
-    from backend.models import Department
+    from backend.org.models import Department
     station_a = make_station(name="城关街道代表联络站", address="城关路1号")
     station_b = make_station(name="桂花坪街道代表联络站")
     deputy_a = make_deputy(name="王建国", stations=[])
@@ -218,8 +219,8 @@ def roster_world(db, roster_station, roster_make_day, make_staff):
     from datetime import timedelta
     from types import SimpleNamespace
 
-    from backend.operations.rosters import fill_duties
-    from backend.timeutil import local_today
+    from backend.reception.rosters import fill_duties
+    from backend.core.timeutil import local_today
     station, deputies = roster_station(4, name="城关街道代表联络站")
     other, (stranger,) = roster_station(1, name="桂花坪街道代表联络站")
     today = local_today()
@@ -246,8 +247,9 @@ def rec_world(db, make_station, make_deputy, make_staff):
     from datetime import timedelta
     from types import SimpleNamespace
 
-    from backend.models import Appointment, ReceptionDay, ReceptionDuty, ReceptionSlot, Resident
-    from backend.timeutil import local_today
+    from backend.reception.models import Appointment, ReceptionDay, ReceptionDuty, ReceptionSlot
+    from backend.accounts.resident_model import Resident
+    from backend.core.timeutil import local_today
     station = make_station(name="城关街道代表联络站")
     other = make_station(name="桂花坪街道代表联络站")
     zhang, li, wang = (make_deputy(name=n, stations=[station], with_code=False)

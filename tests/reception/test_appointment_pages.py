@@ -9,10 +9,10 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from backend.models import Appointment, ReceptionSlot
-from backend.operations import appointments as ops
-from backend.operations.codes import active_code
-from backend.timeutil import local_today
+from backend.reception.models import Appointment, ReceptionSlot
+from backend.reception import appointments as ops
+from backend.org.codes import active_code
+from backend.core.timeutil import local_today
 from tests.conftest import CSRF_RE, csrf_token
 
 DETAIL_RE = re.compile(r"/my/appointments/(\d+)$")

@@ -5,9 +5,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from backend.errors import Forbidden, InvalidState, NotFound, ValidationFailed
-from backend.models import Appointment, AuditEvent, Notification, ReceptionRule, ReceptionSlot
-from backend.operations import appointments as ops
+from backend.core.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from backend.reception.models import Appointment, ReceptionRule, ReceptionSlot
+from backend.core.audit_model import AuditEvent
+from backend.notifications.models import Notification
+from backend.reception import appointments as ops
 from tests.conftest import at_once
 
 
@@ -16,7 +18,7 @@ def _is_chinese(text: str) -> bool:
 
 
 def _query(topic, **kw):
-    from backend.extensions import db
+    from backend.core.extensions import db
     return db.session.scalars(sa.select(Notification).filter_by(topic=topic, **kw)
                               .order_by(Notification.id)).all()
 
@@ -115,8 +117,9 @@ def test_last_seat_race_between_threads(app, db, postgres_only, appt_world, make
     db.session.commit()
 
     def work(i):
-        from backend.extensions import db as tdb
-        from backend.models import ReceptionDay, Resident
+        from backend.core.extensions import db as tdb
+        from backend.reception.models import ReceptionDay
+        from backend.accounts.resident_model import Resident
         return ops.book(resident=tdb.session.get(Resident, residents[i]),
                         day=tdb.session.get(ReceptionDay, day_id),
                         slot=tdb.session.get(ReceptionSlot, slot_id), topic="最后一个名额", now=now).id
@@ -137,8 +140,9 @@ def test_double_tap_by_one_resident_books_once(app, db, postgres_only, appt_worl
     db.session.commit()
 
     def work(i):
-        from backend.extensions import db as tdb
-        from backend.models import ReceptionDay, Resident
+        from backend.core.extensions import db as tdb
+        from backend.reception.models import ReceptionDay
+        from backend.accounts.resident_model import Resident
         return ops.book(resident=tdb.session.get(Resident, resident_id),
                         day=tdb.session.get(ReceptionDay, day_id),
                         slot=tdb.session.get(ReceptionSlot, slot_ids[i]), topic="同一个人点了两次",

@@ -5,9 +5,10 @@ from datetime import date, time
 import pytest
 from flask import current_app
 
-from backend.extensions import db
-from backend.models import AuditEvent, CalendarFeed, ReceptionDay, ReceptionRule
-from backend.operations import reception_days as ops
+from backend.core.extensions import db
+from backend.core.audit_model import AuditEvent
+from backend.reception.models import CalendarFeed, ReceptionDay, ReceptionRule
+from backend.reception import days as ops
 from tests.conftest import csrf_token, post_form
 
 JAN_10 = date(2026, 1, 10)

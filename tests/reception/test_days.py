@@ -1,4 +1,4 @@
-"""Reception days (backend/operations/reception_days.py): placing the day against the real
+"""Reception days (backend/reception/days.py): placing the day against the real
 Chinese calendar, building the coming months idempotently, rebuilding safely after a rule
 change, and a liaison's cancel and move."""
 import logging
@@ -8,13 +8,13 @@ import chinese_calendar
 import pytest
 import sqlalchemy as sa
 
-from backend import workdays
-from backend.errors import Forbidden, InvalidState, ValidationFailed
-from backend.extensions import db
-from backend.models import (
-    Appointment, AuditEvent, Notification, ReceptionDay, ReceptionRule, ReceptionSlot,
-)
-from backend.operations import reception_days as ops
+from backend.workdays import calendar as workdays
+from backend.core.errors import Forbidden, InvalidState, ValidationFailed
+from backend.core.extensions import db
+from backend.reception.models import Appointment, ReceptionDay, ReceptionRule, ReceptionSlot
+from backend.core.audit_model import AuditEvent
+from backend.notifications.models import Notification
+from backend.reception import days as ops
 
 MONTHS = [(y, m) for y in (2025, 2026) for m in range(1, 13)]
 JAN_10 = date(2026, 1, 10)
@@ -413,7 +413,7 @@ def test_next_day_skips_cancelled_days_and_upcoming_shows_them(day_world):
 # ---- the command ----
 
 def test_the_build_command(app, make_station):
-    from backend.reception_cli import reception_cli
+    from backend.cli.reception import reception_cli
     make_station(name="城关街道代表联络站")
     db.session.commit()
     runner = app.test_cli_runner()

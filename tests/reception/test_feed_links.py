@@ -3,8 +3,8 @@ from datetime import date, time, timedelta
 
 from icalendar import Calendar
 
-from backend.models import CalendarFeed, ReceptionDay, ReceptionDuty
-from backend.timeutil import local_today
+from backend.reception.models import CalendarFeed, ReceptionDay, ReceptionDuty
+from backend.core.timeutil import local_today
 from tests.conftest import post_form
 
 
@@ -38,8 +38,9 @@ def test_a_browser_without_bookings_cannot_make_a_resident_feed(client):
 
 
 def test_a_resident_makes_and_finds_their_bookings_feed(client, db, make_station, make_deputy):
-    from backend.models import ReceptionSlot, Resident
-    from backend.operations.appointments import book
+    from backend.reception.models import ReceptionSlot
+    from backend.accounts.resident_model import Resident
+    from backend.reception.appointments import book
     station = make_station()
     make_deputy(stations=[station])
     when = local_today() + timedelta(days=10)

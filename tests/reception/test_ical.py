@@ -1,4 +1,4 @@
-"""iCal feeds (backend/operations/ical.py, GET /ical/<token>.ics): every feed is parsed back
+"""iCal feeds (backend/reception/ical.py, GET /ical/<token>.ics): every feed is parsed back
 with icalendar and checked for stable UIDs, local times, Chinese text and links."""
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -7,11 +7,11 @@ import pytest
 from flask import current_app
 from icalendar import Calendar
 
-from backend.extensions import db
-from backend.models import CalendarFeed, ReceptionDay
-from backend.operations import ical
-from backend.operations import reception_days as ops
-from backend.timeutil import local_today
+from backend.core.extensions import db
+from backend.reception.models import CalendarFeed, ReceptionDay
+from backend.reception import ical
+from backend.reception import days as ops
+from backend.core.timeutil import local_today
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -108,7 +108,7 @@ def test_a_deputy_feed_lists_only_their_duties(client, day_world, built, day_on_
 
 
 def test_a_resident_feed_lists_their_live_bookings(client, day_world, built, day_book):
-    from backend.models import Appointment
+    from backend.reception.models import Appointment
     seat = day_book(built[0], slot=built[0].slots[1], deputy=day_world.deputy_a)
     resident = seat.resident
     on_cancelled_day = day_book(built[1], resident=resident)

@@ -6,9 +6,12 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from backend.errors import Forbidden, InvalidState, ValidationFailed
-from backend.models import AuditEvent, Message, ReceptionRecord, Resident
-from backend.operations import reception_records as ops
+from backend.core.errors import Forbidden, InvalidState, ValidationFailed
+from backend.core.audit_model import AuditEvent
+from backend.messages.models import Message
+from backend.reception.models import ReceptionRecord
+from backend.accounts.resident_model import Resident
+from backend.reception import records as ops
 from tests.conftest import csrf_token, post_form
 
 ISSUE = "小区门口的路灯坏了一个多月，晚上老人出门很不方便"
@@ -89,7 +92,7 @@ def test_no_message_without_consent(db, rec_world):
 
 
 def test_item_with_a_booking_becomes_the_residents_message_once(db, rec_world):
-    from backend.operations.queue import QueueFilters, liaison_queue
+    from backend.messages.queue import QueueFilters, liaison_queue
     w = rec_world
     item = ops.add_item(_record(w), actor=w.liaison, summary=ISSUE, deputy_id=w.zhang.id,
                         appointment_id=w.booking.id, resident_consent=True)

@@ -5,10 +5,11 @@ from html import unescape
 
 import pytest
 
-from backend.extensions import db
-from backend.models import AuditEvent, DeputyUnavailability, DutySwap, ReceptionDuty
-from backend.operations import rosters as ops
-from backend.timeutil import format_date_cn
+from backend.core.extensions import db
+from backend.core.audit_model import AuditEvent
+from backend.reception.models import DeputyUnavailability, DutySwap, ReceptionDuty
+from backend.reception import rosters as ops
+from backend.core.timeutil import format_date_cn
 from tests.conftest import csrf_token
 
 FLASH_RE = re.compile(r'class="lx-flash lx-flash--(\w+)" role="status">([^<]*)<')

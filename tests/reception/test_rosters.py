@@ -1,14 +1,14 @@
-"""Who is on duty: the fair rotation, unavailable dates, swaps (backend/operations/rosters.py)."""
+"""Who is on duty: the fair rotation, unavailable dates, swaps (backend/reception/rosters.py)."""
 from datetime import date
 
 import pytest
 
-from backend.errors import DomainError, Forbidden, InvalidState, ValidationFailed
-from backend.extensions import db
-from backend.models import (
-    AuditEvent, DeputyUnavailability, DutySwap, Notification, ReceptionDuty, ReceptionRule,
-)
-from backend.operations import rosters as ops
+from backend.core.errors import DomainError, Forbidden, InvalidState, ValidationFailed
+from backend.core.extensions import db
+from backend.core.audit_model import AuditEvent
+from backend.reception.models import DeputyUnavailability, DutySwap, ReceptionDuty, ReceptionRule
+from backend.notifications.models import Notification
+from backend.reception import rosters as ops
 from tests.conftest import at_once
 
 
@@ -428,7 +428,7 @@ def test_two_fills_of_one_day_at_once_put_on_exactly_the_duty_count(
     db.session.commit()
 
     def fill():
-        from backend.models import ReceptionDay
+        from backend.reception.models import ReceptionDay
         return len(ops.fill_duties(db.session.get(ReceptionDay, day_id)))
     assert sorted(at_once(app, fill, fill)) == [0, 2]
     db.session.expire_all()
@@ -444,7 +444,7 @@ def test_two_liaisons_approving_at_once_approve_once(app, postgres_only, swap_wo
     db.session.commit()
 
     def approve(staff_id):
-        from backend.models import StaffUser
+        from backend.accounts.models import StaffUser
         return lambda: ops.approve_swap(db.session.get(DutySwap, swap_id),
                                         actor=db.session.get(StaffUser, staff_id)).status
     outcomes = at_once(app, *(approve(i) for i in liaisons))

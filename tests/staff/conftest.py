@@ -9,7 +9,7 @@ def org_world(db, make_station, make_deputy, make_staff):
     """Two stations (A, B), a deputy in each, a term, a group, a department, and one account per
     role: admin, the liaison of A, the liaison of B, a deputy, a department — plus `target`, an
     account for the account pages to act on."""
-    from backend.models import Department, DeputyGroup, Term
+    from backend.org.models import Department, DeputyGroup, Term
     station_a = make_station(name="城关街道代表联络站")
     station_b = make_station(name="桂花坪街道代表联络站")
     deputy_a = make_deputy(name="王建国", stations=[station_a])

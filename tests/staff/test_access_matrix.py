@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from backend.extensions import db
-from backend.models import AuditEvent
+from backend.core.extensions import db
+from backend.core.audit_model import AuditEvent
 from backend.staff.org import REGISTRIES
 from tests.conftest import csrf_token
 

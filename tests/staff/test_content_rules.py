@@ -4,9 +4,11 @@ import uuid
 
 import pytest
 
-from backend.models import AuditEvent, ContentRule, Resident
-from backend.operations.messages import submit_message
-from backend.operations.moderation import add_rule, seed_rules
+from backend.core.audit_model import AuditEvent
+from backend.messages.moderation_model import ContentRule
+from backend.accounts.resident_model import Resident
+from backend.messages.operations import submit_message
+from backend.messages.moderation import add_rule, seed_rules
 from tests.conftest import csrf_token, post_form
 
 PAGE = "/staff/content-rules"
@@ -39,7 +41,7 @@ def _actions(db) -> list[str]:
 @pytest.mark.parametrize("role", [None, "liaison", "deputy", "department"])
 def test_only_admins_get_in(client, login, make_staff, make_deputy, db, role,
                             method, url):
-    from backend.models import Department
+    from backend.org.models import Department
     rule = add_rule("代开发票", "广告")
     if role == "deputy":
         login(make_staff("deputy", deputy=make_deputy()))

@@ -11,9 +11,11 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
-from backend.errors import Forbidden, ValidationFailed
-from backend.models import AuditEvent, Deputy, DeputyCode, DeputyGroup, Term
-from backend.operations.deputy_excel import (
+from backend.core.errors import Forbidden, ValidationFailed
+from backend.core.audit_model import AuditEvent
+from backend.org.models import Deputy, DeputyGroup, Term
+from backend.org.code_model import DeputyCode
+from backend.org.roster_excel import (
     HEADERS, apply_import, export_deputies, preview_import, template_workbook,
 )
 from tests.conftest import post_form
@@ -492,7 +494,7 @@ def test_template_download(client, roster, login):
 
 @pytest.fixture
 def user_with_role(db, roster, make_staff, make_deputy):
-    from backend.models import Department
+    from backend.org.models import Department
 
     def make(role):
         if role == "deputy":

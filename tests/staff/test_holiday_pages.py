@@ -3,8 +3,9 @@ from datetime import date
 
 import pytest
 
-from backend import workdays
-from backend.models import AuditEvent, HolidayOverride
+from backend.workdays import calendar as workdays
+from backend.core.audit_model import AuditEvent
+from backend.workdays.models import HolidayOverride
 from tests.conftest import csrf_token, post_form
 
 PAGE = "/staff/holidays"
@@ -26,7 +27,7 @@ def _rows(db):
 ])
 @pytest.mark.parametrize("role", [None, "liaison", "deputy", "department"])
 def test_only_admins_get_in(client, login, make_staff, make_deputy, db, role, method, url):
-    from backend.models import Department
+    from backend.org.models import Department
     if role == "deputy":
         login(make_staff("deputy", deputy=make_deputy()))
     elif role == "department":

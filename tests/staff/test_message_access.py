@@ -10,13 +10,14 @@ import uuid
 import pytest
 from PIL import Image
 
-from backend.adapters import get_storage
-from backend.extensions import db
-from backend.models import (
-    AuditEvent, Message, MessageEvent, MessageReply, Notification, Resident,
-)
-from backend.operations.messages import add_photo, submit_message
-from backend.operations.moderation import add_rule
+from backend.core.adapters import get_storage
+from backend.core.extensions import db
+from backend.core.audit_model import AuditEvent
+from backend.messages.models import Message, MessageEvent, MessageReply
+from backend.notifications.models import Notification
+from backend.accounts.resident_model import Resident
+from backend.messages.operations import add_photo, submit_message
+from backend.messages.moderation import add_rule
 from tests.conftest import csrf_token
 
 ROLES = ("admin", "liaison_own", "liaison_other", "deputy", "deputy_other", "department")

@@ -7,13 +7,13 @@ from html import unescape
 
 import pytest
 
-from backend.extensions import db
-from backend.models import Message, MessageEvent, MessageReply
-from backend.operations import messages as ops
-from backend.operations.holidays import add_override
-from backend.operations.messages import submit_message
-from backend.timeutil import local_today
-from backend.workdays import coverage_notice, unknown_years
+from backend.core.extensions import db
+from backend.messages.models import Message, MessageEvent, MessageReply
+from backend.messages import operations as ops
+from backend.workdays.holidays import add_override
+from backend.messages.operations import submit_message
+from backend.core.timeutil import local_today
+from backend.workdays.calendar import coverage_notice, unknown_years
 from tests.conftest import csrf_token
 from tests.staff.test_message_access import message_world, state  # noqa: F401  (fixture)
 

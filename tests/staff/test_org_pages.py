@@ -6,13 +6,16 @@ from urllib.parse import unquote
 import pytest
 from PIL import Image
 
-from backend.adapters import get_storage
-from backend.timeutil import LOCAL_TZ as LOCAL
-from backend.errors import Forbidden, ValidationFailed
-from backend.extensions import db
-from backend.models import AuditEvent, Deputy, DeputyCode, Station, StaffUser, Term
-from backend.operations import org
-from backend.operations.codes import active_code, code_url
+from backend.core.adapters import get_storage
+from backend.core.timeutil import LOCAL_TZ as LOCAL
+from backend.core.errors import Forbidden, ValidationFailed
+from backend.core.extensions import db
+from backend.core.audit_model import AuditEvent
+from backend.org.models import Deputy, Station, Term
+from backend.org.code_model import DeputyCode
+from backend.accounts.models import StaffUser
+from backend.org import operations as org
+from backend.org.codes import active_code, code_url
 from tests.conftest import post_form
 
 
@@ -477,7 +480,8 @@ def test_every_menu_link_opens(client, login, org_world, role):
 
 
 def test_a_dissolved_group_is_kept_greyed(client, login, org_world, db):
-    from backend.models import AuditEvent, DeputyGroup
+    from backend.core.audit_model import AuditEvent
+    from backend.org.models import DeputyGroup
     login(org_world.users["admin"])
     group = db.session.scalar(db.select(DeputyGroup))
     resp = post_form(client, f"/staff/groups/{group.id}/deactivate", {},
@@ -492,8 +496,8 @@ def test_a_dissolved_group_is_kept_greyed(client, login, org_world, db):
 def test_a_liaison_sets_the_station_clocks_and_new_messages_follow_them(client, login, org_world):
     import uuid
 
-    from backend.models import Resident
-    from backend.operations.messages import submit_message
+    from backend.accounts.resident_model import Resident
+    from backend.messages.operations import submit_message
     w = org_world
     login(w.users["liaison_own"])
     url = f"/staff/stations/{w.station_a.id}/edit"

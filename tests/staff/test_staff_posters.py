@@ -11,11 +11,12 @@ import sqlalchemy as sa
 import zxingcpp
 from PIL import Image
 
-from backend.extensions import db
-from backend.models import DeputyCode, Station
-from backend.operations import posters
-from backend.operations.codes import active_code, code_url
-from backend.poster_cli import posters_command
+from backend.core.extensions import db
+from backend.org.code_model import DeputyCode
+from backend.org.models import Station
+from backend.org import posters
+from backend.org.codes import active_code, code_url
+from backend.cli.posters import posters_command
 from qr.codes import qr_png
 from tests.conftest import FAKE_WECHAT
 

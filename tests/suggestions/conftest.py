@@ -7,10 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from backend.models import (
-    DepartmentReply, Department, Suggestion, SuggestionAssignment, SuggestionCosigner,
+from backend.suggestions.models import (
+    DepartmentReply, Suggestion, SuggestionAssignment, SuggestionCosigner,
 )
-from backend.timeutil import utcnow
+from backend.org.models import Department
+from backend.core.timeutil import utcnow
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def suggestion_world(db, make_station, make_deputy, make_staff, make_resident):
     Departments: 住建局 (lead), 交通局 (assisting), 水务局 (uninvolved). Residents 1 and 2 wrote
     messages to 王建国; resident 3 wrote to 陈明. Users: admin, liaison_own (A), liaison_other (B),
     author, colleague, outsider (deputies), dept_lead, dept_assist, dept_other."""
-    from backend.operations.messages import submit_message
+    from backend.messages.operations import submit_message
     station_a = make_station(name="城关街道代表联络站")
     station_b = make_station(name="桂花坪街道代表联络站")
     author = make_deputy(name="王建国", stations=[station_a])

@@ -16,13 +16,16 @@ import pytest
 import sqlalchemy as sa
 from itsdangerous import URLSafeTimedSerializer
 
-from backend.extensions import db
-from backend.models import (
-    AuditEvent, DepartmentReply, Notification, Resident, Suggestion, SuggestionAssignment,
-    SuggestionCosigner, SuggestionEvent, SuggestionExtension, SuggestionFollowUp,
-    SuggestionRating, SuggestionResidentRating, suggestion_messages,
+from backend.core.extensions import db
+from backend.core.audit_model import AuditEvent
+from backend.suggestions.models import (
+    DepartmentReply, Suggestion, SuggestionAssignment, SuggestionCosigner, SuggestionEvent,
+    SuggestionExtension, SuggestionFollowUp, SuggestionRating, SuggestionResidentRating,
+    suggestion_messages,
 )
-from backend.timeutil import local_today, utcnow
+from backend.notifications.models import Notification
+from backend.accounts.resident_model import Resident
+from backend.core.timeutil import local_today, utcnow
 from miniprogram_api.auth import session_for
 
 STAFF_MODULES = {"backend.staff.suggestions", "backend.staff.suggestion_admin",

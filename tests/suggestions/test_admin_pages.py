@@ -6,13 +6,14 @@ from datetime import timedelta
 import pytest
 from flask_login import login_user
 
-from backend import suggestion_policy as policy
-from backend.extensions import db
-from backend.models import (
-    Department, Notification, Suggestion, SuggestionAssignment, SuggestionEvent,
-    SuggestionExtension,
+from backend.suggestions import policy
+from backend.core.extensions import db
+from backend.org.models import Department
+from backend.notifications.models import Notification
+from backend.suggestions.models import (
+    Suggestion, SuggestionAssignment, SuggestionEvent, SuggestionExtension,
 )
-from backend.timeutil import local_today
+from backend.core.timeutil import local_today
 from tests.conftest import post_form
 
 NON_ADMINS = ("author", "liaison_own", "dept_lead")

@@ -3,10 +3,11 @@ another department in its place; the lead's work and deadline go on."""
 import pytest
 import sqlalchemy as sa
 
-from backend.errors import Forbidden, InvalidState, ValidationFailed
-from backend.models import Notification, SuggestionAssignment, SuggestionEvent
-from backend.operations import suggestion_handling as handling
-from backend.operations import suggestion_review as review
+from backend.core.errors import Forbidden, InvalidState, ValidationFailed
+from backend.notifications.models import Notification
+from backend.suggestions.models import SuggestionAssignment, SuggestionEvent
+from backend.suggestions import handling
+from backend.suggestions import review
 
 
 def _assisting(s):

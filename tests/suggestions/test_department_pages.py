@@ -6,13 +6,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from backend import suggestion_policy as policy
-from backend.models import (
-    DepartmentReply, Notification, SuggestionAssignment, SuggestionEvent, SuggestionExtension,
+from backend.suggestions import policy
+from backend.suggestions.models import (
+    DepartmentReply, SuggestionAssignment, SuggestionEvent, SuggestionExtension,
     SuggestionFollowUp,
 )
-from backend.operations import suggestion_handling as ops
-from backend.timeutil import local_today
+from backend.notifications.models import Notification
+from backend.suggestions import handling as ops
+from backend.core.timeutil import local_today
 from tests.conftest import post_form
 
 ANSWER = "经实地排查，已更换损坏路灯23盏，并将该路段纳入每周夜间巡查范围。"
@@ -281,7 +282,7 @@ def render(app, user, s) -> str:
     from flask import render_template
     from flask_login import login_user
 
-    from backend.operations.suggestion_core import is_overdue
+    from backend.suggestions.core import is_overdue
     today = local_today()
     with app.test_request_context(f"/staff/suggestions/{s.id}"):
         login_user(user)

@@ -9,8 +9,10 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 
-from backend.models import Message, Notification, Suggestion, SuggestionRating
-from backend.operations.messages import submit_message
+from backend.messages.models import Message
+from backend.notifications.models import Notification
+from backend.suggestions.models import Suggestion, SuggestionRating
+from backend.messages.operations import submit_message
 from tests.conftest import csrf_token, post_form
 
 FLASH_RE = re.compile(r'class="lx-flash lx-flash--(\w+)" role="status">([^<]*)<')
@@ -294,7 +296,7 @@ def test_a_department_never_sees_the_residents(db, suggestion_world, make_sugges
 
 
 def test_the_detail_page_shows_the_whole_case(db, suggestion_world, make_suggestion, as_user):
-    from backend.models import SuggestionEvent, SuggestionExtension, SuggestionFollowUp
+    from backend.suggestions.models import SuggestionEvent, SuggestionExtension, SuggestionFollowUp
     w = suggestion_world
     s = make_suggestion("answered", resolution="B", supervision="key",
                         cosigners=[w.colleague], is_complex=True)

@@ -6,12 +6,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from backend.errors import Forbidden, InvalidState, ValidationFailed
-from backend.models import (
-    DepartmentReply, Notification, SuggestionEvent, SuggestionRating,
-)
-from backend.operations import suggestions as ops
-from backend.timeutil import utcnow
+from backend.core.errors import Forbidden, InvalidState, ValidationFailed
+from backend.suggestions.models import DepartmentReply, SuggestionEvent, SuggestionRating
+from backend.notifications.models import Notification
+from backend.suggestions import drafting as ops
+from backend.core.timeutil import utcnow
 
 
 def _count(db, model, **filters) -> int:

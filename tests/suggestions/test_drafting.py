@@ -1,4 +1,4 @@
-"""Drafting, editing, submitting and co-signing a suggestion (backend/operations/suggestions.py):
+"""Drafting, editing, submitting and co-signing a suggestion (backend/suggestions/drafting.py):
 who may draft for whom, which messages may feed it, bad input that changes nothing, and the
 event and outbox rows each step writes in the caller's transaction."""
 import uuid
@@ -6,12 +6,11 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from backend.errors import Forbidden, InvalidState, ValidationFailed
-from backend.models import (
-    Notification, Suggestion, SuggestionCosigner, SuggestionEvent,
-)
-from backend.operations import suggestions as ops
-from backend.operations.messages import submit_message
+from backend.core.errors import Forbidden, InvalidState, ValidationFailed
+from backend.notifications.models import Notification
+from backend.suggestions.models import Suggestion, SuggestionCosigner, SuggestionEvent
+from backend.suggestions import drafting as ops
+from backend.messages.operations import submit_message
 
 GOOD = {"title": "关于修复城关街道路灯的建议", "category": "城乡建设",
         "problem": "城关街道多处路灯损坏一个多月，居民夜间出行很不安全。",
@@ -424,8 +423,8 @@ def test_draftable_deputies_and_the_message_page_link(db, suggestion_world):
 def test_submitting_moves_its_messages_on_and_says_so_in_their_timelines(db, suggestion_world):
     """A message written into a suggestion is in hand: a new one is accepted (受理), and each
     source message's public timeline records the suggestion."""
-    from backend.models import MessageEvent
-    from backend.operations import messages as message_ops
+    from backend.messages.models import MessageEvent
+    from backend.messages import operations as message_ops
     w = suggestion_world
     first, second = w.messages[0], w.messages[1]
     message_ops.acknowledge(second, actor=w.users["liaison_own"])

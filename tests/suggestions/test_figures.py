@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from backend.models import DepartmentReply, SuggestionCosigner, SuggestionRating
-from backend.operations.suggestion_figures import (
+from backend.suggestions.models import DepartmentReply, SuggestionCosigner, SuggestionRating
+from backend.suggestions.figures import (
     Counts, available_years, export_xlsx, overdue_by_department, year_figures,
 )
-from backend.timeutil import LOCAL_TZ, local_today
+from backend.core.timeutil import LOCAL_TZ, local_today
 
 TODAY = date(2027, 3, 1)
 
@@ -234,7 +234,7 @@ def test_deputy_and_department_rows_add_up_to_the_total(db, mixed_year):
 
 
 def test_a_replaced_lead_department_no_longer_counts(db, make, world):
-    from backend.models import SuggestionAssignment
+    from backend.suggestions.models import SuggestionAssignment
     s = make("in_progress")
     db.session.add(SuggestionAssignment(suggestion_id=s.id, department_id=world.other.id,
                                         role="lead", status="replaced",
@@ -397,7 +397,7 @@ def test_admin_sees_the_page(db, login, mixed_year):
     assert "<strong>2026年度</strong>" in html
     assert 'data-figure="made"' in html
     # 办结率; 按期答复率 as of today (one is due on 2026-11-30: today decides whether it counts)
-    from backend.timeutil import local_today
+    from backend.core.timeutil import local_today
     on_time = year_figures(2026, today=local_today()).total.on_time_rate
     assert "40.0%" in html and f"{on_time:.1%}" in html
     assert "王建国" in html and mixed_year.lead.name in html

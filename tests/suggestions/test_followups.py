@@ -5,12 +5,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from backend.errors import Forbidden, InvalidState, ValidationFailed
-from backend.models import (
-    DepartmentReply, JobRun, Notification, SuggestionEvent, SuggestionFollowUp,
-)
-from backend.operations import suggestion_handling as ops
-from backend.timeutil import local_today
+from backend.core.errors import Forbidden, InvalidState, ValidationFailed
+from backend.suggestions.models import DepartmentReply, SuggestionEvent, SuggestionFollowUp
+from backend.jobs.models import JobRun
+from backend.notifications.models import Notification
+from backend.suggestions import handling as ops
+from backend.core.timeutil import local_today
 from tests.conftest import at_once
 
 RESULT = "路灯已全部更换完毕，夜间巡查机制已建立并运行。"
@@ -74,7 +74,7 @@ def test_only_latest_b_answers_of_answered_or_closed_suggestions(db, suggestion_
 
 
 def test_the_scheduler_job_runs_once_a_day(app, db, suggestion_world, make_suggestion):
-    from backend.scheduler import run_job
+    from backend.jobs.scheduler import run_job
     s = make_suggestion("answered", resolution="B")
     due = _promised(s)
     assert run_job("suggestions.followups", today=due) == "done"

@@ -5,13 +5,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from backend.errors import Forbidden, InvalidState, ValidationFailed
-from backend.models import (
-    DepartmentReply, Notification, Suggestion, SuggestionAssignment, SuggestionEvent,
-    SuggestionExtension,
+from backend.core.errors import Forbidden, InvalidState, ValidationFailed
+from backend.suggestions.models import (
+    DepartmentReply, Suggestion, SuggestionAssignment, SuggestionEvent, SuggestionExtension,
 )
-from backend.operations import suggestion_handling as ops
-from backend.timeutil import local_today
+from backend.notifications.models import Notification
+from backend.suggestions import handling as ops
+from backend.core.timeutil import local_today
 from tests.conftest import at_once
 
 ANSWER = "经实地排查，已更换损坏路灯23盏，并将该路段纳入每周夜间巡查范围。"
@@ -204,7 +204,7 @@ def test_extension_is_the_leads_alone(db, suggestion_world, make_suggestion):
 
 def test_two_extension_requests_at_once_make_one(app, db, postgres_only, suggestion_world,
                                                  make_suggestion):
-    from backend.models import StaffUser
+    from backend.accounts.models import StaffUser
     w = suggestion_world
     s = make_suggestion("in_progress")
     sid, uid, until = s.id, w.users["dept_lead"].id, s.deadline_on + timedelta(days=20)

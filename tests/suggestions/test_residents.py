@@ -7,14 +7,14 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from backend.errors import Forbidden, InvalidState, ValidationFailed
-from backend.models import (
-    Notification, SuggestionEvent, SuggestionExtension, SuggestionFollowUp,
-    SuggestionResidentRating,
+from backend.core.errors import Forbidden, InvalidState, ValidationFailed
+from backend.notifications.models import Notification
+from backend.suggestions.models import (
+    SuggestionEvent, SuggestionExtension, SuggestionFollowUp, SuggestionResidentRating,
 )
-from backend.operations import suggestion_residents as outcome
-from backend.protect import lookup_code
-from backend.timeutil import format_date_cn, utcnow
+from backend.suggestions import residents as outcome
+from backend.core.protect import lookup_code
+from backend.core.timeutil import format_date_cn, utcnow
 from tests.conftest import at_once
 from tests.portal.helpers import csrf_of
 
@@ -362,8 +362,9 @@ def test_dissatisfied_tells_the_deputy_who_made_it(db, browser, suggestion_world
 
 def test_two_taps_at_once_make_one_rating(app, db, suggestion_world, make_suggestion,
                                           postgres_only):
-    from backend.extensions import db as _db
-    from backend.models import Resident, Suggestion
+    from backend.core.extensions import db as _db
+    from backend.accounts.resident_model import Resident
+    from backend.suggestions.models import Suggestion
     w = suggestion_world
     s_id, r_id = make_suggestion("answered").id, w.residents[0].id
 
@@ -379,7 +380,7 @@ def test_two_taps_at_once_make_one_rating(app, db, suggestion_world, make_sugges
 
 def test_the_timeline_names_departments_and_followups_from_event_data(db, suggestion_world,
                                                                       make_suggestion):
-    from backend.models import SuggestionAssignment
+    from backend.suggestions.models import SuggestionAssignment
     w = suggestion_world
     s = make_suggestion("answered", resolution="B")
     old = s.lead_assignment

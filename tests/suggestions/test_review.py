@@ -1,4 +1,4 @@
-"""The admin office's operations on a suggestion (backend/operations/suggestion_review.py):
+"""The admin office's operations on a suggestion (backend/suggestions/review.py):
 each happy path with its event row and who is told, in the caller's transaction; each illegal
 one refused with nothing changed; what residents are told (and never told)."""
 from datetime import date, timedelta
@@ -6,15 +6,16 @@ from datetime import date, timedelta
 import pytest
 from dateutil.relativedelta import relativedelta
 
-from backend import suggestion_policy as policy
-from backend.errors import Forbidden, InvalidState, ValidationFailed
-from backend.models import (
-    Department, Notification, Suggestion, SuggestionAssignment, SuggestionEvent,
-    SuggestionExtension,
+from backend.suggestions import policy
+from backend.core.errors import Forbidden, InvalidState, ValidationFailed
+from backend.org.models import Department
+from backend.notifications.models import Notification
+from backend.suggestions.models import (
+    Suggestion, SuggestionAssignment, SuggestionEvent, SuggestionExtension,
 )
-from backend.operations import suggestion_core as core
-from backend.operations import suggestion_review as review
-from backend.timeutil import local_today
+from backend.suggestions import core
+from backend.suggestions import review
+from backend.core.timeutil import local_today
 
 
 # ---- helpers ----
@@ -669,7 +670,7 @@ def test_pending_requests_lists(db, w, admin, make_suggestion):
 
 def test_two_admins_assigning_at_once_assign_once(app, db, w, admin, make_suggestion,
                                                   postgres_only):
-    from backend.models import StaffUser
+    from backend.accounts.models import StaffUser
     from tests.conftest import at_once
     s = make_suggestion("submitted")
     sid, admin_id, deps = s.id, admin.id, (w.lead.id, w.other.id)
@@ -687,7 +688,7 @@ def test_two_admins_assigning_at_once_assign_once(app, db, w, admin, make_sugges
 
 def test_two_admins_deciding_one_extension_at_once_decide_once(app, db, w, admin,
                                                                make_suggestion, postgres_only):
-    from backend.models import StaffUser
+    from backend.accounts.models import StaffUser
     from tests.conftest import at_once
     s = make_suggestion("in_progress")
     ext_id, admin_id = add_extension(db, s, w.lead).id, admin.id

@@ -6,12 +6,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from backend.errors import InvalidState, ValidationFailed
-from backend.models import Suggestion
-from backend.operations import suggestion_handling as handling
-from backend.operations import suggestion_review as review
-from backend.operations import suggestions as deputy_ops
-from backend.timeutil import local_today, utcnow
+from backend.core.errors import InvalidState, ValidationFailed
+from backend.suggestions.models import Suggestion
+from backend.suggestions import handling
+from backend.suggestions import review
+from backend.suggestions import drafting as deputy_ops
+from backend.core.timeutil import local_today, utcnow
 from tests.conftest import post_form
 
 ANSWER = "经实地排查，已更换损坏路灯23盏，并将该路段纳入每周夜间巡查范围。"
@@ -183,8 +183,9 @@ def test_huge_ids_are_not_a_500(app, db, client, login, postgres_only, suggestio
 # ---- 8. residents added to a returned suggestion are never told it was made ----
 
 def test_resubmission_tells_residents_of_newly_added_messages(db, suggestion_world):
-    from backend.models import MessageEvent, Notification
-    from backend.operations import suggestion_review as review_ops
+    from backend.messages.models import MessageEvent
+    from backend.notifications.models import Notification
+    from backend.suggestions import review as review_ops
     w = suggestion_world
     author = w.users["author"]
     s = deputy_ops.create_draft(actor=author, deputy=w.author, title="关于修复城关街道路灯的建议",
@@ -265,8 +266,8 @@ def test_the_offices_internal_notes_are_not_shown_to_departments(db, client, log
 
 
 def test_a_resubmission_reads_as_one_in_the_residents_timeline(db, suggestion_world):
-    from backend.operations import suggestion_residents as outcome
-    from backend.operations import suggestion_review as review_ops
+    from backend.suggestions import residents as outcome
+    from backend.suggestions import review as review_ops
     w = suggestion_world
     author = w.users["author"]
     s = deputy_ops.create_draft(actor=author, deputy=w.author, title="关于修复城关街道路灯的建议",

@@ -1,4 +1,4 @@
-"""backend.wechat against a fake WeChat (responses): real wechatpy code runs, no network."""
+"""backend.core.wechat against a fake WeChat (responses): real wechatpy code runs, no network."""
 import io
 import json
 from urllib.parse import parse_qs, urlsplit
@@ -8,7 +8,7 @@ import requests
 import responses
 from PIL import Image
 
-from backend.wechat import (
+from backend.core.wechat import (
     SecCheckResult,
     WeChatAdapter,
     WeChatDecryptError,
