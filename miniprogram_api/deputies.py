@@ -6,6 +6,7 @@ from flask import url_for
 
 from backend.core.errors import Gone
 from backend.org import public
+from backend.reception import days as reception_days
 from backend.core.timeutil import local_today
 from miniprogram_api import bp
 from miniprogram_api.endpoint import endpoint
@@ -58,5 +59,5 @@ def _card(code, deputy) -> dict:
                       if deputy.photo_path else None),
         "stations": [s for s in deputy.stations if s.is_active],
         "next_reception_date": getattr(
-            public.next_reception(deputy.primary_station, local_today()), "date", None),
+            reception_days.next_day(deputy.primary_station, local_today()), "date", None),
     }

@@ -13,7 +13,7 @@ from flask.cli import with_appcontext
 from backend.core.errors import DomainError
 from backend.core.extensions import db
 from backend.org.models import Station
-from backend.org import posters
+from backend.reception import posters
 
 
 @click.command("posters", help="导出某个联络站全部在用代表的“给Ta留言”海报。")

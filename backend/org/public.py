@@ -1,21 +1,10 @@
 """What the public may see: lookups for the residents' pages and the mini-program's cards."""
-from datetime import date
-
 from backend.core.errors import NotFound
 from backend.core.extensions import db
 from backend.org.models import Deputy, Station, deputy_stations
 from backend.org.code_model import DeputyCode
 from backend.org.codes import active_code, find_code
 from backend.core.row_cache import RowCache
-
-def next_reception(station: Station | None, today: date):
-    """The station's next reception day that will take place, with who is on duty, or None
-    while none has been built."""
-    if station is None:
-        return None
-    from backend.reception.days import next_day
-    return next_day(station, today)
-
 
 # Every scan and every submission starts here: the code, its deputy and their stations.
 _codes = RowCache(30, watch=(DeputyCode, Deputy, Station))

@@ -4,6 +4,7 @@ from flask import Response, abort, redirect, render_template, request
 
 from backend.core.adapters import get_storage
 from backend.org import public
+from backend.reception import days as reception_days
 from backend.org.codes import code_image
 from backend.portal import bp
 from backend.core.timeutil import local_today
@@ -20,7 +21,7 @@ def station(station_id: int):
     st = public.public_station(station_id)
     return render_template("portal/station.html", station=st,
                            roster=public.station_roster(st),
-                           next_day=public.next_reception(st, local_today()))
+                           next_day=reception_days.next_day(st, local_today()))
 
 
 @bp.get("/d/<token>")
@@ -30,7 +31,7 @@ def deputy(token: str):
         return render_template("portal/code_revoked.html", deputy=dep,
                                current=public.current_code_for(dep)), 410
     return render_template("portal/deputy.html", deputy=dep, code=code,
-                           next_day=public.next_reception(dep.primary_station, local_today()))
+                           next_day=reception_days.next_day(dep.primary_station, local_today()))
 
 
 @bp.get("/d/<token>/qr.<fmt>")

@@ -453,8 +453,11 @@ def _window(day: ReceptionDay) -> str:
 
 # ---- for the pages ----
 
-def next_day(station: Station, today: date) -> ReceptionDay | None:
-    """The next reception that will take place (cancelled days skipped)."""
+def next_day(station: Station | None, today: date) -> ReceptionDay | None:
+    """The next reception that will take place (cancelled days skipped); None for no station
+    or while none has been built."""
+    if station is None:
+        return None
     return db.session.scalar(
         db.select(ReceptionDay)
         .where(ReceptionDay.station_id == station.id, ReceptionDay.date >= today,

@@ -8,7 +8,7 @@ from flask_login import current_user
 from backend.org.policy import can_manage_deputy, can_manage_station, ensure, managed_station_ids
 from backend.core.extensions import db
 from backend.org.models import Deputy, Station
-from backend.org import posters
+from backend.reception import posters
 from backend.staff import bp
 from backend.staff.guard import roles_required
 from backend.staff.pages import get_or_404

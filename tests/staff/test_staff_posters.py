@@ -14,7 +14,7 @@ from PIL import Image
 from backend.core.extensions import db
 from backend.org.code_model import DeputyCode
 from backend.org.models import Station
-from backend.org import posters
+from backend.reception import posters
 from backend.org.codes import active_code, code_url
 from backend.cli.posters import posters_command
 from qr.codes import qr_png
