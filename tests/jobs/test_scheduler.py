@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # 2026-12-13 17:00 UTC is already 01:00 on the 14th in Shanghai: the jobs must use the local day.
 PINNED = datetime(2026, 12, 13, 17, 0, tzinfo=timezone.utc)
 LOCAL_DAY = date(2026, 12, 14)
@@ -193,10 +193,10 @@ def _wait_for(what: str, check, timeout: float = 40.0):
 def test_two_schedulers_one_runs_the_other_takes_over(app, db, tmp_path):
     from backend.jobs.models import SchedulerLease
     registered = "scheduler" in app.cli.commands
-    app_spec = "backend" if registered else "tests.test_scheduler:scheduler_app()"
+    app_spec = "backend" if registered else "tests.jobs.test_scheduler:scheduler_app()"
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
            "LIANXIN_INSTANCE": str(tmp_path), "LIANXIN_ENV": "testing",
-           "SCHEDULER_JOBS": "tests.test_scheduler:marker_jobs",
+           "SCHEDULER_JOBS": "tests.jobs.test_scheduler:marker_jobs",
            "SCHEDULER_LEASE_SECONDS": "3", "SCHEDULER_RENEW_SECONDS": "0.5",
            "PYTHONPATH": str(ROOT)}
     db.session.commit()
