@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from backend.org import policy as access
+from backend.reception.policy import can_handle, can_manage, can_view_day, is_deputy
 from backend.core.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from backend.core.extensions import db
 from backend.reception.models import (
@@ -296,32 +297,6 @@ def _duty_list(booked: list[Appointment], deputy_id: int) -> str:
                     + ("（约您）" if a.deputy_id == deputy_id else "") for a in booked)
 
 
-# ---- who may do what ----
-
-def can_manage(user, station: Station) -> bool:
-    """The station's liaison, or an admin: the day's list, check-in, no-shows, cancelling."""
-    return access.can_manage_station(user, station)
-
-
-def can_handle(user, a: Appointment) -> bool:
-    """Staff who answer for this appointment: the station's liaison (or an admin), and for a
-    meeting request also the deputy it is addressed to."""
-    if can_manage(user, a.station):
-        return True
-    return (a.kind == "request" and _is_deputy(user) and a.deputy_id is not None
-            and user.deputy_id == a.deputy_id)
-
-
-def can_view_day(user, day: ReceptionDay) -> bool:
-    """The station's staff, and the deputies on duty that day (read only)."""
-    return can_manage(user, day.station) or (
-        _is_deputy(user) and any(d.deputy_id == user.deputy_id for d in day.duties))
-
-
-def _is_deputy(user) -> bool:
-    return getattr(user, "is_authenticated", False) and getattr(user, "role", None) == "deputy"
-
-
 def resident_can_cancel(a: Appointment, now: datetime | None = None) -> bool:
     deadline = cancel_deadline(a)
     return a.status in TRANSITIONS["cancel"][0] and (deadline is None or (now or utcnow()) < deadline)
@@ -402,7 +377,7 @@ def staff_days(user, *, today: date, limit: int = 30) -> list[ReceptionDay]:
     query = (sa.select(ReceptionDay).where(ReceptionDay.date >= today - timedelta(days=7))
              .order_by(ReceptionDay.date, ReceptionDay.station_id).limit(limit))
     scope = access.managed_station_ids(user)
-    if _is_deputy(user):
+    if is_deputy(user):
         query = query.join(ReceptionDuty).where(ReceptionDuty.deputy_id == user.deputy_id)
     elif scope is not None:
         query = query.where(ReceptionDay.station_id.in_(scope))
@@ -414,7 +389,7 @@ def meeting_requests(user, limit: int = 100) -> list[Appointment]:
     query = (sa.select(Appointment).where(Appointment.kind == "request")
              .order_by(Appointment.status.notin_(OPEN_REQUESTS), Appointment.id.desc()).limit(limit))
     scope = access.managed_station_ids(user)
-    if _is_deputy(user):
+    if is_deputy(user):
         query = query.where(Appointment.deputy_id == user.deputy_id)
     elif scope is not None:
         query = query.where(Appointment.station_id.in_(scope))

@@ -7,7 +7,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from backend.org.policy import can_manage_station
+from backend.reception.policy import can_record
 from backend.core.errors import Forbidden, InvalidState, ValidationFailed
 from backend.core.extensions import db
 from backend.reception.models import (
@@ -24,10 +24,6 @@ from backend.core.timeutil import local_today
 NOTES_MAX = 2000
 WALK_INS_MAX = 10_000
 RECORD_FIELDS = ("walk_in_count", "notes", "deputies")
-
-
-def can_record(user, day: ReceptionDay) -> bool:
-    return can_manage_station(user, day.station)
 
 
 def record_for(day: ReceptionDay) -> ReceptionRecord | None:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 from backend.org import policy as access
+from backend.reception.policy import can_set_availability, is_deputy_self
 from backend.core.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from backend.core.extensions import db
 from backend.org.models import Deputy, Station, deputy_stations
@@ -48,20 +49,6 @@ SWAP_VERB_LABELS = {"accept": "同意", "decline": "婉拒", "approve": "批准"
 
 
 # ---- permissions (handlers and templates ask the same questions) ----
-
-def is_deputy_self(user, deputy_id: int | None) -> bool:
-    return (getattr(user, "is_authenticated", False) and user.role == "deputy"
-            and user.deputy_id == deputy_id)
-
-
-def can_set_availability(user, deputy: Deputy) -> bool:
-    """The deputy themselves, or whoever manages one of their stations."""
-    return user is None or is_deputy_self(user, deputy.id) or access.can_manage_deputy(user, deputy)
-
-
-def can_manage_roster(user, station: Station) -> bool:
-    return user is None or access.can_manage_station(user, station)
-
 
 # ---- the rotation ----
 

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from backend.core.errors import DomainError
 from backend.core.extensions import db
 from backend.reception import appointments as ops
+from backend.reception import policy
 from backend.staff import bp
 from backend.staff.guard import roles_required
 from backend.staff.pages import error_text
@@ -28,7 +29,7 @@ def day_appointments(day_id: int):
     return render_template(
         "staff/appointments_day.html", day=day, seated=seated, waiting=waiting,
         deputies=ops.on_duty(day), slots=ops.slot_views(day), now=utcnow(),
-        can_act=ops.can_manage(current_user, day.station), masked_phone=ops.masked_phone,
+        can_act=policy.can_manage(current_user, day.station), masked_phone=ops.masked_phone,
         slot_end=ops.slot_end)
 
 

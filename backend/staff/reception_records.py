@@ -11,6 +11,7 @@ from backend.core.errors import DomainError
 from backend.core.extensions import db
 from backend.reception.models import Appointment, ReceptionDay, ReceptionItem
 from backend.reception import records as ops
+from backend.reception import policy
 from backend.staff import bp
 from backend.staff.forms import MultiCheckboxField, StaffForm
 from backend.staff.guard import roles_required
@@ -74,7 +75,7 @@ def reception_item_message(item_id: int):
 
 def _day(day_id: int) -> ReceptionDay:
     day = get_or_404(ReceptionDay, day_id)
-    ensure(ops.can_record(current_user, day), "只有本站联络员或管理员可以填写接待记录")
+    ensure(policy.can_record(current_user, day), "只有本站联络员或管理员可以填写接待记录")
     return day
 
 

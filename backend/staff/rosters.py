@@ -14,6 +14,7 @@ from backend.org.models import Deputy, Station
 from backend.reception.models import DeputyUnavailability, DutySwap, ReceptionDay, ReceptionDuty
 from backend.reception import ical
 from backend.reception import rosters as ops
+from backend.reception import policy
 from backend.staff import bp
 from backend.staff.guard import roles_required
 from backend.staff.messages import form_object, form_text
@@ -129,7 +130,7 @@ def my_duties_feed():
 @roles_required("admin", "liaison")
 def station_roster(station_id):
     station = get_or_404(Station, station_id)
-    ensure(ops.can_manage_roster(current_user, station))
+    ensure(policy.can_manage_roster(current_user, station))
     today = local_today()
     counts = ops.duty_counts(station, today.year)
     return render_template(
@@ -148,7 +149,7 @@ def fill_day(station_id, day_id):
     day = get_or_404(ReceptionDay, day_id)
     if day.station_id != station_id:
         abort(404)
-    ensure(ops.can_manage_roster(current_user, day.station))
+    ensure(policy.can_manage_roster(current_user, day.station))
     added = ops.fill_duties(day, actor=current_user)
     short = ops.duty_count_for(station_id) - len(day.duties)
     text = "已补上值班代表：" + "、".join(d.deputy.name for d in added) if added else "没有补上新的值班代表"
