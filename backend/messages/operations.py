@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from backend.messages import policy
 from backend.core.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from backend.core.extensions import db
+from backend.core.loading import load_for
 from backend.messages.models import (
     OPEN_STATUSES, RATING_LABELS, RATINGS, Message, MessageEvent, MessagePhoto, MessageRating,
     MessageReply,
@@ -220,12 +221,9 @@ def find_by_tracking(tracking_no: str, code: str) -> Message:
 
 
 def get_for(user, message_id: int) -> Message:
-    message = db.session.get(Message, message_id)
-    if message is None:
-        raise NotFound("留言不存在", code="message_not_found")
-    if not policy.can_view(user, message):
-        raise Forbidden("您无权查看这条留言", code="message_forbidden")
-    return message
+    return load_for(user, Message, message_id, policy.can_view,
+                    missing=NotFound("留言不存在", code="message_not_found"),
+                    refused=Forbidden("您无权查看这条留言", code="message_forbidden"))
 
 
 # ---- liaison: triage ----

@@ -20,6 +20,7 @@ from backend.org import policy as access
 from backend.reception.policy import can_handle, can_manage, can_view_day, is_deputy
 from backend.core.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from backend.core.extensions import db
+from backend.core.loading import load_for
 from backend.reception.models import (
     Appointment, ReceptionDay, ReceptionDuty, ReceptionRule, ReceptionSlot,
 )
@@ -397,21 +398,15 @@ def meeting_requests(user, limit: int = 100) -> list[Appointment]:
 
 
 def get_day_for(user, day_id: int) -> ReceptionDay:
-    day = db.session.get(ReceptionDay, day_id)
-    if day is None:
-        raise NotFound("接待日不存在", code="day_not_found")
-    if not can_view_day(user, day):
-        raise Forbidden("您无权查看这个接待日的预约", code="day_forbidden")
-    return day
+    return load_for(user, ReceptionDay, day_id, can_view_day,
+                    missing=NotFound("接待日不存在", code="day_not_found"),
+                    refused=Forbidden("您无权查看这个接待日的预约", code="day_forbidden"))
 
 
 def get_for_staff(user, appointment_id: int) -> Appointment:
-    a = db.session.get(Appointment, appointment_id)
-    if a is None:
-        raise NotFound("预约不存在", code="appointment_not_found")
-    if not can_handle(user, a):
-        raise Forbidden("您无权办理这个预约", code="appointment_forbidden")
-    return a
+    return load_for(user, Appointment, appointment_id, can_handle,
+                    missing=NotFound("预约不存在", code="appointment_not_found"),
+                    refused=Forbidden("您无权办理这个预约", code="appointment_forbidden"))
 
 
 def find_by_code(code: str) -> Appointment:

@@ -14,6 +14,7 @@ from flask import current_app
 from backend.suggestions import policy
 from backend.core.errors import Forbidden, InvalidState, NotFound
 from backend.core.extensions import db
+from backend.core.loading import load_for
 from backend.suggestions.models import (
     HANDLING_STATUSES, Suggestion, SuggestionAssignment, SuggestionEvent,
 )
@@ -74,12 +75,9 @@ PUBLIC_EVENTS = {"submit", "merge", "assign", "reassign", "answer", "close", "se
 
 
 def get_for(user, suggestion_id: int) -> Suggestion:
-    suggestion = db.session.get(Suggestion, suggestion_id)
-    if suggestion is None:
-        raise NotFound("建议不存在", code="suggestion_not_found")
-    if not policy.can_view(user, suggestion):
-        raise Forbidden("您无权查看这件建议", code="suggestion_forbidden")
-    return suggestion
+    return load_for(user, Suggestion, suggestion_id, policy.can_view,
+                    missing=NotFound("建议不存在", code="suggestion_not_found"),
+                    refused=Forbidden("您无权查看这件建议", code="suggestion_forbidden"))
 
 
 def lock(*suggestions: Suggestion) -> None:
