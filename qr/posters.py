@@ -4,6 +4,8 @@ Everything is laid out in fractions of the page width (``w``) and height
 (``h``) so A4 and A5 posters are the same design at two scales. Pages are
 rasterised with Pillow and wrapped into PDF as images, which sidesteps CJK
 font embedding (reportlab cannot embed the CFF-based Noto CJK fonts).
+
+Kept whole (past 400 lines): one layout in page fractions, drawn at two scales.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 This is the only module that imports wechatpy (1.8.18). Everything else in the project
 sees plain Python data and our own exceptions. Every URL, the token's included, is built
 from ``WECHAT_API_BASE`` so tests and staging can point the adapter at a fake server.
+
+Kept whole (past 400 lines): it is the one module that talks to WeChat, by design.
 """
 from __future__ import annotations
 

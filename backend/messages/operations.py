@@ -2,6 +2,9 @@
 
 Every transition goes through `_transition`: a guard on the current status, the change, an
 event row and, where someone should hear of it, an outbox row, all in the caller's transaction.
+
+Kept whole (past 400 lines): every transition of a message goes through one
+`_transition` and one TRANSITIONS table, which the display helpers read too.
 """
 import re
 from dataclasses import dataclass

@@ -25,6 +25,9 @@ Decisions a district office will run into:
   may only add their own stations, and a deputy keeps the stations the liaison does not manage.
 - Nothing is written by a preview; apply_import writes everything or nothing (it only flushes;
   the caller commits once).
+
+Kept whole (past 400 lines): import, export and template share one column table
+(COLUMNS) and its header matching; apart, they would drift.
 """
 import re
 import unicodedata

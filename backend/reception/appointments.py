@@ -8,6 +8,9 @@ racing for the last seat exactly one wins; the CHECK on reception_slots is the b
 Every transition goes through `_guard` (permission, row lock, status) and `_transition`
 (status, audit entry); notifications go to the outbox in the caller's transaction. Operations
 only flush. Each takes `now=` so tests and scheduler jobs pin the clock.
+
+Kept whole (past 400 lines): seats, waitlists and meeting requests share one
+state machine, one guard and one set of notifications.
 """
 import secrets
 from dataclasses import dataclass

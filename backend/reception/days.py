@@ -12,6 +12,9 @@ Working days come only from ``backend.workdays.calendar``; a year it has no data
 weekends alone, and workdays logs the warning.
 
 Every function here flushes and never commits: the request, job or command commits once.
+
+Kept whole (past 400 lines): placing a day and moving or cancelling one share the
+same calendar rules, and splitting them would split those rules.
 """
 import calendar
 from dataclasses import dataclass, field

@@ -9,7 +9,11 @@ plus one (tests/reception/test_rosters.py checks both).
 
 Like every operation: takes model objects and `actor`, checks permissions and state, changes
 the models, flushes, audits and queues notifications; it never commits. Swaps need a person;
-`actor=None` (a job, the CLI) may fill days and record unavailability."""
+`actor=None` (a job, the CLI) may fill days and record unavailability.
+
+Kept whole (past 400 lines): the rotation, unavailability and swaps all read and
+change the same duty rows under the same fairness rule.
+"""
 from dataclasses import dataclass
 from datetime import date
 

@@ -2,7 +2,11 @@
 edit, co-sign, submit, rate the department's answer. Built on backend/suggestions/core.py.
 
 Every operation: `guard` first (permission, then status), then the input, then the rows, then
-`transition` (status and event row), then the outbox; all in the caller's transaction."""
+`transition` (status and event row), then the outbox; all in the caller's transaction.
+
+Kept whole (past 400 lines): it is one side of the suggestion, the deputy's; the
+admin's and the department's are review.py and handling.py.
+"""
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 from flask import current_app

@@ -30,6 +30,9 @@ Definitions (口径), for a year Y counted in local (Asia/Shanghai) dates:
 The figures are a handful of grouped queries (one per grouping, plus co-signers and assisting
 departments), whatever the number of deputies. Local dates are computed in SQL with a fixed
 +8 hours: Asia/Shanghai has had no daylight saving time since 1991.
+
+Kept whole (past 400 lines): the definitions below are shared by the page and the
+Excel export; one module keeps the two from counting differently.
 """
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timezone

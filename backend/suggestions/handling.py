@@ -5,6 +5,8 @@ Every operation follows suggestion_core: the guard (permission, then status) fir
 input, then the rows, then `transition` (the event row), then the outbox — all in the caller's
 transaction. Each one first locks the suggestion's row (PostgreSQL) and re-reads it, so two
 clicks or two department users never both pass a check meant for one.
+
+Kept whole (past 400 lines): it is one side of the suggestion, the department's.
 """
 from dataclasses import dataclass
 from datetime import date

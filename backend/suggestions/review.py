@@ -16,6 +16,8 @@ Decisions worth knowing:
   residents keep following a live suggestion.
 - Reasons and comments meant for staff never go into a public event's text (residents read
   those): the reassignment reason sits in the event's `data`.
+
+Kept whole (past 400 lines): it is one side of the suggestion, the admin office's.
 """
 import re
 from dataclasses import dataclass
