@@ -43,8 +43,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
                      compare_type=True, render_item=render_migration_item)
     csrf.init_app(app)
     login_manager.init_app(app)
-    from backend.core.ratelimit import limiter
-    limiter.init_app(app)
+    from backend.core import ratelimit
+    ratelimit.init_app(app)
 
     from backend.core.storage import LocalStorage
     app.extensions["lianxin_storage"] = LocalStorage(

@@ -1,14 +1,22 @@
 """What every server-rendered page shares: the logged-in user, filters, error pages."""
 from datetime import date
 
+import logging
+import time
+
+import sqlalchemy as sa
 from flask import Flask, flash, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
-from backend.core.errors import DomainError
+from backend.core.errors import DomainError, Unavailable
 from backend.core.extensions import db, login_manager
 from backend.core.timeutil import format_date_cn, format_local
 
 LARGE_TEXT_COOKIE = "lx_large"
+# The database cannot be reached (down, restarting, a dropped connection): a 503 to retry, not a
+# crash. pool_pre_ping (config) replaces dead pooled connections, so the app recovers on its own.
+DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.DisconnectionError, sa.exc.InterfaceError)
+log = logging.getLogger("lianxin.web")
 
 
 def register_web(app: Flask) -> None:
@@ -42,8 +50,43 @@ def register_web(app: Flask) -> None:
             from miniprogram_api.errors import error_response
             return error_response(err)
         db.session.rollback()
-        return render_template("error.html", title="无法完成", message=err.message,
-                               code=err.code), err.status
+        retry_after = getattr(err, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        title = "请稍后再试" if retry_after is not None else "无法完成"
+        return render_template("error.html", title=title, message=err.message,
+                               code=err.code), err.status, headers
+
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.DisconnectionError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    def _database_down(err):
+        log.error("数据库不可用：%s", err)
+        try:
+            db.session.rollback()
+        except sa.exc.SQLAlchemyError:
+            pass  # the connection is gone; the pool replaces it
+        down = Unavailable("系统暂时无法访问，请稍后再试。您填写的内容尚未提交，请稍后重新提交。",
+                           code="database_unavailable")
+        headers = {"Retry-After": str(down.retry_after)}
+        if request.path.startswith("/api/"):
+            from flask import jsonify
+            return jsonify(code=down.code, message=down.message, errors={},
+                           retry_after=down.retry_after), 503, headers
+        return render_template("error.html", title="系统暂时无法访问", message=down.message,
+                               code=down.code), 503, headers
+
+    @app.errorhandler(500)
+    def _server_error(err):
+        if request.path.startswith("/api/"):
+            from miniprogram_api.errors import error_response, http_error
+            return error_response(http_error(500))
+        try:
+            db.session.rollback()
+        except sa.exc.SQLAlchemyError:
+            pass
+        return render_template("error.html", title="出错了",
+                               message="服务器开小差了，请稍后再试。如果问题一直存在，请联系联络站。",
+                               code="server_error"), 500
 
     @app.errorhandler(CSRFError)
     def _csrf_error(err):
@@ -52,13 +95,14 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(429)
     def _rate_limited(err):
-        from backend.core.errors import RateLimited
-        limited = RateLimited()
+        from backend.core.ratelimit import limiter, refusal
+        current = limiter.current_limit
+        limited = refusal(current.reset_at - time.time() if current else 60)
         if request.path.startswith("/api/"):
             from miniprogram_api.errors import error_response
             return error_response(limited)
         return render_template("error.html", title="请稍后再试", message=limited.message,
-                               code=limited.code), 429
+                               code=limited.code), 429, {"Retry-After": str(limited.retry_after)}
 
     @app.errorhandler(404)
     def _not_found(err):

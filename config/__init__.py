@@ -43,9 +43,15 @@ class BaseConfig:
 
     # A reception day puts many residents behind one station Wi-Fi: the per-IP limit is generous.
     SUBMIT_RATE_PER_IP = os.environ.get("SUBMIT_RATE_PER_IP", "120 per hour")
+    # Messages and bookings are counted apart: a resident who wrote several messages can still book.
     SUBMIT_RATE_PER_RESIDENT = os.environ.get("SUBMIT_RATE_PER_RESIDENT", "5 per 10 minutes;20 per day")
+    BOOKING_RATE_PER_RESIDENT = os.environ.get("BOOKING_RATE_PER_RESIDENT", "5 per 10 minutes;20 per day")
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_KEY_PREFIX = "lianxin"
+    # Redis down must not refuse residents: count in this process's memory meanwhile (logged).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 
     # Suggestions (代表建议): months a department has to answer after 交办, and how many times an
     # unsatisfied deputy may send an answer back for a second one.
@@ -54,7 +60,8 @@ class BaseConfig:
     SUGGESTION_MAX_REANSWERS = int(os.environ.get("SUGGESTION_MAX_REANSWERS", "1"))
 
     # The scheduler process (backend/jobs/scheduler.py): the holder renews its lease well before it
-    # lapses; a second process takes over within SCHEDULER_LEASE_SECONDS of the first dying.
+    # lapses; a second process, checking every SCHEDULER_RENEW_SECONDS, takes over within
+    # SCHEDULER_LEASE_SECONDS + SCHEDULER_RENEW_SECONDS (80 s by default) of the first dying.
     SCHEDULER_LEASE_SECONDS = float(os.environ.get("SCHEDULER_LEASE_SECONDS", "60"))
     SCHEDULER_RENEW_SECONDS = float(os.environ.get("SCHEDULER_RENEW_SECONDS", "20"))
     SCHEDULER_OUTBOX_SECONDS = int(os.environ.get("SCHEDULER_OUTBOX_SECONDS", "30"))

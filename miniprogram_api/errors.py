@@ -24,7 +24,11 @@ SERVER_ERROR = ("server_error", "服务器开小差了，请稍后再试")
 
 def error_response(err: DomainError):
     db.session.rollback()
-    return jsonify(code=err.code, message=err.message, errors=err.errors), err.status
+    retry_after = getattr(err, "retry_after", None)
+    if retry_after is None:
+        return jsonify(code=err.code, message=err.message, errors=err.errors), err.status
+    return (jsonify(code=err.code, message=err.message, errors=err.errors,
+                    retry_after=retry_after), err.status, {"Retry-After": str(retry_after)})
 
 
 def api_error(code: str, message: str, status: int) -> DomainError:

@@ -2,6 +2,7 @@
 rate the outcome of a deputy suggestion the message fed (backend.suggestions.residents).
 Every rule lives in backend.messages.operations; a message that is not the caller's is a 404,
 so a stranger cannot tell it from a missing one."""
+from flask import request
 from sqlalchemy.exc import IntegrityError
 
 from backend.messages import policy
@@ -12,7 +13,7 @@ from backend.messages import operations as ops
 from backend.org import public
 from backend.suggestions import residents as outcome
 from backend.messages.queue import resident_messages
-from backend.core.ratelimit import submission_limits
+from backend.core.ratelimit import replayed, submission_limits
 from miniprogram_api import bp
 from miniprogram_api.auth import current_resident, resident_required
 from miniprogram_api.deputies import live_deputy
@@ -26,9 +27,16 @@ from miniprogram_api.schemas_messages import (
 SUBMIT_FIELDS = {"deputy": "deputy_token"}
 
 
+def _is_retry() -> bool:
+    """A resident past the limit who retries a message already sent gets its receipt."""
+    body = request.get_json(silent=True)
+    key = body.get("idempotency_key") if isinstance(body, dict) else None
+    return isinstance(key, str) and ops.submitted_before(current_resident(), key)
+
+
 @bp.post("/messages")
 @resident_required
-@submission_limits
+@submission_limits("message", replay=_is_retry)
 @endpoint(body=MessageIn, out=ReceiptOut, status=201, replay=True, error_fields=SUBMIT_FIELDS,
           commit=True)
 def submit(data):
@@ -39,6 +47,8 @@ def submit(data):
         target["station"] = public.public_station(station_id)
     result = ops.submit_message(resident=current_resident(), channel="miniprogram", **target,
                                 **data)
+    if not result.created:
+        replayed()
     return result, 201 if result.created else 200
 
 

@@ -93,6 +93,9 @@ class Error(Schema):
     message = fields.Str(required=True, metadata={"description": "给用户看的中文说明"})
     errors = fields.Dict(keys=fields.Str(), metadata={
         "description": "按字段列出的问题，如 {\"body\": [\"留言内容至少 5 个字\"]}"})
+    retry_after = fields.Int(metadata={
+        "description": "多少秒后可以再试：提交太频繁（429，rate_limited）或系统暂时无法访问"
+                       "（503，database_unavailable）时才有，与 Retry-After 头相同"})
 
 
 class StationBrief(Schema):

@@ -101,8 +101,8 @@ def _app_context(request, app):
         yield
         return
     with app.app_context():
-        from backend.core.ratelimit import limiter
-        limiter.reset()  # counters are per test, not per run
+        from backend.core import ratelimit
+        ratelimit.reset()  # counters are per test, not per run
         yield
         _db.session.rollback()
         _db.session.remove()

@@ -1,6 +1,7 @@
 """Command-line tools registered on the app: demo data, posters, accounts, the outbox."""
 import logging
-import time
+import signal
+import threading
 
 import click
 from flask import Flask
@@ -44,9 +45,12 @@ def outbox_deliver(loop: bool, interval: int):
     if not logging.getLogger().handlers:  # show the development log channel on the console
         logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
         logging.getLogger("lianxin").setLevel(logging.INFO)
+    # systemd and Docker stop with SIGTERM: finish the row in hand, then stop.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     while True:
         try:
-            report = _deliver_backlog()
+            report = _deliver_backlog(stop=stop)
         except Exception as err:  # noqa: BLE001 - a worker outlives a database hiccup
             if not loop:
                 raise
@@ -55,9 +59,11 @@ def outbox_deliver(loop: bool, interval: int):
         else:
             if report.total or not loop:  # a quiet loop stays quiet
                 click.echo(f"[{format_local(utcnow(), '%H:%M:%S')}] {_describe(report)}")
-        if not loop:
+        if stop.is_set():
+            click.echo("收到停止信号，已投递完手头的通知，退出。")
             return
-        time.sleep(interval)
+        if not loop or stop.wait(interval):
+            return
 
 
 @outbox_cli.command("status", help="按状态统计发件箱中的通知。")
@@ -74,16 +80,15 @@ def outbox_status():
         click.echo(f"{label}：{sum(n for _, n in rows)} 条{detail}")
 
 
-def _deliver_backlog(batch: int = 100):
-    """Every due row, one batch and one commit at a time."""
-    from backend.core.extensions import db
+def _deliver_backlog(batch: int = 100, stop: threading.Event | None = None):
+    """The one outbox loop (the CLI and the scheduler's job): every due row, each in its own
+    transaction (deliver_due commits), until none is due or `stop` is set."""
     from backend.delivery.outbox import DeliveryReport, deliver_due
     total = DeliveryReport()
     while True:
-        report = deliver_due(batch=batch)
-        db.session.commit()
+        report = deliver_due(batch=batch, stop=stop)
         total += report
-        if report.total < batch:
+        if report.total < batch or (stop is not None and stop.is_set()):
             return total
 
 

@@ -13,8 +13,7 @@ from flask.cli import AppGroup
 
 scheduler_cli = AppGroup("scheduler", help="定时任务：运行调度进程、查看任务、手动运行某个任务。")
 
-OUTCOMES = {"done": "已完成", "failed": "运行失败（详情见日志）",
-            "skipped": "该任务此日期已运行过或正在运行，未重复执行"}
+OUTCOMES = {"done": "已完成", "failed": "运行失败（详情见日志）"}
 
 
 @scheduler_cli.command("run", help="在前台运行调度进程。另一个调度进程已在运行时，本进程只等待，待其停止后接管。")
@@ -54,15 +53,32 @@ def jobs_command():
 @click.option("--date", "on_date", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="按哪一天运行，默认今天（北京时间）")
 def run_job_command(name: str, on_date):
-    from backend.jobs.scheduler import jobs_for, run_job
+    from backend.jobs.scheduler import jobs_for, run_job_by_hand
     names = [job.id for job in jobs_for(current_app)]
     if name not in names:
         raise click.BadParameter(f"没有这个任务。可用的任务：{'、'.join(names)}", param_hint="NAME")
     _console_logging()
-    outcome = run_job(name, today=on_date.date() if on_date else None)
-    click.echo(f"{name}：{OUTCOMES[outcome]}")
-    if outcome == "failed":
-        raise SystemExit(1)
+    outcome, run = run_job_by_hand(name, today=on_date.date() if on_date else None)
+    if outcome != "skipped":
+        click.echo(f"{name}：{OUTCOMES[outcome]}")
+        if outcome == "failed":
+            raise SystemExit(1)
+        return
+    # Not run: say why, and exit non-zero so a script or an operator does not take it for done.
+    click.echo(f"{name}：未运行。{_why_not(run)}", err=True)
+    raise SystemExit(1)
+
+
+def _why_not(run) -> str:
+    from backend.core.timeutil import format_local
+    if run is None:
+        return "原因未知，请查看日志。"
+    if run.status == "done":
+        return (f"该任务 {run.run_key} 已于 {format_local(run.finished_at, '%Y-%m-%d %H:%M:%S')} "
+                "运行完成，不会重复执行。")
+    return (f"该任务 {run.run_key} 正由进程 {run.holder} 运行（开始于 "
+            f"{format_local(run.started_at, '%H:%M:%S')}）。该进程若已意外停止，"
+            "它的调度租约过期后（默认 60 秒）可以再次运行。")
 
 
 def _console_logging() -> None:

@@ -48,3 +48,15 @@ class RateLimited(DomainError):
     code = "rate_limited"
     message = "提交太频繁了，请稍后再试"
     status = 429
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None, **kw):
+        super().__init__(message, **kw)
+        self.retry_after = retry_after  # seconds; sent as Retry-After and in the JSON body
+
+
+class Unavailable(DomainError):
+    """A part the request needs (the database) cannot be reached: try again shortly."""
+    code = "service_unavailable"
+    message = "系统暂时无法访问，请稍后再试"
+    status = 503
+    retry_after = 30

@@ -1,15 +1,20 @@
 """Delivering the notification outbox: a WeChat subscribe message where a template (and, for a
-resident, a one-time grant) allows it, otherwise the in-app inbox. Failures are retried with
-backoff; no row is ever lost or sent twice.
+resident, a one-time grant) allows it, otherwise the in-app inbox. Failures WeChat reports are
+retried with backoff.
 
-The function only flushes: the caller (`flask outbox deliver`, a scheduler job) commits once per
-batch, which also releases the row locks taken on PostgreSQL."""
+At most once per row for WeChat: each row is delivered in its own short transaction, and a row
+going to WeChat is marked sent, with its grant spent, in a commit made *before* the call (claim,
+then call). A deliverer killed during the call loses that one message instead of sending it
+again later; a call WeChat refuses puts the row (and the grant) back in a second transaction.
+`deliver_due` therefore commits, row by row, and stops between rows when asked to."""
 import logging
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
+import requests
 import sqlalchemy as sa
 from flask import current_app
 
@@ -82,20 +87,27 @@ class _Target:
     resident_id: int | None = None  # residents' one-time grants are counted; staff's are not
 
 
-def deliver_due(now: datetime | None = None, batch: int = 100) -> DeliveryReport:
+def deliver_due(now: datetime | None = None, batch: int = 100,
+                stop: threading.Event | None = None) -> DeliveryReport:
+    """Up to `batch` due rows, oldest first, one transaction each (this commits); `stop` is
+    looked at between rows, so a deliverer told to stop finishes the row in hand first."""
     now = now or utcnow()
-    notes = db.session.scalars(
-        db.select(Notification)
-        .where(Notification.status.in_(DUE_STATUSES), Notification.next_attempt_at <= now)
-        .order_by(Notification.id).limit(batch)
-        # PostgreSQL: rows another worker holds are skipped, so no row goes out twice.
-        # SQLite compiles this to nothing: it has a single writer anyway.
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)).all()
     courier = _Courier(now)
-    courier.lock_grants(notes)
-    outcomes = Counter(courier.deliver(note) for note in notes)
-    db.session.flush()
+    outcomes = Counter()
+    for _ in range(batch):
+        if stop is not None and stop.is_set():
+            break
+        note = db.session.scalar(
+            db.select(Notification)
+            .where(Notification.status.in_(DUE_STATUSES), Notification.next_attempt_at <= now)
+            .order_by(Notification.id).limit(1)
+            # PostgreSQL: a row another worker holds is skipped, so no row goes out twice.
+            # SQLite compiles this to nothing: it has a single writer anyway.
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True))
+        if note is None:
+            break
+        outcomes[courier.deliver(note)] += 1
     return DeliveryReport(**outcomes)
 
 
@@ -125,62 +137,92 @@ def outbox_counts() -> list[tuple[str, str, int]]:
         .order_by(Notification.status, Notification.channel)).all()
 
 
+@dataclass(frozen=True)
+class _Call:
+    """A subscribe message decided on and committed as sent, not yet made."""
+    note_id: int
+    grant_key: tuple[int, str] | None
+    openid: str
+    template_id: str
+    data: dict
+    page: str | None
+
+
 class _Courier:
-    """One batch's delivery: the clock, WeChat, the templates and the locked grants."""
+    """Delivers one row at a time, each in its own transaction: the clock, WeChat, templates."""
 
     def __init__(self, now: datetime):
         self.now = now
         self.wechat = get_wechat()
         self.templates = current_app.config.get("WECHAT_TEMPLATES") or {}
-        self.grants: dict[tuple[int, str], SubscribeGrant] = {}
-
-    def lock_grants(self, notes: list[Notification]) -> None:
-        ids = {n.recipient_id for n in notes if n.recipient_kind == "resident"}
-        if not (ids and self.templates and self.wechat.configured):
-            return
-        self.grants = {(g.resident_id, g.template_id): g for g in db.session.scalars(
-            db.select(SubscribeGrant).where(SubscribeGrant.resident_id.in_(ids))
-            # One statement in one fixed order: two workers wait for each other, never deadlock.
-            .order_by(SubscribeGrant.resident_id, SubscribeGrant.template_id)
-            .with_for_update().execution_options(populate_existing=True))}
 
     def deliver(self, note: Notification) -> str:
+        note_id = note.id
         try:
-            target = _target(note)
-            if target is None:
-                note.status, note.last_error = "dead", "收件人已不存在"
-                return "skipped"
-            if self._send_wechat(note, target):
-                return self._sent(note, "wechat")
-            log.info("inbox %s → %s %s: %s | %s", note.topic, note.recipient_kind,
-                     note.recipient_id, note.title, note.body)
-            return self._sent(note, "inbox")
+            outcome, call = self._decide(note)
+            db.session.commit()  # before any call: WeChat is told at most once
         except sa.exc.SQLAlchemyError:
-            raise  # the transaction is broken: the caller rolls back and every row stays due
+            db.session.rollback()
+            raise  # the transaction is broken: the row stays due, the caller decides
         except Exception as err:  # noqa: BLE001 - one bad row must not stop the batch
-            if not isinstance(err, WeChatError):
-                log.exception("notification %s failed", note.id)
-            return self._retry_later(note, err)
-
-    def _send_wechat(self, note: Notification, target: _Target) -> bool:
-        """True if WeChat took it; False if this recipient can only be told in the inbox."""
-        template_id = self.templates.get(note.topic)
-        grant = self.grants.get((target.resident_id, template_id))
-        has_grant = target.resident_id is None or (grant is not None and grant.remaining > 0)
-        if not (template_id and target.openid and self.wechat.configured and has_grant):
-            return False
+            # _decide changes nothing before its last, infallible lines: no undo needed.
+            log.exception("notification %s failed", note_id)
+            outcome, call = self._retry_later(note, err), None
+            db.session.commit()
+        if call is None:
+            return outcome
         try:
-            self.wechat.send_subscribe_message(target.openid, template_id, template_data(note),
-                                               page=mini_program_page(note.link))
-        except WeChatError as err:
-            if err.errcode != NO_GRANT:
-                raise
+            self.wechat.send_subscribe_message(call.openid, call.template_id, call.data,
+                                               page=call.page)
+        except Exception as err:  # noqa: BLE001 - WeChat did not take it: undo the claim
+            if _maybe_taken(err):
+                log.warning("notification %s: WeChat did not answer in time; kept as sent, not "
+                            "retried (it may have gone out)", note_id)
+                return "sent"
+            return self._undo(call, err)
+        return "sent"
+
+    def _decide(self, note: Notification) -> tuple[str, _Call | None]:
+        target = _target(note)
+        if target is None:
+            note.status, note.last_error = "dead", "收件人已不存在"
+            return "skipped", None
+        template_id = self.templates.get(note.topic)
+        grant = None
+        if template_id and target.openid and self.wechat.configured:
+            if target.resident_id is not None:
+                grant = _locked_grant(target.resident_id, template_id)
+                if grant is None or grant.remaining <= 0:
+                    template_id = None
+        if not (template_id and target.openid and self.wechat.configured):
+            _log_inbox(note)
+            return self._sent(note, "inbox"), None
+        call = _Call(note.id, (grant.resident_id, grant.template_id) if grant else None,
+                     target.openid, template_id, template_data(note),
+                     mini_program_page(note.link))
+        if grant is not None:
+            grant.remaining -= 1  # spent now, with the claim; given back if WeChat refuses
+        return self._sent(note, "wechat"), call
+
+    def _undo(self, call: _Call, err: Exception) -> str:
+        db.session.rollback()
+        note = db.session.get(Notification, call.note_id, with_for_update=True,
+                              populate_existing=True)
+        grant = _locked_grant(*call.grant_key) if call.grant_key else None
+        note.status, note.channel, note.sent_at = "failed", "", None
+        if grant is not None:
+            grant.remaining += 1
+        if isinstance(err, WeChatError) and err.errcode == NO_GRANT:
             if grant is not None:
                 grant.remaining = 0  # WeChat's count wins over ours
-            return False
-        if grant is not None:
-            grant.remaining = max(grant.remaining - 1, 0)
-        return True
+            _log_inbox(note)
+            outcome = self._sent(note, "inbox")
+        else:
+            if not isinstance(err, WeChatError):
+                log.exception("notification %s failed", note.id)
+            outcome = self._retry_later(note, err)
+        db.session.commit()
+        return outcome
 
     def _sent(self, note: Notification, channel: str) -> str:
         note.status, note.channel, note.sent_at = "sent", channel, self.now
@@ -196,6 +238,22 @@ class _Courier:
             return "dead"
         note.status, note.next_attempt_at = "failed", self.now + backoff(note.attempts)
         return "failed"
+
+
+def _maybe_taken(err: Exception) -> bool:
+    """The request reached WeChat but no answer came back: it may have been sent, so a retry
+    could send it twice. Refusals, HTTP errors and failures to connect are certain not-sents."""
+    return isinstance(err.__cause__, requests.ReadTimeout)
+
+
+def _locked_grant(resident_id: int, template_id: str) -> SubscribeGrant | None:
+    return db.session.get(SubscribeGrant, (resident_id, template_id), with_for_update=True,
+                          populate_existing=True)
+
+
+def _log_inbox(note: Notification) -> None:
+    log.info("inbox %s → %s %s: %s | %s", note.topic, note.recipient_kind, note.recipient_id,
+             note.title, note.body)
 
 
 def _target(note: Notification) -> _Target | None:

@@ -6,9 +6,15 @@ Two schedulers started by mistake stay apart in two ways:
    APScheduler fire jobs; the other keeps its scheduler paused and takes over when the lease
    lapses (the holder renews it every SCHEDULER_RENEW_SECONDS);
 2. a JobRun row per (job, run key), e.g. ("reminders.day_before", "2026-12-14"): whoever inserts
-   it first runs the job, a second inserter hits the unique key and skips.
-The outbox job has no run key: deliver_due locks its rows with SKIP LOCKED, so two deliverers
-never send a row twice, and a JobRun row every 30 seconds would only bloat the table.
+   it first runs the job, a second inserter hits the unique key and skips. The row names its
+   holder, and a "running" claim lives only as long as its holder holds a lease: a process
+   killed mid-run (SIGKILL, out of memory, a host crash) leaves a claim that the next leader
+   (or `scheduler run-job`) takes over once that lease has lapsed. Taking over is safe because
+   every keyed job does its work in the transaction that marks the row "done" (a killed run
+   leaves nothing behind), or, for the photo purge, commits batches that a rerun continues.
+The outbox job has no run key: deliver_due locks its rows with SKIP LOCKED and marks each sent
+before calling WeChat, so two deliverers never send a row twice, and a JobRun row every 30
+seconds would only bloat the table.
 """
 import importlib
 import logging
@@ -77,9 +83,11 @@ def morning_reminders(today: date, now: datetime) -> str:
 
 
 def deliver_outbox(today: date, now: datetime) -> str:
-    # Batches of 100, one commit each (which also frees the rows locked on PostgreSQL).
+    # One transaction per row (see backend/delivery/outbox.py); a stopping scheduler
+    # finishes the row in hand and leaves the rest for its successor.
     from backend.cli.commands import _deliver_backlog, _describe
-    return _describe(_deliver_backlog())
+    runner = _runner
+    return _describe(_deliver_backlog(stop=runner.stop if runner is not None else None))
 
 
 def flag_overdue_messages(today: date, now: datetime) -> str:
@@ -164,7 +172,8 @@ def run_job(job_id: str, *, today: date | None = None, now: datetime | None = No
 
 def run_once(job: str, run_key: str, fn: Callable[[], str | None]) -> str:
     """Claim (job, run_key) with a JobRun row, run `fn`, and commit its work together with the
-    row's "done". A key already claimed is skipped, except a failed one, which may be retried.
+    row's "done". A key already claimed is skipped, except a failed one, which may be retried,
+    and a running one whose holder no longer holds a lease (it died), which is taken over.
     Needs an app context; returns "done", "failed" or "skipped"."""
     run = _claim(job, run_key)
     if run is None:
@@ -192,15 +201,25 @@ def _claim(job: str, run_key: str) -> JobRun | None:
         return run
     except sa.exc.IntegrityError:
         db.session.rollback()
-    # Retaking a failed run is one conditional UPDATE: of two retakers, one wins.
+    # Retaking a failed or orphaned run is one conditional UPDATE: of two retakers, one wins.
+    now = utcnow()
+    holder_alive = sa.exists().where(SchedulerLease.holder == JobRun.holder,
+                                     SchedulerLease.expires_at >= now)
     retaken = db.session.execute(
         sa.update(JobRun).where(JobRun.job == job, JobRun.run_key == run_key,
-                                JobRun.status == "failed")
-        .values(status="running", holder=HOLDER, started_at=utcnow(), finished_at=None))
+                                sa.or_(JobRun.status == "failed",
+                                       sa.and_(JobRun.status == "running", ~holder_alive)))
+        .values(status="running", holder=HOLDER, started_at=now, finished_at=None)
+        .execution_options(synchronize_session=False))
     db.session.commit()
     if retaken.rowcount != 1:
         return None
     return db.session.scalar(sa.select(JobRun).filter_by(job=job, run_key=run_key))
+
+
+def claim_of(job: str, run_key: str) -> JobRun | None:
+    return db.session.scalar(sa.select(JobRun).filter_by(job=job, run_key=run_key)
+                             .execution_options(populate_existing=True))
 
 
 def _finish(run: JobRun, status: str, detail: str) -> None:
@@ -221,19 +240,20 @@ def _run_unkeyed(job: str, fn: Callable[[], str]) -> str:
 
 # ---- the lease ----
 
-def take_lease(holder: str, seconds: float, now: datetime | None = None) -> bool:
+def take_lease(holder: str, seconds: float, now: datetime | None = None,
+               name: str = LEASE_NAME) -> bool:
     """Take or renew the lease: free, expired or already ours. Commits; True if we hold it."""
     now = now or utcnow()
     values = {"holder": holder, "expires_at": now + timedelta(seconds=seconds), "renewed_at": now}
     taken = db.session.execute(
         sa.update(SchedulerLease)
-        .where(SchedulerLease.name == LEASE_NAME,
+        .where(SchedulerLease.name == name,
                sa.or_(SchedulerLease.expires_at < now, SchedulerLease.holder == holder))
         .values(**values)).rowcount == 1
-    if not taken and db.session.get(SchedulerLease, LEASE_NAME) is None:
+    if not taken and db.session.get(SchedulerLease, name) is None:
         try:
             with db.session.begin_nested():
-                db.session.add(SchedulerLease(name=LEASE_NAME, **values))
+                db.session.add(SchedulerLease(name=name, **values))
             taken = True
         except sa.exc.IntegrityError:
             pass  # another process inserted it first: theirs
@@ -251,6 +271,44 @@ def release_lease(holder: str) -> None:
 
 def lease_holder() -> SchedulerLease | None:
     return db.session.get(SchedulerLease, LEASE_NAME)
+
+
+def run_job_by_hand(job_id: str, *, today: date | None = None) -> tuple[str, JobRun | None]:
+    """`scheduler run-job`: run one job in this process, beside a running scheduler or not.
+    Its claim lives on a lease of its own (renewed by a thread while the job runs, dropped
+    after), so a leader neither takes it over while it runs nor waits for it if we die.
+    Returns the outcome and the job's run row (None for a job without a run key)."""
+    app = current_app._get_current_object()
+    seconds = float(app.config["SCHEDULER_LEASE_SECONDS"])
+    renew = float(app.config["SCHEDULER_RENEW_SECONDS"])
+    name = f"run-job:{secrets.token_hex(8)}"
+    stop = threading.Event()
+
+    def keep_renewing():
+        while not stop.wait(renew):
+            try:
+                with app.app_context():
+                    take_lease(HOLDER, seconds, name=name)
+            except sa.exc.SQLAlchemyError as err:
+                log.error("续租失败（数据库）：%s", err)
+
+    now = utcnow()
+    today = today or now.astimezone(LOCAL_TZ).date()
+    take_lease(HOLDER, seconds, name=name)
+    renewer = threading.Thread(target=keep_renewing, daemon=True)
+    renewer.start()
+    try:
+        outcome = run_job(job_id, today=today, now=now)
+    finally:
+        stop.set()
+        renewer.join()
+        db.session.rollback()
+        db.session.execute(sa.delete(SchedulerLease).where(SchedulerLease.name == name))
+        db.session.commit()
+    job = {j.id: j for j in jobs_for(app)}[job_id]
+    if job.run_key is None:
+        return outcome, None
+    return outcome, claim_of(job_id, job.run_key(today, now))
 
 
 # ---- the process ----

@@ -156,6 +156,13 @@ def _checked(body, phone, place, photo_ids, deputy, station):
     return body, phone, place, photo_ids, target
 
 
+def submitted_before(resident: Resident, idempotency_key: str) -> bool:
+    """Whether this resident already sent a message under this key (a retry, not a new one)."""
+    return db.session.scalar(
+        db.select(Message.id).filter_by(idempotency_key=(idempotency_key or "").strip(),
+                                        resident_id=resident.id).limit(1)) is not None
+
+
 def _by_idempotency_key(key: str) -> Message | None:
     return db.session.scalar(db.select(Message).filter_by(idempotency_key=key))
 

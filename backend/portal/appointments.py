@@ -36,7 +36,7 @@ def book_form(station_id: int):
 
 
 @bp.post("/stations/<int:station_id>/book")
-@submission_limits
+@submission_limits("booking")
 def book(station_id: int):
     station = public.public_station(station_id)
     form = request.form.to_dict()
@@ -154,7 +154,7 @@ def meet_form(station_id: int):
 
 
 @bp.post("/stations/<int:station_id>/meet")
-@submission_limits
+@submission_limits("booking")
 def meet(station_id: int):
     station = public.public_station(station_id)
     form = request.form.to_dict()

@@ -25,7 +25,7 @@ from backend.messages.queue import resident_messages
 from backend.portal import bp
 from backend.portal.residents import current_web_resident, get_or_create_web_resident, web_key
 from backend.core.protect import lookup_code
-from backend.core.ratelimit import limiter, submission_limits
+from backend.core.ratelimit import limiter, replayed, submission_limits
 
 TRACKED = "tracked_messages"  # session: the ids this browser unlocked with number and code
 TRACKED_MAX = 20
@@ -56,7 +56,7 @@ def write(token: str | None = None, station_id: int | None = None):
 
 @bp.post("/d/<token>/write", endpoint="send")
 @bp.post("/stations/<int:station_id>/write", endpoint="send")
-@submission_limits  # one endpoint for both targets, so they share one budget
+@submission_limits("message", replay=lambda: _is_retry())  # both targets, one budget
 def send(token: str | None = None, station_id: int | None = None):
     target = _target(token, station_id)
     form = {"body": request.form.get("body", ""), "phone": request.form.get("phone", ""),
@@ -74,7 +74,17 @@ def send(token: str | None = None, station_id: int | None = None):
         message_id = result.message.id  # known now; after the commit it would be loaded again
         if result.created:  # a retry shows the first receipt and keeps nothing of its own
             uploads.commit()
+        else:
+            replayed()
     return redirect(url_for(".receipt", message_id=message_id))
+
+
+def _is_retry() -> bool:
+    """A resident past the limit who sends the same form again (a double tap, a reload) gets
+    the receipt of the message already sent."""
+    resident = current_web_resident()
+    return resident is not None and ops.submitted_before(
+        resident, request.form.get("idempotency_key", ""))
 
 
 def _target(token: str | None, station_id: int | None) -> dict:

@@ -131,6 +131,20 @@ def test_staff_and_deputies_are_reached_on_their_bound_wechat(db, wechat, templa
     assert [n.channel for n in notes] == ["wechat", "wechat", "inbox"]
 
 
+def test_no_answer_from_wechat_is_not_retried(db, wechat, templates, make_resident):
+    """WeChat got the request but the answer timed out: it may have been sent, and the resident's
+    one-time grant spent, so sending again could repeat it. At most once."""
+    resident = make_resident("o-resident", {"TPL-ANSWER": 2})
+    note = queue(db, resident)
+    wechat.add(responses.POST, SEND, body=requests.exceptions.ReadTimeout("no answer"))
+    assert deliver_due(now=T0) == DeliveryReport(sent=1)
+    assert deliver_due(now=T0 + timedelta(hours=7)).total == 0
+    assert len(sends(wechat)) == 1
+    db.session.refresh(note)
+    assert (note.status, note.channel) == ("sent", "wechat")
+    assert grant_left(db, resident) == 1
+
+
 @pytest.mark.parametrize("failure", [
     {"status": 500},
     {"body": requests.exceptions.ConnectTimeout("timed out")},

@@ -57,6 +57,20 @@ def test_a_failed_run_is_recorded_and_the_next_key_still_runs(db):
     assert [r.status for r in _runs(db, "test.job")] == ["done", "done"]
 
 
+def test_a_running_claim_lives_as_long_as_its_holders_lease(db):
+    from backend.jobs.models import JobRun
+    from backend.jobs.scheduler import HOLDER, run_once, take_lease
+    dead = "other-host:4242:abcdef"
+    db.session.add(JobRun(job="test.job", run_key="2026-12-14", holder=dead, status="running"))
+    take_lease(dead, 60, name="main")  # commits: the holder still holds the lease
+    assert run_once("test.job", "2026-12-14", lambda: "不该运行") == "skipped"
+
+    take_lease(dead, -1, name="main")  # its lease lapsed: the holder is gone
+    assert run_once("test.job", "2026-12-14", lambda: "接手完成") == "done"
+    (run,) = _runs(db, "test.job")
+    assert (run.status, run.holder, run.detail) == ("done", HOLDER, "接手完成")
+
+
 # ---- the job wrappers ----
 
 @pytest.fixture
@@ -257,5 +271,6 @@ def test_cli_lists_jobs_and_runs_one(app, db, calls):
     args = ["run-job", "reminders.day_before", "--date", "2026-12-14"]
     assert "已完成" in runner.invoke(scheduler_cli, args).output
     assert calls == [("day_before", date(2026, 12, 15))]
-    assert "未重复执行" in runner.invoke(scheduler_cli, args).output
+    again = runner.invoke(scheduler_cli, args)
+    assert again.exit_code != 0 and "运行完成，不会重复执行" in again.output
     assert runner.invoke(scheduler_cli, ["run-job", "nope"]).exit_code != 0

@@ -168,7 +168,20 @@ def test_rate_limit_per_resident(app, client, db, write_url, monkeypatch):
     form = open_form(client, write_url)
     resp = send(client, write_url, form=form, body="第3件事：路灯坏了很久了")
     assert resp.status_code == 429
-    assert "提交太频繁了，请稍后再试" in resp.get_data(as_text=True)
+    assert "提交太频繁了，请1分钟后再试" in resp.get_data(as_text=True)
+    assert 0 < int(resp.headers["Retry-After"]) <= 60
+    assert _count(db, Message) == 2
+
+
+def test_a_double_tap_past_the_limit_still_gets_the_receipt(app, client, db, write_url,
+                                                            monkeypatch):
+    monkeypatch.setitem(app.config, "SUBMIT_RATE_PER_RESIDENT", "2 per minute")
+    send(client, write_url, body="第1件事：路灯坏了很久了")
+    form = open_form(client, write_url)
+    second = send(client, write_url, form=form, body="第2件事：路灯坏了很久了")
+    again = send(client, write_url, form=form, body="第2件事：路灯坏了很久了")
+    assert (second.status_code, again.status_code) == (302, 302)
+    assert again.headers["Location"] == second.headers["Location"]
     assert _count(db, Message) == 2
 
 

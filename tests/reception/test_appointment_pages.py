@@ -151,9 +151,9 @@ def test_ask_for_a_meeting_outside_reception_days(client, db, appt_world):
     assert resp.status_code == 422 and "请选择希望见面的日期和时间" in resp.get_data(as_text=True)
 
 
-def test_booking_posts_share_the_residents_submission_budget(client, db, app, appt_world):
+def test_booking_posts_share_the_residents_booking_budget(client, db, app, appt_world):
     db.session.commit()
-    app.config["SUBMIT_RATE_PER_RESIDENT"] = "2 per 10 minutes"
+    app.config["BOOKING_RATE_PER_RESIDENT"] = "2 per 10 minutes"
     try:
         meet = f"/stations/{appt_world.station.id}/meet"
         when = (local_today() + timedelta(days=3)).isoformat()
@@ -161,9 +161,9 @@ def test_booking_posts_share_the_residents_submission_budget(client, db, app, ap
                        ).status_code for _ in range(2)]
         refused = _book(client, appt_world)
     finally:
-        app.config["SUBMIT_RATE_PER_RESIDENT"] = "5 per 10 minutes;20 per day"
+        app.config["BOOKING_RATE_PER_RESIDENT"] = "5 per 10 minutes;20 per day"
     assert asked == [302, 302] and refused.status_code == 429
-    assert "提交太频繁了" in refused.get_data(as_text=True)
+    assert "提交太频繁了，请10分钟后再试" in refused.get_data(as_text=True)
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)
                              .filter_by(kind="slot")) == 0
@@ -360,3 +360,17 @@ def test_declined_meeting_shows_the_reason_to_the_resident(db, app, signed_in, a
           form_url="/staff/meeting-requests")
     page = resident.get(detail).get_data(as_text=True)
     assert "约见未能安排" in page and "此事请拨打12345热线" in page
+
+
+def test_messages_do_not_spend_the_booking_budget(client, db, app, appt_world, monkeypatch):
+    """A resident who wrote their five messages can still book (issue 14: 提交太频繁了)."""
+    from tests.portal.helpers import send
+    monkeypatch.setitem(app.config, "SUBMIT_RATE_PER_RESIDENT", "5 per 10 minutes")
+    db.session.commit()
+    write = f"/d/{active_code(appt_world.zhang).token}/write"
+    sent = [send(client, write, body=f"第{n}件事：小区门口的路灯坏了很久了").status_code
+            for n in range(6)]
+    assert sent == [302] * 5 + [429]
+    booked = _book(client, appt_world)
+    assert booked.status_code == 302, booked.get_data(as_text=True)
+    assert _only(db).status == "booked"
