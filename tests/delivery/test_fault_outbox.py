@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.test_scheduler import _wait_for
+from tests.jobs.test_scheduler import _wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ROWS, RESIDENTS, GRANTS_EACH = 120, 40, 4  # three rows a resident, four grants each
 TEMPLATE = "TPL-FAULT"
 

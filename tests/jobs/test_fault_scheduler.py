@@ -11,9 +11,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from tests.test_scheduler import _pid, _runs, _wait_for
+from tests.jobs.test_scheduler import _pid, _runs, _wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RUN_KEY = "2026-12-14"
 RECEPTION_DAY = date(2026, 12, 15)
 STALL_ENV = "LIANXIN_TEST_STALL_FILE"
@@ -68,7 +68,7 @@ def test_a_job_killed_mid_run_is_taken_over_and_reminds_everyone_once(
     stall = tmp_path / "stalled"
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
            "LIANXIN_INSTANCE": str(tmp_path), "LIANXIN_ENV": "testing", "PYTHONPATH": str(ROOT),
-           "SCHEDULER_JOBS": "tests.test_fault_scheduler:stalling_reminder_jobs",
+           "SCHEDULER_JOBS": "tests.jobs.test_fault_scheduler:stalling_reminder_jobs",
            "SCHEDULER_LEASE_SECONDS": "3", "SCHEDULER_RENEW_SECONDS": "0.5"}
     flask = [sys.executable, "-m", "flask", "--app", "backend", "scheduler"]
 
