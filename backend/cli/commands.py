@@ -7,6 +7,10 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from backend.core.extensions import db
+from backend.core.timeutil import format_local, utcnow
+from backend.delivery.outbox import CHANNEL_LABELS, STATUS_LABELS, deliver_backlog, outbox_counts
+
 outbox_cli = AppGroup("outbox", help="通知发件箱：投递通知、查看投递情况。")
 
 
@@ -24,7 +28,6 @@ def register_cli(app: Flask) -> None:
     def demo_command(reset: bool):
         """Load demo data (a district, stations, deputies with photos, staff accounts)."""
         from backend.cli.demo import load_demo
-        from backend.core.extensions import db
         passwords = load_demo(reset=reset)
         db.session.commit()
         if passwords is None:
@@ -40,8 +43,6 @@ def register_cli(app: Flask) -> None:
 @click.option("--interval", default=10, show_default=True, type=click.IntRange(min=1),
               help="持续运行时每轮之间等待的秒数")
 def outbox_deliver(loop: bool, interval: int):
-    from backend.core.extensions import db
-    from backend.core.timeutil import format_local, utcnow
     if not logging.getLogger().handlers:  # show the development log channel on the console
         logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
         logging.getLogger("lianxin").setLevel(logging.INFO)
@@ -50,7 +51,7 @@ def outbox_deliver(loop: bool, interval: int):
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     while True:
         try:
-            report = _deliver_backlog(stop=stop)
+            report = deliver_backlog(stop=stop)
         except Exception as err:  # noqa: BLE001 - a worker outlives a database hiccup
             if not loop:
                 raise
@@ -58,7 +59,7 @@ def outbox_deliver(loop: bool, interval: int):
             click.echo(f"投递出错，{interval} 秒后重试：{err}", err=True)
         else:
             if report.total or not loop:  # a quiet loop stays quiet
-                click.echo(f"[{format_local(utcnow(), '%H:%M:%S')}] {_describe(report)}")
+                click.echo(f"[{format_local(utcnow(), '%H:%M:%S')}] {report.describe()}")
         if stop.is_set():
             click.echo("收到停止信号，已投递完手头的通知，退出。")
             return
@@ -68,7 +69,6 @@ def outbox_deliver(loop: bool, interval: int):
 
 @outbox_cli.command("status", help="按状态统计发件箱中的通知。")
 def outbox_status():
-    from backend.delivery.outbox import CHANNEL_LABELS, STATUS_LABELS, outbox_counts
     counts = outbox_counts()
     if not counts:
         click.echo("发件箱中还没有通知。")
@@ -78,26 +78,3 @@ def outbox_status():
         by_channel = "、".join(f"{CHANNEL_LABELS[c]} {n} 条" for c, n in rows if c in CHANNEL_LABELS)
         detail = f"（{by_channel}）" if by_channel else ""
         click.echo(f"{label}：{sum(n for _, n in rows)} 条{detail}")
-
-
-def _deliver_backlog(batch: int = 100, stop: threading.Event | None = None):
-    """The one outbox loop (the CLI and the scheduler's job): every due row, each in its own
-    transaction (deliver_due commits), until none is due or `stop` is set."""
-    from backend.delivery.outbox import DeliveryReport, deliver_due
-    total = DeliveryReport()
-    while True:
-        report = deliver_due(batch=batch, stop=stop)
-        total += report
-        if report.total < batch or (stop is not None and stop.is_set()):
-            return total
-
-
-def _describe(report) -> str:
-    if not report.total:
-        return "没有需要投递的通知。"
-    parts = [f"已发送 {report.sent} 条", f"稍后重试 {report.failed} 条"]
-    if report.dead:
-        parts.append(f"多次失败已放弃 {report.dead} 条")
-    if report.skipped:
-        parts.append(f"收件人已不存在 {report.skipped} 条")
-    return "，".join(parts) + "。"

@@ -80,6 +80,27 @@ class DeliveryReport:
         return DeliveryReport(*(getattr(self, f.name) + getattr(other, f.name)
                                 for f in fields(self)))
 
+    def describe(self) -> str:
+        if not self.total:
+            return "没有需要投递的通知。"
+        parts = [f"已发送 {self.sent} 条", f"稍后重试 {self.failed} 条"]
+        if self.dead:
+            parts.append(f"多次失败已放弃 {self.dead} 条")
+        if self.skipped:
+            parts.append(f"收件人已不存在 {self.skipped} 条")
+        return "，".join(parts) + "。"
+
+
+def deliver_backlog(batch: int = 100, stop: threading.Event | None = None) -> DeliveryReport:
+    """The one outbox loop, for `flask outbox deliver` and the scheduler's job alike: every due
+    row, each in its own transaction (deliver_due commits), until none is due or `stop` is set."""
+    total = DeliveryReport()
+    while True:
+        report = deliver_due(batch=batch, stop=stop)
+        total += report
+        if report.total < batch or (stop is not None and stop.is_set()):
+            return total
+
 
 @dataclass(frozen=True)
 class _Target:

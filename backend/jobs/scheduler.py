@@ -50,6 +50,8 @@ DETAIL_MAX = 500
 
 
 # ---- the jobs, in one place ----
+# Each job imports its feature's module when it runs: one broken module fails its own job and
+# is recorded, while the scheduler and the other jobs go on.
 
 @dataclass(frozen=True)
 class ScheduledJob:
@@ -85,9 +87,9 @@ def morning_reminders(today: date, now: datetime) -> str:
 def deliver_outbox(today: date, now: datetime) -> str:
     # One transaction per row (see backend/delivery/outbox.py); a stopping scheduler
     # finishes the row in hand and leaves the rest for its successor.
-    from backend.cli.commands import _deliver_backlog, _describe
+    from backend.delivery.outbox import deliver_backlog
     runner = _runner
-    return _describe(_deliver_backlog(stop=runner.stop if runner is not None else None))
+    return deliver_backlog(stop=runner.stop if runner is not None else None).describe()
 
 
 def flag_overdue_messages(today: date, now: datetime) -> str:

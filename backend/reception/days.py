@@ -27,6 +27,7 @@ from backend.workdays import calendar as workdays
 from backend.org.policy import can_manage_station, ensure
 from backend.core.errors import InvalidState, ValidationFailed
 from backend.core.extensions import db
+from backend.reception.rosters import fill_duties
 from backend.reception.models import (
     DAY_POLICIES, Appointment, ReceptionDay, ReceptionDuty, ReceptionRule, ReceptionSlot,
 )
@@ -275,7 +276,7 @@ def _create(station: Station, plan: _Plan, today: date, report: BuildReport) -> 
                        moved_reason=plan.moved_reason, slots=_new_slots(plan))
     db.session.add(day)
     db.session.flush()
-    _fill_duties(day)
+    fill_duties(day)
     report.created.append(day)
 
 
@@ -315,18 +316,6 @@ def _refresh(day: ReceptionDay, plan: _Plan, today: date, live: int, hand_moved:
 
 def _new_slots(plan: _Plan) -> list[ReceptionSlot]:
     return [ReceptionSlot(starts_at=a, ends_at=b, capacity=c, booked=0) for a, b, c in plan.slots]
-
-
-def _fill_duties(day: ReceptionDay) -> None:
-    # The roster module is written alongside this one; until it lands, days come without
-    # duties and the liaison fills them in. A broken rosters module still raises.
-    try:
-        from backend.reception.rosters import fill_duties
-    except ImportError as err:
-        if err.name != "backend.reception.rosters":
-            raise
-        return
-    fill_duties(day)
 
 
 def _live_counts(day_ids: list[int]) -> dict[int, int]:
