@@ -36,6 +36,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{Path(app.instance_path) / 'lianxin.sqlite'}")
     _fix_postgres_scheme(app)
+    _trust_proxies(app)
 
     db.init_app(app)
     from backend.core.db import render_migration_item
@@ -71,6 +72,16 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from backend.cli.commands import register_cli
     register_cli(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, the client's address (request.remote_addr, which
+    every per-address limit counts) and scheme come from the headers those proxies set; only
+    that many entries from the right of X-Forwarded-For are believed."""
+    count = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
 
 
 def _fix_postgres_scheme(app: Flask) -> None:

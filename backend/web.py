@@ -25,10 +25,16 @@ def register_web(app: Flask) -> None:
     login_manager.login_message_category = "warning"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(session_id: str):
+        """`<user id>:<session version>` (StaffUser.get_id): a session from before the user's
+        last logout or password change names an old version and is refused."""
         from backend.accounts.models import StaffUser
-        user = db.session.get(StaffUser, int(user_id))
-        return user if user is not None and user.is_active else None
+        from backend.core.parsing import row_id
+        user_id, _, version = (session_id or "").partition(":")
+        user = db.session.get(StaffUser, row_id(user_id) or 0)
+        if user is None or not user.is_active or version != str(user.session_version):
+            return None
+        return user
 
     app.jinja_env.filters["localtime"] = format_local
     # Dates kept in JSON (a B answer's milestones) arrive as ISO strings.

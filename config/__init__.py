@@ -30,6 +30,13 @@ class BaseConfig:
 
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCKOUT_MINUTES = 15
+    # Failed sign-ins one address may make, whatever usernames it tries (beside the per-account
+    # lock-out); a station office behind one NAT address stays far below it.
+    LOGIN_RATE_PER_IP = os.environ.get("LOGIN_RATE_PER_IP", "30 per 10 minutes")
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: none, the
+    # headers are ignored). Without it, behind nginx every per-address limit sees one address;
+    # with too high a number, a client could forge its address.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
     WECHAT_APPID = os.environ.get("WECHAT_APPID")
     WECHAT_SECRET = os.environ.get("WECHAT_SECRET")
@@ -46,6 +53,8 @@ class BaseConfig:
     # Messages and bookings are counted apart: a resident who wrote several messages can still book.
     SUBMIT_RATE_PER_RESIDENT = os.environ.get("SUBMIT_RATE_PER_RESIDENT", "5 per 10 minutes;20 per day")
     BOOKING_RATE_PER_RESIDENT = os.environ.get("BOOKING_RATE_PER_RESIDENT", "5 per 10 minutes;20 per day")
+    # A resident's full phone number: looks per staff user per hour (portal and mini-program).
+    PHONE_REVEALS_PER_HOUR = int(os.environ.get("PHONE_REVEALS_PER_HOUR", "20"))
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_KEY_PREFIX = "lianxin"
     # Redis down must not refuse residents: count in this process's memory meanwhile (logged).

@@ -7,7 +7,7 @@ from backend.messages import operations as ops
 from miniprogram_api import bp
 from miniprogram_api.auth import current_staff
 from miniprogram_api.endpoint import endpoint
-from miniprogram_api.schemas_staff import PhoneOut, StaffMessageOut
+from miniprogram_api.schemas_staff import PhoneOut, RevealIn, StaffMessageOut
 
 
 def case_action(rule: str, audience, body=None, out=StaffMessageOut, name: str | None = None,
@@ -32,10 +32,10 @@ def case_action(rule: str, audience, body=None, out=StaffMessageOut, name: str |
 
 
 def reveal_phone(message, data, actor) -> dict:
-    """查看居民的完整手机号（每次查看都记入审计日志）"""
-    return {"phone": ops.reveal_phone(message, actor=actor)}
+    """查看居民的完整手机号：须填写原因，每次查看连同原因记入审计日志；每人每小时有次数上限（超出返回 429）"""
+    return {"phone": ops.reveal_phone(message, reason=data["reason"], actor=actor)}
 
 
 def phone_action(rule: str, audience, name: str):
     """The phone reveal, for each audience whose work needs it."""
-    return case_action(rule, audience, out=PhoneOut, name=name)(reveal_phone)
+    return case_action(rule, audience, RevealIn, out=PhoneOut, name=name)(reveal_phone)

@@ -56,6 +56,11 @@ class ReasonIn(In):
     reason = text_field(required=True, load_only=True)
 
 
+class RevealIn(In):
+    reason = text_field(required=True, max_length=100, load_only=True, metadata={
+        "description": "查看号码的原因，如：电话回访居民（记入审计日志）"})
+
+
 class CategoryIn(In):
     category = text_field(required=True, load_only=True)
 

@@ -1,5 +1,7 @@
 """Staff accounts: admins, liaisons, deputies and departments who log in to the portal."""
+import secrets
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -39,6 +41,9 @@ class StaffUser(UserMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of the id a session cookie carries (get_id): raising it ends every session signed
+    # in before, since the cookie itself cannot be taken back (logout, password reset/change).
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     # The WeChat account bound once with a one-time code, for deputy/liaison mode in the mini-program.
     wechat_openid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     bind_code_hash: Mapped[str | None] = mapped_column(sa.String(64))
@@ -55,6 +60,9 @@ class StaffUser(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
     @property
     def role_label(self) -> str:
         return ROLE_LABELS[self.role]
@@ -66,3 +74,15 @@ class StaffUser(UserMixin, db.Model):
     @property
     def station_ids(self) -> set[int]:
         return {s.id for s in self.stations}
+
+
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def check_dummy_password(password: str) -> bool:
+    """As slow as checking a real account's password, for a name without one: the time an
+    answer takes must not tell which names exist. Always False."""
+    check_password_hash(_dummy_hash(), password)
+    return False

@@ -10,7 +10,11 @@ from backend.core.db import UTCDateTime, utcnow
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_events"
-    __table_args__ = (sa.Index("ix_audit_events_object", "object_type", "object_id"),)
+    __table_args__ = (
+        sa.Index("ix_audit_events_object", "object_type", "object_id"),
+        # What one user did lately (the phone-reveal budget counts the last hour).
+        sa.Index("ix_audit_events_actor", "actor_id", "action", "created_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))

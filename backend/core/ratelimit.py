@@ -10,11 +10,14 @@ charge is given back when the request turns out not to be a new submission: a fo
 for correction, or an idempotent replay, which is never refused either. Messages and bookings
 have separate budgets per resident; the per-address limit covers both.
 
-Other limits (photo uploads, lookups, binding) use Flask-Limiter's decorators directly."""
+Other limits (photo uploads, lookups, binding, sign-in) use Flask-Limiter's decorators directly;
+failed sign-ins of usernames that have no account are counted in the same store."""
+import hashlib
 import logging
 import math
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import wraps
 from typing import Callable
 
@@ -171,3 +174,35 @@ class SubmissionBudget:
         if waits:
             charge.refused_for = max(1, math.ceil(max(waits)))
         return charge
+
+
+def login_rate_per_ip() -> str:
+    return current_app.config["LOGIN_RATE_PER_IP"]
+
+
+def failed_response(response) -> bool:
+    return response.status_code >= 400
+
+
+# ---- sign-in failures for names without an account ----
+# A real account counts failures and locks in its row; a name with no row must lock the same
+# way, or "locked" would tell a guesser which names exist.
+
+def _name_key(kind: str, username: str) -> str:
+    digest = hashlib.sha256(username.encode()).hexdigest()[:32]
+    return f"{current_app.config['RATELIMIT_KEY_PREFIX']}/login-{kind}/{digest}"
+
+
+def unknown_name_locked_until(username: str) -> datetime | None:
+    key = _name_key("lock", username)
+    if limiter.storage.get(key) <= 0:
+        return None
+    return datetime.fromtimestamp(limiter.storage.get_expiry(key), tz=timezone.utc)
+
+
+def unknown_name_failed(username: str, *, max_failures: int, lock_seconds: float) -> None:
+    """Count one failure; the max_failures-th locks the name for lock_seconds."""
+    failures = limiter.storage.incr(_name_key("fail", username), 86400)
+    if failures >= max_failures:
+        limiter.storage.clear(_name_key("fail", username))
+        limiter.storage.incr(_name_key("lock", username), lock_seconds)

@@ -3,8 +3,12 @@ A doubtful message is held for a liaison; it is never dropped. Also the word lis
 admins keep: add, remove, bulk add, and the starter list for a new installation."""
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import regex
+import zhconv
 
 from backend.core.adapters import get_wechat
 from backend.core.cache import TTLCache
@@ -12,6 +16,7 @@ from backend.core.errors import ValidationFailed
 from backend.core.extensions import db
 from backend.messages.moderation_model import ContentRule
 from backend.core.audit import record, snapshot
+from backend.core.textcount import strip_invisible
 
 log = logging.getLogger("lianxin.moderation")
 RULE_LABELS = ("广告", "辱骂", "涉政", "诈骗", "其他")
@@ -34,19 +39,30 @@ class Verdict:
 
 
 _rules = TTLCache(ttl_seconds=30)
+_SPACE_BETWEEN_HAN = regex.compile(r"(?<=\p{Han})\s+(?=\p{Han})")
+_ALL_INVISIBLE = regex.compile(r"\p{Cf}")
+
+
+def comparable(text: str) -> str:
+    """The form text and words are matched in, so that a word cannot be disguised: full-width
+    and compatibility forms folded (NFKC), invisible format characters removed, spaces between
+    Chinese characters dropped, traditional characters simplified, case folded."""
+    text = _ALL_INVISIBLE.sub("", unicodedata.normalize("NFKC", strip_invisible(text or "")))
+    text = _SPACE_BETWEEN_HAN.sub("", text)
+    return zhconv.convert(text, "zh-hans").casefold()
 
 
 def _words() -> list[tuple[str, str]]:
-    """(lower-cased word, label) in the table's order; lower-cased once, when loaded."""
+    """(comparable word, label) in the table's order; made comparable once, when loaded."""
     return _rules.get("words", lambda: [
-        (w.lower(), label) for w, label in db.session.execute(
+        (comparable(w), label) for w, label in db.session.execute(
             db.select(ContentRule.word, ContentRule.label))])
 
 
 def check_content(text: str, *, openid: str | None = None) -> Verdict:
-    lowered = text.lower()
+    lowered = comparable(text)
     for word, label in _words():
-        if word in lowered:
+        if word and word in lowered:
             return Verdict(True, f"含有需人工审核的词语（{label or '敏感词'}）", "words")
     wechat = get_wechat()
     if not (wechat.configured and openid):

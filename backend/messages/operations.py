@@ -8,20 +8,23 @@ Kept whole (past 400 lines): every transition of a message goes through one
 """
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from backend.messages import policy
-from backend.core.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from backend.core.errors import Forbidden, InvalidState, NotFound, RateLimited, ValidationFailed
 from backend.core.extensions import db
 from backend.core.loading import load_for
 from backend.messages.models import (
     OPEN_STATUSES, RATING_LABELS, RATINGS, Message, MessageEvent, MessagePhoto, MessageRating,
     MessageReply,
 )
+from backend.core.audit_model import AuditEvent
 from backend.org.models import Deputy, Station
 from backend.accounts.resident_model import Resident
+from backend.accounts.models import StaffUser
 from backend.core.audit import record
 from backend.messages.moderation import check_content
 from backend.messages.insert import write_submission
@@ -402,17 +405,44 @@ def mark_read(message: Message, *, actor) -> None:
         message.deputy_read_at = utcnow()
 
 
-def reveal_phone(message: Message, *, actor) -> str:
-    """The full number, for someone whose work needs it; every reveal is audited."""
+REVEAL_REASON_MIN, REVEAL_REASON_MAX = 2, 100
+
+
+def reveal_phone(message: Message, *, reason: str, actor) -> str:
+    """The full number, for someone whose work needs it: they say why, and the audit row keeps
+    it. At most PHONE_REVEALS_PER_HOUR a user, counted from the audit log, so the portal and
+    the mini-program share one budget and every worker sees the same count."""
     if not policy.can_see_phone(actor, message):
         raise Forbidden("您无权查看居民的联系电话", code="phone_forbidden")
     if not message.phone_encrypted:
         raise NotFound("居民没有留下联系电话", code="no_phone")
+    reason = clean_text(reason)
+    if visible_length(reason) < REVEAL_REASON_MIN:
+        raise ValidationFailed("请填写查看号码的原因（至少 2 个字）", code="reveal_reason_required",
+                               errors={"reason": ["请填写查看号码的原因（至少 2 个字）"]})
+    if visible_length(reason) > REVEAL_REASON_MAX:
+        message_text = f"查看原因不能超过 {REVEAL_REASON_MAX} 个字"
+        raise ValidationFailed(message_text, code="reveal_reason_too_long",
+                               errors={"reason": [message_text]})
+    _check_reveal_budget(actor)
     phone = decrypt_phone(message.phone_encrypted)
     if phone is None:
         raise InvalidState("联系电话无法解密，请联系管理员", code="phone_undecryptable")
-    record("message.reveal_phone", message, actor=actor)
+    record("message.reveal_phone", message, actor=actor, after={"reason": reason})
     return phone
+
+
+def _check_reveal_budget(actor) -> None:
+    limit = current_app.config["PHONE_REVEALS_PER_HOUR"]
+    # Two reveals racing for the last one in the hour: the row lock makes the second wait and
+    # count the first (SQLite serialises writing requests already).
+    db.session.execute(sa.select(StaffUser.id).where(StaffUser.id == actor.id).with_for_update())
+    used = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
+        AuditEvent.actor_id == actor.id, AuditEvent.action == "message.reveal_phone",
+        AuditEvent.created_at > utcnow() - timedelta(hours=1)))
+    if used >= limit:
+        raise RateLimited(f"查看号码太频繁：每小时最多查看 {limit} 次，请稍后再试",
+                          code="phone_reveal_limited")
 
 
 def masked_phone(message: Message) -> str:

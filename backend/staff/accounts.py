@@ -1,8 +1,8 @@
 """Staff account pages (admin only): list, create, edit, deactivate, reset password. A new or
-reset password is shown once, in the flash on the next page, and never stored in clear."""
-from flask import flash, redirect, render_template, url_for
+reset password is shown once, in the answer to the POST itself: never stored in clear and never
+put in the session cookie (a flash would carry it there, readable by anyone holding the cookie)."""
+from flask import make_response, render_template, url_for
 from flask_login import current_user
-from markupsafe import Markup
 
 from backend.core.extensions import db
 from backend.org.models import Department, Deputy, Station
@@ -32,10 +32,14 @@ def _links(data: dict) -> dict:
                 db.select(Station).where(Station.id.in_(data["station_ids"] or []))))}
 
 
-def _flash_password(message: str, password: str) -> None:
-    flash(Markup("{}<br>密码：<strong class=\"lx-secret\" data-testid=\"one-time-password\">{}"
-                 "</strong><br>此密码只显示这一次，请当面或电话告知本人。").format(message, password),
-          "secret")
+def _show_password(user: StaffUser, message: str, password: str):
+    """The account's edit page with its one-time password, as the POST's own answer (committed
+    already). Not cached, so going back later does not show it again."""
+    form = _account_form(editing=True, obj=user, station_ids=[s.id for s in user.stations])
+    response = make_response(render_template("staff/account_form.html", form=form, account=user,
+                                             one_time=(message, password)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/accounts")
@@ -61,8 +65,7 @@ def account_new():
                                 **_links(data))
 
     def saved(user):
-        _flash_password(f"已创建账号 {user.username}（{user.role_label}）。", password)
-        return "", url_for(".account_edit", user_id=user.id)
+        return _show_password(user, f"已创建账号 {user.username}（{user.role_label}）。", password)
     return form_page(form, "staff/account_form.html", run, saved=saved, account=None)
 
 
@@ -96,5 +99,4 @@ def account_reset_password(user_id):
     user = get_or_404(StaffUser, user_id)
     password = ops.reset_password(user, actor=current_user)
     db.session.commit()
-    _flash_password(f"已重置 {user.username} 的密码。", password)
-    return redirect(url_for(".account_edit", user_id=user.id))
+    return _show_password(user, f"已重置 {user.username} 的密码，其登录已全部退出。", password)

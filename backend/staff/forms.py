@@ -63,6 +63,17 @@ class LoginForm(FlaskForm):
     password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=128)])
 
 
+class PasswordChangeForm(StaffForm):
+    # Length and sameness are the operation's rules (change_own_password), said in Chinese there.
+    old_password = PasswordField("原密码", validators=[DataRequired("请输入原密码")],
+                                 render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField("新密码", validators=[DataRequired("请输入新密码")],
+                                 description="至少 10 个字符，不要与用户名相同",
+                                 render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("确认新密码", validators=[DataRequired("请再输入一次新密码")],
+                            render_kw={"autocomplete": "new-password"})
+
+
 # ---- terms, deputy groups, departments ----
 
 class TermForm(StaffForm):

@@ -223,5 +223,5 @@ def message_note(message):
 @message_action("/messages/<int:message_id>/phone", policy.can_see_phone)
 def message_phone(message):
     # Shown in this response only (never flashed into the cookie); each reveal is audited.
-    phone = ops.reveal_phone(message, actor=current_user)
+    phone = ops.reveal_phone(message, reason=form_text("reason"), actor=current_user)
     return make_response(render_message(message, revealed_phone=phone))

@@ -34,7 +34,9 @@ def list_page(stmt, *, search=(), active=None, order=()):
 
 def form_page(form, template: str, run, *, saved, **context):
     """GET shows the form; a valid POST calls `run()` (one operation), commits once, flashes
-    `saved(result)`'s message and redirects to its URL. Bad input shows the form again."""
+    `saved(result)`'s message and redirects to its URL, or shows the response `saved` returns
+    instead (what must be shown once and never travel in the session cookie's flash). Bad input
+    shows the form again."""
     if form.validate_on_submit():
         try:
             result = run()
@@ -43,7 +45,10 @@ def form_page(form, template: str, run, *, saved, **context):
             show_errors(form, err)
         else:
             db.session.commit()
-            message, url = saved(result)
+            outcome = saved(result)
+            if not isinstance(outcome, tuple):
+                return outcome
+            message, url = outcome
             if message:
                 flash(message, "success")
             return redirect(url)

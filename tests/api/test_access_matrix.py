@@ -69,7 +69,7 @@ MATRIX = [
     ("POST", D + "/reply", {"body": "已联系物业，明天修好。"}, None, DEPUTY),
     ("POST", D + "/request-info", {"question": "请问具体在哪一栋？"}, None, DEPUTY),
     ("POST", D + "/hand-back", {"reason": "不属于我的选区"}, None, DEPUTY),
-    ("POST", D + "/phone", None, None, DEPUTY),
+    ("POST", D + "/phone", {"reason": "电话回访居民"}, None, DEPUTY),
     ("GET", "/deputy/suggestions", None, None, DEPUTIES),
     ("GET", DS, None, "suggestion_answered", DEPUTIES),
     ("POST", DS + "/rating", {"value": "satisfied"}, "suggestion_replied", DEPUTY),
@@ -84,7 +84,7 @@ MATRIX = [
     ("POST", L + "/reject", {"reason": "重复留言"}, None, LIAISON),
     ("POST", L + "/release", None, "held", LIAISON),
     ("POST", L + "/note", {"text": "已电话联系"}, None, LIAISON),
-    ("POST", L + "/phone", None, None, LIAISON),
+    ("POST", L + "/phone", {"reason": "电话回访居民"}, None, LIAISON),
 ]
 
 

@@ -27,7 +27,8 @@ def test_deputy_inbox_detail_and_reading(api, world):
 
 
 def test_deputy_reveals_the_phone_and_it_is_audited(api, db, world):
-    resp = api.post(f"/deputy/messages/{world.message.id}/phone", world.tokens["deputy"])
+    resp = api.post(f"/deputy/messages/{world.message.id}/phone", world.tokens["deputy"],
+                    json={"reason": "电话回访居民"})
     assert resp.status_code == 200 and resp.json == {"phone": "13800131234"}
     audit = db.session.scalar(db.select(AuditEvent).filter_by(action="message.reveal_phone"))
     assert audit.actor_id == world.deputy_user.id and audit.object_id == world.message.id
@@ -89,7 +90,8 @@ def test_liaison_triage(api, db, world):
     noted = api.post(base + "/note", token, json={"text": "已电话联系物业"})
     internal = [e for e in noted.json["timeline"] if e["is_internal"]]
     assert internal[-1]["text"] == "已电话联系物业"
-    assert api.post(base + "/phone", token).json == {"phone": "13800131234"}
+    assert api.post(base + "/phone", token, json={"reason": "电话回访居民"}).json == {
+        "phone": "13800131234"}
     forwarded = api.post(base + "/forward", token, json={"to": "12345热线", "ref": "A-1"})
     assert forwarded.json["status"] == "forwarded" and forwarded.json["forward_ref"] == "A-1"
 

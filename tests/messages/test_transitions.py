@@ -185,11 +185,12 @@ def test_held_message_released_or_rejected(db, submit, make_station, make_deputy
 
 
 def test_phone_reveal_is_audited_and_refused_to_others(db, case, make_station, liaison_of):
-    assert ops.reveal_phone(case.message, actor=case.deputy_user) == "13800131234"
+    assert ops.reveal_phone(case.message, reason="电话回访", actor=case.deputy_user) \
+        == "13800131234"
     event = db.session.scalar(db.select(AuditEvent).filter_by(action="message.reveal_phone"))
     assert event.actor_id == case.deputy_user.id and event.object_id == case.message.id
     with pytest.raises(Forbidden):
-        ops.reveal_phone(case.message, actor=liaison_of(make_station()))
+        ops.reveal_phone(case.message, reason="电话回访", actor=liaison_of(make_station()))
 
 
 def test_internal_notes_never_reach_the_resident(db, case):

@@ -14,6 +14,7 @@ from tests.conftest import csrf_token
 
 ROLES = ("admin", "liaison_own", "liaison_other", "deputy", "department")
 OK = "ok"  # 200 for a page, a redirect elsewhere than the login page for an action
+SHOWN = "shown"  # an action whose answer is a page shown once (a new password), not a redirect
 
 
 def allow(*roles):
@@ -21,6 +22,7 @@ def allow(*roles):
 
 
 ADMIN = allow("admin")
+ADMIN_SHOWN = {**ADMIN, "admin": SHOWN}
 LIAISONS = allow("admin", "liaison_own", "liaison_other")  # each sees their own part
 OWN_STATION = allow("admin", "liaison_own")  # station A and its deputy
 EVERY_STAFF = allow(*ROLES)
@@ -82,12 +84,16 @@ MATRIX = [
     # staff accounts
     ("GET", "/staff/accounts", None, ADMIN),
     ("GET", "/staff/accounts/new", None, ADMIN),
-    ("POST", "/staff/accounts/new", {**ACCOUNT_FORM, "username": "zhang"}, ADMIN),
+    ("POST", "/staff/accounts/new", {**ACCOUNT_FORM, "username": "zhang"}, ADMIN_SHOWN),
     ("GET", "/staff/accounts/{target}/edit", None, ADMIN),
     ("POST", "/staff/accounts/{target}/edit", ACCOUNT_FORM, ADMIN),
-    ("POST", "/staff/accounts/{target}/reset-password", {}, ADMIN),
+    ("POST", "/staff/accounts/{target}/reset-password", {}, ADMIN_SHOWN),
     ("POST", "/staff/accounts/{target}/deactivate", {}, ADMIN),
     ("POST", "/staff/accounts/{target}/activate", {}, ADMIN),
+    # everyone's own password
+    ("GET", "/staff/password", None, EVERY_STAFF),
+    ("POST", "/staff/password", {"old_password": "correct-horse-9", "new_password": "brand-new-pass-1",
+                                 "confirm": "brand-new-pass-1"}, EVERY_STAFF),
 ]
 
 CASES = [pytest.param(method, url, data, role, rules.get(role), id=f"{method} {url} {role}")
@@ -139,6 +145,9 @@ def test_access(client, login, org_world, method, url, data, role, expected):
         assert resp.status_code == 302 and "/staff/login" in location
     elif expected == OK and method == "GET":
         assert resp.status_code == 200, resp.get_data(as_text=True)[:2000]
+    elif expected == SHOWN:
+        assert resp.status_code == 200, resp.get_data(as_text=True)[:2000]
+        assert 'data-testid="one-time-password"' in resp.get_data(as_text=True)
     elif expected == OK:
         assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
         with client.session_transaction() as session:  # done, not bounced (e.g. by CSRF)
@@ -146,6 +155,6 @@ def test_access(client, login, org_world, method, url, data, role, expected):
         assert categories & {"success", "secret"}, (location, session.get("_flashes"))
     else:
         assert resp.status_code == expected, resp.get_data(as_text=True)[:2000]
-    if role == "anonymous" or expected != OK:
+    if role == "anonymous" or expected not in (OK, SHOWN):
         db.session.expire_all()
         assert db.session.scalar(db.select(db.func.count(AuditEvent.id))) == audit_before

@@ -49,7 +49,7 @@ MATRIX = [
     ("POST", MESSAGE + "/forward", {"to": "12345市民服务热线", "ref": "GD-1"}, TRIAGE),
     ("POST", MESSAGE + "/reject", {"reason": "与代表履职无关"}, TRIAGE),
     ("POST", MESSAGE + "/note", {"text": "已电话联系居民"}, VIEWERS),
-    ("POST", MESSAGE + "/phone", {}, allow("admin", "liaison_own", "deputy", how=SHOWN)),
+    ("POST", MESSAGE + "/phone", {"reason": "电话回访居民"}, allow("admin", "liaison_own", "deputy", how=SHOWN)),
     ("GET", "/staff/inbox", None, DEPUTIES),
     ("GET", INBOX, None, ASSIGNED),
     ("POST", INBOX + "/reply", {"body": "已联系街道，本周内修好路灯。"}, ASSIGNED),
@@ -158,7 +158,8 @@ def test_phone_reveal_is_audited_and_shown_once(client, login, message_world):
     page = client.get(f"/staff/messages/{w.message.id}").get_data(as_text=True)
     assert "138****1234" in page and "13800131234" not in page
     token = csrf_token(client, f"/staff/messages/{w.message.id}")
-    shown = client.post(f"/staff/messages/{w.message.id}/phone", data={"csrf_token": token})
+    shown = client.post(f"/staff/messages/{w.message.id}/phone",
+                        data={"csrf_token": token, "reason": "电话回访居民"})
     assert 'href="tel:13800131234"' in shown.get_data(as_text=True)
     audit = db.session.scalars(db.select(AuditEvent).filter_by(action="message.reveal_phone")).all()
     assert [(a.object_id, a.actor_id) for a in audit] == [(w.message.id, w.users["liaison_own"].id)]
