@@ -36,6 +36,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{Path(app.instance_path) / 'lianxin.sqlite'}")
     _fix_postgres_scheme(app)
+    if not app.config.get("PUBLIC_BASE_URL"):
+        app.config["PUBLIC_BASE_URL"] = default_public_base_url()
 
     db.init_app(app)
     from backend.core.db import render_migration_item
@@ -71,6 +73,15 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from backend.cli.commands import register_cli
     register_cli(app)
     return app
+
+
+def default_public_base_url() -> str:
+    """Where phones reach this server when PUBLIC_BASE_URL is not set: the port `flask run`
+    was given (scripts/start exports FLASK_RUN_PORT) on PUBLIC_HOST, the LAN address that
+    `scripts/start --lan` finds, else this machine only."""
+    host = os.environ.get("PUBLIC_HOST") or "127.0.0.1"
+    port = os.environ.get("FLASK_RUN_PORT") or "5000"
+    return f"http://{host}:{port}"
 
 
 def _fix_postgres_scheme(app: Flask) -> None:

@@ -6,7 +6,7 @@ from flask_wtf.csrf import CSRFError
 
 from backend.core.errors import DomainError
 from backend.core.extensions import db, login_manager
-from backend.core.timeutil import format_date_cn, format_local
+from backend.core.timeutil import format_date_cn, format_local, people_day, people_time
 
 LARGE_TEXT_COOKIE = "lx_large"
 
@@ -22,7 +22,11 @@ def register_web(app: Flask) -> None:
         user = db.session.get(StaffUser, int(user_id))
         return user if user is not None and user.is_active else None
 
-    app.jinja_env.filters["localtime"] = format_local
+    # Dates for people, one format everywhere: |day gives 12月2日, |localtime 12月2日 14:30;
+    # |localtime("%H:%M") for a bare time of day.
+    app.jinja_env.filters["day"] = people_day
+    app.jinja_env.filters["localtime"] = lambda dt, fmt=None: (
+        format_local(dt, fmt) if fmt else people_time(dt))
     # Dates kept in JSON (a B answer's milestones) arrive as ISO strings.
     app.jinja_env.filters["cn_date"] = lambda d: format_date_cn(
         date.fromisoformat(d) if isinstance(d, str) else d)
@@ -57,8 +61,8 @@ def register_web(app: Flask) -> None:
         if request.path.startswith("/api/"):
             from miniprogram_api.errors import error_response
             return error_response(limited)
-        return render_template("error.html", title="请稍后再试", message=limited.message,
-                               code=limited.code), 429
+        from backend.portal.refusals import rate_limited_page
+        return rate_limited_page()
 
     @app.errorhandler(404)
     def _not_found(err):

@@ -23,6 +23,7 @@ from backend.org import public
 from backend.suggestions import residents as outcome
 from backend.messages.queue import resident_messages
 from backend.portal import bp
+from backend.portal.refusals import form_page, too_large_page
 from backend.portal.residents import current_web_resident, get_or_create_web_resident, web_key
 from backend.core.protect import lookup_code
 from backend.core.ratelimit import limiter, submission_limits
@@ -59,10 +60,7 @@ def write(token: str | None = None, station_id: int | None = None):
 @submission_limits  # one endpoint for both targets, so they share one budget
 def send(token: str | None = None, station_id: int | None = None):
     target = _target(token, station_id)
-    form = {"body": request.form.get("body", ""), "phone": request.form.get("phone", ""),
-            "place": request.form.get("place", ""),
-            "may_publish": request.form.get("may_publish") == "1",
-            "idempotency_key": request.form.get("idempotency_key", "")}
+    form = _posted_form()
     resident = get_or_create_web_resident()
     with _Uploads() as uploads:
         try:
@@ -75,6 +73,13 @@ def send(token: str | None = None, station_id: int | None = None):
         if result.created:  # a retry shows the first receipt and keeps nothing of its own
             uploads.commit()
     return redirect(url_for(".receipt", message_id=message_id))
+
+
+def _posted_form() -> dict:
+    return {"body": request.form.get("body", ""), "phone": request.form.get("phone", ""),
+            "place": request.form.get("place", ""),
+            "may_publish": request.form.get("may_publish") == "1",
+            "idempotency_key": request.form.get("idempotency_key", "")}
 
 
 def _target(token: str | None, station_id: int | None) -> dict:
@@ -147,8 +152,12 @@ class _Uploads:
 
 @bp.errorhandler(413)
 def _too_large(err):
-    return render_template("error.html", title="照片太大", code="upload_too_large",
-                           message="这次选的照片加起来太大了，请少选几张或换小一点的照片后重新提交。"), 413
+    return too_large_page()
+
+
+@form_page("portal.send")
+def _write_again(err, token: str | None = None, station_id: int | None = None):
+    return _write_page(_target(token, station_id), _posted_form(), err)
 
 
 # ---- the receipt and following a message ----
@@ -191,7 +200,17 @@ def my_messages():
 
 @bp.get("/m/<int:message_id>")
 def message(message_id: int):
-    return _message_page(_load(message_id))
+    message = _load(message_id)
+    resident = current_web_resident()
+    if resident is not None and ops.mark_read_by_writer(message, resident=resident):
+        db.session.commit()
+    return _message_page(message)
+
+
+@bp.app_template_global()
+def unread_answer_count() -> int:
+    """For the 我的留言 links: answers this browser's resident has not opened yet."""
+    return ops.unread_answers(current_web_resident())
 
 
 @bp.get("/m/<int:message_id>/photos/<int:photo_id>")
@@ -280,6 +299,7 @@ def _message_page(message: Message, err: ValidationFailed | None = None, *,
         "portal/message.html", message=message, answer=ops.answer_for(message),
         timeline=[_timeline_item(e) for e in reversed(ops.public_timeline(message))],
         phone=ops.masked_phone(message), rating_labels=RATING_LABELS,
+        rating=ops.latest_rating(message),
         can_add_info=message.status in ops.TRANSITIONS["add_info"][0],
         can_rate=message.status in ops.TRANSITIONS["rate"][0],
         is_writer=policy.can_view(current_web_resident(), message),
@@ -291,9 +311,11 @@ def _message_page(message: Message, err: ValidationFailed | None = None, *,
 def _timeline_item(event) -> dict:
     who = "您" if event.actor_kind == "resident" else event.actor_label
     rating = (event.data or {}).get("rating")
+    detail = "" if event.kind in SILENT_TEXT else event.text
     if rating in RATING_LABELS and event.kind in RATED_WORDS:
         line = f"{who}评价「{RATING_LABELS[rating]}」，{RATED_WORDS[event.kind]}"
+        detail = event.data.get("comment", "")  # what they added, not the line again
     else:
         line = who + EVENT_WORDS.get(event.kind, "更新了留言")
     return {"at": event.created_at, "line": line, "folded": event.kind == "reply",
-            "detail": "" if event.kind in SILENT_TEXT else event.text}
+            "detail": detail}

@@ -168,7 +168,7 @@ def test_rate_limit_per_resident(app, client, db, write_url, monkeypatch):
     form = open_form(client, write_url)
     resp = send(client, write_url, form=form, body="第3件事：路灯坏了很久了")
     assert resp.status_code == 429
-    assert "提交太频繁了，请稍后再试" in resp.get_data(as_text=True)
+    assert "提交太频繁了，请1分钟后再提交" in resp.get_data(as_text=True)
     assert _count(db, Message) == 2
 
 
