@@ -37,6 +37,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
             f"sqlite:///{Path(app.instance_path) / 'lianxin.sqlite'}")
     _fix_postgres_scheme(app)
     _trust_proxies(app)
+    if not app.config.get("PUBLIC_BASE_URL"):
+        app.config["PUBLIC_BASE_URL"] = default_public_base_url()
 
     db.init_app(app)
     from backend.core.db import render_migration_item
@@ -82,6 +84,15 @@ def _trust_proxies(app: Flask) -> None:
     if count > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
+
+
+def default_public_base_url() -> str:
+    """Where phones reach this server when PUBLIC_BASE_URL is not set: the port `flask run`
+    was given (scripts/start exports FLASK_RUN_PORT) on PUBLIC_HOST, the LAN address that
+    `scripts/start --lan` finds, else this machine only."""
+    host = os.environ.get("PUBLIC_HOST") or "127.0.0.1"
+    port = os.environ.get("FLASK_RUN_PORT") or "5000"
+    return f"http://{host}:{port}"
 
 
 def _fix_postgres_scheme(app: Flask) -> None:

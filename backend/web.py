@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from flask import Flask, flash, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
-from backend.core.errors import DomainError, Unavailable
+from backend.core.errors import DomainError, RateLimited, Unavailable
 from backend.core.extensions import db, login_manager
-from backend.core.timeutil import format_date_cn, format_local
+from backend.core.timeutil import format_date_cn, format_local, people_day, people_time
 
 LARGE_TEXT_COOKIE = "lx_large"
 # The database cannot be reached (down, restarting, a dropped connection): a 503 to retry, not a
@@ -36,7 +36,11 @@ def register_web(app: Flask) -> None:
             return None
         return user
 
-    app.jinja_env.filters["localtime"] = format_local
+    # Dates for people, one format everywhere: |day gives 12月2日, |localtime 12月2日 14:30;
+    # |localtime("%H:%M") for a bare time of day.
+    app.jinja_env.filters["day"] = people_day
+    app.jinja_env.filters["localtime"] = lambda dt, fmt=None: (
+        format_local(dt, fmt) if fmt else people_time(dt))
     # Dates kept in JSON (a B answer's milestones) arrive as ISO strings.
     app.jinja_env.filters["cn_date"] = lambda d: format_date_cn(
         date.fromisoformat(d) if isinstance(d, str) else d)
@@ -55,6 +59,9 @@ def register_web(app: Flask) -> None:
         if request.blueprint == "miniprogram_api":
             from miniprogram_api.errors import error_response
             return error_response(err)
+        if isinstance(err, RateLimited):
+            from backend.portal.refusals import rate_limited_page
+            return rate_limited_page(err)
         db.session.rollback()
         retry_after = getattr(err, "retry_after", None)
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
@@ -107,8 +114,8 @@ def register_web(app: Flask) -> None:
         if request.path.startswith("/api/"):
             from miniprogram_api.errors import error_response
             return error_response(limited)
-        return render_template("error.html", title="请稍后再试", message=limited.message,
-                               code=limited.code), 429, {"Retry-After": str(limited.retry_after)}
+        from backend.portal.refusals import rate_limited_page
+        return rate_limited_page(limited)
 
     @app.errorhandler(404)
     def _not_found(err):

@@ -18,7 +18,11 @@ class BaseConfig:
     FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None → SQLite in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # Unset: derived when the app is built from the address the server is started on
+    # (PUBLIC_HOST, FLASK_RUN_PORT), so `scripts/start 5101` prints QR codes for port 5101.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL")
+    # The number the residents' home page gives for help; unset: the 代表之家's phone.
+    HELP_PHONE = os.environ.get("HELP_PHONE", "")
     REDIS_URL = os.environ.get("REDIS_URL")
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR")  # None → <instance>/uploads
 

@@ -26,6 +26,7 @@ class MessageView:
     excerpt = property(lambda self: self.message.body[:EXCERPT_LENGTH])
     phone = property(lambda self: ops.masked_phone(self.message))
     answer = property(lambda self: ops.answer_for(self.message))
+    rating = property(lambda self: ops.latest_rating(self.message))
     public_timeline = property(lambda self: ops.public_timeline(self.message))
     full_timeline = property(lambda self: ops.full_timeline(self.message))
     # rate() closes or reopens an answered message; add_info answers an info request.
@@ -134,6 +135,15 @@ class AnswerOut(Schema):
     created_at = LocalDateTime(dump_only=True)
 
 
+class RatingOut(Schema):
+    """The resident's rating of the latest answer, with the words they added to it."""
+    value = fields.Str(dump_only=True, metadata={"enum": list(RATINGS)})
+    label = fields.Function(lambda r: RATING_LABELS[r.value], dump_only=True,
+                            metadata={"type": "string", "description": "满意、基本满意或不满意"})
+    comment = fields.Str(dump_only=True, metadata={"description": "居民评价时还想说的话，可能为空"})
+    created_at = LocalDateTime(dump_only=True)
+
+
 class MessageSummaryOut(Schema):
     id = fields.Int(dump_only=True)
     tracking_no = fields.Str(dump_only=True)
@@ -160,6 +170,8 @@ class MessageOut(MessageSummaryOut):
     photos = fields.List(fields.Nested(PhotoOut), dump_only=True)
     timeline = fields.List(fields.Nested(EventOut), attribute="public_timeline", dump_only=True)
     answer = fields.Nested(AnswerOut, allow_none=True, dump_only=True)
+    rating = fields.Nested(RatingOut, allow_none=True, dump_only=True,
+                           metadata={"description": "居民对最近一次答复的评价；未评价时为 null"})
     reject_reason = fields.Str(dump_only=True)
     forward_to = fields.Str(dump_only=True)
     can_rate = fields.Bool(dump_only=True)

@@ -68,6 +68,12 @@ class StaffUser(UserMixin, db.Model):
         return ROLE_LABELS[self.role]
 
     @property
+    def titled_name(self) -> str:
+        """The name with the role in front, unless the name says it already (城关站联络员 何军)."""
+        label = "联络员" if self.role == "liaison" else self.role_label
+        return self.display_name if label in self.display_name else label + self.display_name
+
+    @property
     def is_admin(self) -> bool:
         return self.role == "admin"
 

@@ -25,17 +25,33 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("demo")
     @click.option("--reset", is_flag=True, help="先清空已有数据")
-    def demo_command(reset: bool):
+    @click.option("--passwords", is_flag=True,
+                  help="为演示账号重新生成密码并显示（原密码只存了加密后的形式，无法再显示）")
+    def demo_command(reset: bool, passwords: bool):
         """Load demo data (a district, stations, deputies with photos, staff accounts)."""
-        from backend.cli.demo import load_demo
-        passwords = load_demo(reset=reset)
+        from backend.cli.demo import load_demo, reset_demo_passwords
+        if passwords and not reset:
+            accounts = reset_demo_passwords()
+            db.session.commit()
+            if not accounts:
+                click.echo("还没有演示账号，请先运行 flask demo。")
+                return
+            click.echo("已为演示账号重新生成密码，原密码不再有效：")
+            _echo_accounts(accounts)
+            return
+        accounts = load_demo(reset=reset)
         db.session.commit()
-        if passwords is None:
-            click.echo("演示数据已存在，未作改动（使用 --reset 重新生成）。")
+        if accounts is None:
+            click.echo("演示数据已存在，未作改动（使用 --reset 重新生成全部数据；"
+                       "忘了密码可用 flask demo --passwords 为演示账号重新生成密码）。")
             return
         click.echo("演示数据已载入。工作人员账号（请妥善保管密码）：")
-        for username, label, password in passwords:
-            click.echo(f"  {label:<12} 用户名 {username:<14} 密码 {password}")
+        _echo_accounts(accounts)
+
+
+def _echo_accounts(accounts) -> None:
+    for username, label, password in accounts:
+        click.echo(f"  {label:<12} 用户名 {username:<14} 密码 {password}")
 
 
 @outbox_cli.command("deliver", help="投递已到时间的通知（微信订阅消息或站内通知）。")

@@ -40,6 +40,23 @@ DEPARTMENTS = ["区住房和城乡建设局", "区交通运输局", "区教育�
                "区生态环境分局", "区人力资源和社会保障局", "区城市管理和综合执法局"]
 
 
+# The demo's staff accounts; `flask demo --passwords` gives exactly these new passwords.
+DEMO_USERNAMES = ("admin", "liaison1", "liaison2", "deputy_wang", "dept_zjj")
+
+
+def reset_demo_passwords() -> list[tuple[str, str, str]]:
+    """New random passwords for the demo's staff accounts, as [(username, name, password)].
+    Passwords are stored only as hashes, so the old ones cannot be shown again; and fixed,
+    well-known demo passwords would let anyone on the network in once `scripts/start --lan`
+    serves the demo there. Accounts someone created themselves are left alone."""
+    from backend.accounts.models import StaffUser
+    from backend.accounts.operations import reset_password
+    users = db.session.scalars(db.select(StaffUser).where(StaffUser.username.in_(DEMO_USERNAMES)))
+    by_name = {u.username: u for u in users}
+    return [(name, by_name[name].display_name, reset_password(by_name[name], actor=None))
+            for name in DEMO_USERNAMES if name in by_name]
+
+
 def load_demo(*, reset: bool = False):
     """Returns [(username, role label, password)], or None when demo data is already there."""
     if db.session.scalar(db.select(Station.id).limit(1)) is not None:
@@ -51,6 +68,7 @@ def load_demo(*, reset: bool = False):
                 ends_on=date(2026, 12, 31), is_current=True)
     groups = [DeputyGroup(name=f"第{n}代表小组") for n in "一二三"]
     stations = [Station(name=n, kind=k, address=a, opening_hours=h,
+                        phone="0731-8888 0000" if k == "home" else "",
                         heads=[{"name": "林红", "title": "站长", "phone": "0731-8888 0001"},
                                {"name": "何军", "title": "联络员", "phone": "0731-8888 0002"}])
                 for n, k, a, h in STATIONS]

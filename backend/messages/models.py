@@ -70,6 +70,8 @@ class Message(db.Model):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deputy_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the writer last opened the message on the web: an answer after it is news to them.
+    resident_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
                                                  nullable=False)
 
@@ -95,6 +97,17 @@ class Message(db.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def has_unread_answer(self) -> bool:
+        return self.answered_at is not None and (
+            self.resident_read_at is None or self.answered_at > self.resident_read_at)
+
+    @classmethod
+    def unread_answer_clause(cls):
+        """has_unread_answer, in SQL."""
+        return cls.answered_at.is_not(None) & (
+            cls.resident_read_at.is_(None) | (cls.answered_at > cls.resident_read_at))
 
 
 class MessagePhoto(db.Model):

@@ -458,20 +458,28 @@ def rate(message: Message, value: str, comment: str = "", *, resident: Resident)
     rating = MessageRating(message_id=message.id, value=value, comment=clean_text(comment)[:500],
                            round=_answer_count(message))
     db.session.add(rating)
-    label = RATING_LABELS[value]
+    # The comment goes into the event too: staff read the timeline, not the ratings table.
+    text = f"居民评价：{RATING_LABELS[value]}" + (f"。{rating.comment}" if rating.comment else "")
+    data = {"rating": value, "comment": rating.comment}
     if value == "dissatisfied":
         now = utcnow()
         message.answered_at = None
         message.answer_due_at = due_at(now, message.station.answer_workdays)
-        _transition(message, "reopen", resident, text=f"居民评价：{label}" + (
-            f"。{rating.comment}" if rating.comment else ""), data={"rating": value})
+        _transition(message, "reopen", resident, text=text, data=data)
         notify_station_liaisons(message.station_id, "message.reopened", "居民对答复不满意，留言已重新办理",
                                 body=rating.comment, link=f"/staff/messages/{message.id}",
                                 subject=message)
     else:
         message.closed_at = utcnow()
-        _transition(message, "close", resident, text=f"居民评价：{label}", data={"rating": value})
+        _transition(message, "close", resident, text=text, data=data)
     return rating
+
+
+def latest_rating(message: Message) -> MessageRating | None:
+    """The resident's judgement of the latest answer, with what they added to it; None while
+    that answer is unrated (an older round's rating is in the timeline)."""
+    return db.session.scalar(db.select(MessageRating).filter_by(
+        message_id=message.id, round=_answer_count(message)).limit(1))
 
 
 # ---- what a resident sees ----
@@ -568,3 +576,21 @@ def _answer_count(message: Message) -> int:
 
 def _excerpt(text: str, n: int = 40) -> str:
     return text if len(text) <= n else text[:n] + "…"
+
+
+# ---- what the writer has seen ----
+
+def mark_read_by_writer(message: Message, *, resident: Resident) -> bool:
+    """The writer opened the message: any answer so far is no longer news. True if changed."""
+    if message.resident_id != resident.id or not message.has_unread_answer:
+        return False
+    message.resident_read_at = utcnow()
+    return True
+
+
+def unread_answers(resident: Resident | None) -> int:
+    """How many of the resident's messages have an answer they have not opened yet."""
+    if resident is None:
+        return 0
+    return db.session.scalar(db.select(sa.func.count()).select_from(Message).where(
+        Message.resident_id == resident.id, Message.unread_answer_clause()))

@@ -11,6 +11,7 @@ from backend.reception import appointments as ops
 from backend.reception import ical
 from backend.org import public
 from backend.portal import bp
+from backend.portal.refusals import form_page
 from backend.portal.residents import current_web_resident, get_or_create_web_resident, web_key
 from backend.core.ratelimit import submission_limits
 from backend.core.timeutil import local_today, utcnow
@@ -53,6 +54,12 @@ def book(station_id: int):
         return _book_page(station, day.id, form, err), err.status
     db.session.commit()
     return redirect(url_for(".appointment", appointment_id=appointment.id))
+
+
+@form_page("portal.book")
+def _book_again(err, station_id: int):
+    return _book_page(public.public_station(station_id), _int(request.form, "day_id"),
+                      request.form.to_dict(), err)
 
 
 def _book_page(station, day_id: int | None, form: dict, err: DomainError | None = None) -> str:
@@ -170,6 +177,11 @@ def meet(station_id: int):
         return _meet_page(station, form, err), err.status
     db.session.commit()
     return redirect(url_for(".appointment", appointment_id=a.id))
+
+
+@form_page("portal.meet")
+def _meet_again(err, station_id: int):
+    return _meet_page(public.public_station(station_id), request.form.to_dict(), err)
 
 
 def _meet_page(station, form: dict, err: DomainError | None = None) -> str:

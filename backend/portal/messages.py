@@ -23,6 +23,7 @@ from backend.org import public
 from backend.suggestions import residents as outcome
 from backend.messages.queue import resident_messages
 from backend.portal import bp
+from backend.portal.refusals import form_page, too_large_page
 from backend.portal.residents import current_web_resident, get_or_create_web_resident, web_key
 from backend.core.protect import lookup_code
 from backend.core.ratelimit import limiter, replayed, submission_limits
@@ -59,10 +60,7 @@ def write(token: str | None = None, station_id: int | None = None):
 @submission_limits("message", replay=lambda: _is_retry())  # both targets, one budget
 def send(token: str | None = None, station_id: int | None = None):
     target = _target(token, station_id)
-    form = {"body": request.form.get("body", ""), "phone": request.form.get("phone", ""),
-            "place": request.form.get("place", ""),
-            "may_publish": request.form.get("may_publish") == "1",
-            "idempotency_key": request.form.get("idempotency_key", "")}
+    form = _posted_form()
     resident = get_or_create_web_resident()
     with _Uploads() as uploads:
         try:
@@ -85,6 +83,13 @@ def _is_retry() -> bool:
     resident = current_web_resident()
     return resident is not None and ops.submitted_before(
         resident, request.form.get("idempotency_key", ""))
+
+
+def _posted_form() -> dict:
+    return {"body": request.form.get("body", ""), "phone": request.form.get("phone", ""),
+            "place": request.form.get("place", ""),
+            "may_publish": request.form.get("may_publish") == "1",
+            "idempotency_key": request.form.get("idempotency_key", "")}
 
 
 def _target(token: str | None, station_id: int | None) -> dict:
@@ -157,8 +162,12 @@ class _Uploads:
 
 @bp.errorhandler(413)
 def _too_large(err):
-    return render_template("error.html", title="照片太大", code="upload_too_large",
-                           message="这次选的照片加起来太大了，请少选几张或换小一点的照片后重新提交。"), 413
+    return too_large_page()
+
+
+@form_page("portal.send")
+def _write_again(err, token: str | None = None, station_id: int | None = None):
+    return _write_page(_target(token, station_id), _posted_form(), err)
 
 
 # ---- the receipt and following a message ----
@@ -201,7 +210,17 @@ def my_messages():
 
 @bp.get("/m/<int:message_id>")
 def message(message_id: int):
-    return _message_page(_load(message_id))
+    message = _load(message_id)
+    resident = current_web_resident()
+    if resident is not None and ops.mark_read_by_writer(message, resident=resident):
+        db.session.commit()
+    return _message_page(message)
+
+
+@bp.app_template_global()
+def unread_answer_count() -> int:
+    """For the 我的留言 links: answers this browser's resident has not opened yet."""
+    return ops.unread_answers(current_web_resident())
 
 
 @bp.get("/m/<int:message_id>/photos/<int:photo_id>")
@@ -290,6 +309,7 @@ def _message_page(message: Message, err: ValidationFailed | None = None, *,
         "portal/message.html", message=message, answer=ops.answer_for(message),
         timeline=[_timeline_item(e) for e in reversed(ops.public_timeline(message))],
         phone=ops.masked_phone(message), rating_labels=RATING_LABELS,
+        rating=ops.latest_rating(message),
         can_add_info=message.status in ops.TRANSITIONS["add_info"][0],
         can_rate=message.status in ops.TRANSITIONS["rate"][0],
         is_writer=policy.can_view(current_web_resident(), message),
@@ -301,9 +321,11 @@ def _message_page(message: Message, err: ValidationFailed | None = None, *,
 def _timeline_item(event) -> dict:
     who = "您" if event.actor_kind == "resident" else event.actor_label
     rating = (event.data or {}).get("rating")
+    detail = "" if event.kind in SILENT_TEXT else event.text
     if rating in RATING_LABELS and event.kind in RATED_WORDS:
         line = f"{who}评价「{RATING_LABELS[rating]}」，{RATED_WORDS[event.kind]}"
+        detail = event.data.get("comment", "")  # what they added, not the line again
     else:
         line = who + EVENT_WORDS.get(event.kind, "更新了留言")
     return {"at": event.created_at, "line": line, "folded": event.kind == "reply",
-            "detail": "" if event.kind in SILENT_TEXT else event.text}
+            "detail": detail}

@@ -1,6 +1,6 @@
 from urllib.parse import urlparse
 
-from flask import Response, abort, redirect, render_template, request
+from flask import Response, abort, current_app, redirect, render_template, request
 
 from backend.core.adapters import get_storage
 from backend.org import public
@@ -13,7 +13,11 @@ from backend.web import LARGE_TEXT_COOKIE
 
 @bp.get("/")
 def index():
-    return render_template("portal/index.html", stations=public.public_stations())
+    q = request.args.get("q", "").strip()
+    return render_template(
+        "portal/index.html", stations=public.public_stations(), q=q,
+        found=public.search_deputies(q) if q else None,
+        help_phone=public.help_phone(current_app.config.get("HELP_PHONE", "")))
 
 
 @bp.get("/stations/<int:station_id>")

@@ -34,7 +34,7 @@ from backend.core.audit import record
 from backend.notifications.notify import notify, notify_station_liaisons
 from backend.core.protect import LOOKUP_ALPHABET, PHONE_RE, encrypt_phone, mask_phone, normalise_phone
 from backend.core.textcount import clean_text, visible_length
-from backend.core.timeutil import LOCAL_TZ, format_local, utcnow
+from backend.core.timeutil import LOCAL_TZ, people_day, people_time, utcnow
 
 TOPIC_MIN, TOPIC_MAX = 2, 200
 NAME_MAX = 40
@@ -622,9 +622,9 @@ def _audit(action, a, actor, before, after) -> None:
 def _when_where(a: Appointment) -> str:
     if a.kind == "slot":
         d = a.day.date
-        when = f"{d.month}月{d.day}日" + (f" {a.slot.starts_at:%H:%M}" if a.slot else "")
+        when = people_day(d) + (f" {a.slot.starts_at:%H:%M}" if a.slot else "")
     else:
-        when = format_local(meeting_time(a), "%m月%d日 %H:%M")
+        when = people_time(meeting_time(a))
     who = f"{a.deputy.name}代表" if a.deputy else "联络站安排的代表"
     return f"{when} · {a.station.name} · {who} · 预约码 {a.code}"
 

@@ -1,14 +1,14 @@
 """Staff pages for deputies: list, create, edit (with photo and stations), deactivate, and the
 deputy's QR code (show, download, revoke, reissue)."""
-from io import BytesIO
 
-from flask import render_template, request, send_file, url_for
+from flask import render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from backend.org.policy import (
     can_create_deputy, can_deactivate_deputy, can_manage_deputy, ensure, managed_station_ids,
 )
+from backend.core.downloads import attachment
 from backend.core.errors import NotFound
 from backend.core.extensions import db
 from backend.org.models import Deputy, DeputyGroup, Station, Term
@@ -125,8 +125,7 @@ def deputy_qr(deputy_id, fmt):
     if code is None:
         raise NotFound("该代表没有在用的二维码，请先生成", code="no_active_code")
     data, mimetype = code_image(code, fmt)
-    return send_file(BytesIO(data), mimetype=mimetype, as_attachment=True,
-                     download_name=f"{dep.name}-二维码.{fmt}")
+    return attachment(data, mimetype, f"{dep.name}-二维码.{fmt}", f"deputy-{dep.id}-qr.{fmt}")
 
 
 @bp.post("/deputies/<int:deputy_id>/code/revoke")

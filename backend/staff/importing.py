@@ -2,13 +2,13 @@
 import secrets
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 from flask import Response, current_app, flash, redirect, render_template, session, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
+from backend.core.downloads import attachment
 from backend.core.errors import ValidationFailed
 from backend.core.extensions import db
 from backend.org.roster_excel import (
@@ -136,6 +136,6 @@ def import_template():
 
 def xlsx_response(data: bytes, filename: str, ascii_name: str) -> Response:
     """An attachment with its Chinese name (RFC 5987) and an ASCII name for old clients."""
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-    return Response(data, mimetype=XLSX, headers={"Content-Disposition": disposition,
-                                                  "Cache-Control": "no-store"})
+    response = attachment(data, XLSX, filename, ascii_name)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -13,7 +13,7 @@ from backend.messages import policy
 from backend.core.adapters import get_storage
 from backend.core.errors import DomainError, Forbidden, ValidationFailed
 from backend.core.extensions import db
-from backend.messages.models import STATUS_LABELS, MessagePhoto
+from backend.messages.models import RATING_LABELS, STATUS_LABELS, MessagePhoto
 from backend.org.models import Deputy
 from backend.messages import display as views
 from backend.messages import operations as ops
@@ -23,17 +23,10 @@ from backend.messages.queue import (
 from backend.staff import bp
 from backend.staff.guard import roles_required
 from backend.staff.pages import error_text
-from backend.core.timeutil import local, local_today
+from backend.core.timeutil import local_today, people_day
 from backend.workdays.calendar import coverage_notice
 
 PHOTO_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
-
-
-@bp.app_template_filter("month_day")
-def month_day(dt) -> str:
-    """3月5日 (with the year when it is not this year), in local time."""
-    d = local(dt).date()
-    return (f"{d.year}年" if d.year != local_today().year else "") + f"{d.month}月{d.day}日"
 
 
 @bp.app_template_global()
@@ -58,18 +51,42 @@ def message_queue():
         stations=views.queue_stations(current_user),
         deputies=views.queue_deputies(filters.station_ids or sorted(current_user.station_ids)),
         statuses=STATUS_LABELS, categories=ops.CATEGORIES, cursor=cursor,
+        shown=_describe_filters(filters),
         coverage=coverage_notice(year, year + 1))
 
 
 def _queue_filters(args) -> QueueFilters:
     station = args.get("station", type=int)
+    q = args.get("q", "").strip()[:50]
+    # A search looks through every state unless a state is chosen: what was typed is most
+    # often about a case already answered or closed.
     return QueueFilters(
-        station_ids=[station] if station else [], status=args.get("status") or "todo",
+        station_ids=[station] if station else [], status=args.get("status") or (
+            "all" if q else "todo"),
         deputy_id=args.get("deputy", type=int), category=args.get("category", ""),
         date_from=args.get("from", type=date.fromisoformat),
         date_to=args.get("to", type=date.fromisoformat),
         overdue=args.get("overdue") == "1", held=args.get("held") == "1",
-        q=args.get("q", "")[:50])
+        q=q)
+
+
+def _describe_filters(f: QueueFilters) -> list[str]:
+    """What the list shows, in words, so a filter left on is never a surprise."""
+    shown = [f"含「{f.q}」"] if f.q else []
+    shown.append("状态：" + ({"todo": "待办", "all": "全部"}.get(f.status)
+                          or STATUS_LABELS.get(f.status, f.status)))
+    if f.station_ids:
+        shown.append("站点：" + "、".join(
+            s.name for s in views.queue_stations(current_user) if s.id in f.station_ids))
+    if f.deputy_id:
+        deputy = db.session.get(Deputy, f.deputy_id)
+        shown.append(f"代表：{deputy.name}" if deputy else "代表：已选")
+    if f.category:
+        shown.append(f"分类：{f.category}")
+    if f.date_from or f.date_to:
+        shown.append(f"收到日期：{people_day(f.date_from) or '最早'}至{people_day(f.date_to) or '今天'}")
+    shown += ["仅超期"] * f.overdue + ["仅待审核"] * f.held
+    return shown
 
 
 # ---- one message ----
@@ -88,6 +105,7 @@ def render_message(message, *, revealed_phone: str | None = None):
         "staff/messages_detail.html", message=message, actions=actions,
         timeline=ops.full_timeline(message), merged_here=ops.merged_into(message),
         masked_phone=ops.masked_phone(message), revealed_phone=revealed_phone,
+        rating=ops.latest_rating(message), rating_labels=RATING_LABELS,
         overdue=is_overdue(message), deadline=views.next_deadline(message),
         categories=ops.CATEGORIES, event_labels=views.EVENT_LABELS,
         event_summary=views.event_summary,

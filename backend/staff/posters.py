@@ -1,11 +1,11 @@
 """Staff downloads of the printable "给Ta留言" posters: one deputy's, or a whole station's."""
 import re
-from urllib.parse import quote
 
 from flask import Response, request
 from flask_login import current_user
 
 from backend.org.policy import can_manage_deputy, can_manage_station, ensure, managed_station_ids
+from backend.core.downloads import attachment
 from backend.core.extensions import db
 from backend.org.models import Deputy, Station
 from backend.reception import posters
@@ -49,7 +49,4 @@ def _download(data: bytes, mimetype: str, filename: str) -> Response:
     """An attachment with its Chinese name (RFC 5987) and an ASCII name for old clients."""
     ascii_tail = re.sub(r"[^A-Za-z0-9.]+", "-", filename.encode("ascii", "ignore").decode())
     fallback = "posters-" + re.sub(r"-{2,}", "-", ascii_tail).strip("-")
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}")
-    return response
+    return attachment(data, mimetype, filename, fallback)

@@ -232,8 +232,8 @@ def _step_to_workday(d: date, step: int, inclusive: bool) -> date:
 def _warn_weekends_only(year: int) -> None:
     if year not in _warned_years:
         _warned_years.add(year)
-        log.warning("no holiday data for %s: counting Monday-Friday as working days; "
-                    "an admin should enter that year's holidays", year)
+        log.warning("%s年的节假日安排尚未录入，暂按周一至周五计算工作日；"
+                    "请管理员在「节假日设置」中录入当年的放假和调休安排", year)
 
 
 @event.listens_for(Session, "after_commit")
