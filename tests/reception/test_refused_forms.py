@@ -21,7 +21,7 @@ def _count(db, model) -> int:
 
 
 def test_a_refused_booking_comes_back_filled_in(app, client, db, appt_world, monkeypatch):
-    monkeypatch.setitem(app.config, "SUBMIT_RATE_PER_RESIDENT", "1 per 10 minutes")
+    monkeypatch.setitem(app.config, "BOOKING_RATE_PER_RESIDENT", "1 per 10 minutes")
     db.session.commit()
     url = f"/stations/{appt_world.station.id}/book"
 
@@ -46,7 +46,7 @@ def test_a_refused_booking_comes_back_filled_in(app, client, db, appt_world, mon
 
 
 def test_a_refused_meeting_request_comes_back_filled_in(app, client, db, appt_world, monkeypatch):
-    monkeypatch.setitem(app.config, "SUBMIT_RATE_PER_RESIDENT", "0 per 10 minutes")
+    monkeypatch.setitem(app.config, "BOOKING_RATE_PER_RESIDENT", "0 per 10 minutes")
     db.session.commit()
     url = f"/stations/{appt_world.station.id}/meet"
     resp = client.post(url, data={"date": "2099-01-05", "time": "09:00", "topic": TOPIC,
