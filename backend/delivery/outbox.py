@@ -36,18 +36,8 @@ BACKOFF_CAP = timedelta(hours=6)
 NO_GRANT = 43101  # WeChat: the user holds no grant for this template
 # "failed" = the last try failed and the next one is scheduled; both kinds are picked when due.
 DUE_STATUSES = ("pending", "failed")
-# A notification's link is a portal path; a subscribe message opens the mini-program's own page
-# for the same thing (the mini-program's page paths, agreed with its front end; README lists
-# them). A link with no page here opens the mini-program's home page.
-MP_PAGES = (
-    (re.compile(r"/m/(\d+)"), "pages/message/detail?id={}"),
-    (re.compile(r"/my/appointments/(\d+)"), "pages/appointment/detail?id={}"),
-    (re.compile(r"/staff/inbox/(\d+)"), "pages/deputy/message?id={}"),
-    (re.compile(r"/staff/messages/(\d+)"), "pages/liaison/message?id={}"),
-    (re.compile(r"/staff/suggestions/(\d+)"), "pages/deputy/suggestion?id={}"),
-    (re.compile(r"/staff/duties"), "pages/deputy/duties"),
-    (re.compile(r"/staff/stations/(\d+)/roster"), "pages/liaison/roster?station={}"),
-)
+# A subscribe message opens the mini-program's page for the notification's place
+# (backend/notifications/places.py; README lists the pages), or its home page.
 THING_MAX = 20  # WeChat's limit for thing values; we end a cut with … rather than mid-word
 
 STATUS_LABELS = {"pending": "待发送", "failed": "待重试", "sent": "已发送", "dead": "已放弃"}
@@ -141,15 +131,6 @@ def template_data(note: Notification) -> dict[str, str]:
     return {key: _FIELDS[name](note) for key, name in layout.items()}
 
 
-def mini_program_page(link: str) -> str | None:
-    """The mini-program page for a portal link, or None (the home page)."""
-    for pattern, page in MP_PAGES:
-        match = pattern.fullmatch(link or "")
-        if match:
-            return page.format(*match.groups())
-    return None
-
-
 def outbox_counts() -> list[tuple[str, str, int]]:
     """(status, channel, count) for every pair present."""
     return db.session.execute(
@@ -220,7 +201,7 @@ class _Courier:
             return self._sent(note, "inbox"), None
         call = _Call(note.id, (grant.resident_id, grant.template_id) if grant else None,
                      target.openid, template_id, template_data(note),
-                     mini_program_page(note.link))
+                     note.place.mp_page if note.place is not None else None)
         if grant is not None:
             grant.remaining -= 1  # spent now, with the claim; given back if WeChat refuses
         return self._sent(note, "wechat"), call

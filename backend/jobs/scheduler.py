@@ -95,13 +95,14 @@ def deliver_outbox(today: date, now: datetime) -> str:
 def flag_overdue_messages(today: date, now: datetime) -> str:
     """One notice a day to each station's liaisons: how many of its messages are overdue."""
     from backend.notifications.notify import notify_station_liaisons
+    from backend.notifications.places import Place
     from backend.messages.queue import overdue_clause
     counts = db.session.execute(
         sa.select(Message.station_id, sa.func.count()).where(overdue_clause(now))
         .group_by(Message.station_id).order_by(Message.station_id)).all()
     for station_id, n in counts:
         notify_station_liaisons(station_id, "messages.overdue", f"本站有{n}条留言已超期",
-                                body="请尽快受理或答复超期的留言", link="/staff/messages?overdue=1",
+                                body="请尽快受理或答复超期的留言", place=Place("overdue_messages"),
                                 subject=db.session.get(Station, station_id))
     return f"{len(counts)} 个联络站有超期留言，共 {sum(n for _, n in counts)} 条"
 

@@ -28,7 +28,7 @@ EVENT_CONSTANTS = dict(kind="submitted", actor_kind="resident", actor_label="留
 NOTE_CONSTANTS = dict(recipient_kind="deputy", topic="message.new", title="您收到一条新留言",
                       subject_type=Message.__tablename__, status="pending", channel="",
                       attempts=0, last_error="", sent_at=None)
-NOTE_LINK = "/staff/inbox/"  # + the new message's id
+NOTE_PLACE = "deputy_message:"  # + the new message's id (backend/notifications/places.py)
 
 
 def write_submission(values: dict, *, event_data: dict | None,
@@ -52,7 +52,7 @@ def write_submission(values: dict, *, event_data: dict | None,
             if with_note:
                 db.session.execute(sa.insert(Notification.__table__), {
                     **NOTE_CONSTANTS, "recipient_id": values["deputy_id"], "subject_id": new_id,
-                    "body": note_body, "link": f"{NOTE_LINK}{new_id}",
+                    "body": note_body, "link": f"{NOTE_PLACE}{new_id}",
                     "next_attempt_at": values["created_at"], "created_at": values["created_at"]})
     if new_id is None:
         return None
@@ -116,7 +116,7 @@ def _pg_statement(with_note: bool):
             **_constants(notes, NOTE_CONSTANTS), "recipient_id": m.deputy_id,
             "subject_id": m.id, "next_attempt_at": m.created_at, "created_at": m.created_at,
             "body": sa.bindparam("note_body", type_=notes.c.body.type),
-            "link": _literal(NOTE_LINK, sa.String()).op("||")(sa.cast(m.id, sa.String))}))
+            "link": _literal(NOTE_PLACE, sa.String()).op("||")(sa.cast(m.id, sa.String))}))
     return sa.select(m.id).add_cte(*ctes)
 
 

@@ -28,6 +28,7 @@ from backend.accounts.models import StaffUser
 from backend.core.audit import record
 from backend.messages.moderation import check_content
 from backend.messages.insert import write_submission
+from backend.notifications.places import Place
 from backend.notifications.notify import notify, notify_station_liaisons
 from backend.core.protect import (
     PHONE_RE, decrypt_phone, encrypt_phone, lookup_code, lookup_code_matches, mask_phone,
@@ -128,7 +129,7 @@ def submit_message(*, resident: Resident, body: str, idempotency_key: str,
         photo.message_id, photo.position = message.id, position
     if verdict.hold:
         notify_station_liaisons(target.id, "message.held", "有留言待审核",
-                                body=_excerpt(clean_body), link=f"/staff/messages/{message.id}",
+                                body=_excerpt(clean_body), place=Place("liaison_message", message.id),
                                 subject=message)
     db.session.flush()  # the photos and the liaisons' notifications, when there are any
     return Submission(message, lookup_code(message.id), True)
@@ -385,7 +386,7 @@ def hand_back(message: Message, reason: str, *, actor) -> Message:
     _transition(message, "hand_back", actor, internal=True, text=reason,
                 data={"before": before, "after": None})
     notify_station_liaisons(message.station_id, "message.handed_back", "代表退回了一条留言",
-                            body=reason, link=f"/staff/messages/{message.id}", subject=message)
+                            body=reason, place=Place("liaison_message", message.id), subject=message)
     return message
 
 
@@ -467,7 +468,7 @@ def rate(message: Message, value: str, comment: str = "", *, resident: Resident)
         message.answer_due_at = due_at(now, message.station.answer_workdays)
         _transition(message, "reopen", resident, text=text, data=data)
         notify_station_liaisons(message.station_id, "message.reopened", "居民对答复不满意，留言已重新办理",
-                                body=rating.comment, link=f"/staff/messages/{message.id}",
+                                body=rating.comment, place=Place("liaison_message", message.id),
                                 subject=message)
     else:
         message.closed_at = utcnow()
@@ -545,12 +546,12 @@ def _event(message, kind, actor, from_status, to_status, *, internal=False, text
 
 def _notify_resident(message, topic, title, body=""):
     notify("resident", message.resident_id, topic, title, body=body or message.tracking_no,
-           link=f"/m/{message.id}", subject=message)
+           place=Place("resident_message", message.id), subject=message)
 
 
 def _notify_deputy(message, deputy_id, topic, title):
     notify("deputy", deputy_id, topic, title, body=_excerpt(message.body),
-           link=f"/staff/inbox/{message.id}", subject=message)
+           place=Place("deputy_message", message.id), subject=message)
 
 
 def _reply_body(body: str, minimum: int = 5, field: str = "body") -> str:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.extensions import db
 from backend.core.db import UTCDateTime, str_enum, utcnow
+from backend.notifications.places import Place, from_stored
 
 OUTBOX_STATUSES = ("pending", "sent", "failed", "dead")
 RECIPIENT_KINDS = ("resident", "staff", "deputy")
@@ -23,7 +24,8 @@ class Notification(db.Model):
     subject_id: Mapped[int | None] = mapped_column()
     title: Mapped[str] = mapped_column(sa.String(60))
     body: Mapped[str] = mapped_column(sa.String(500), default="")
-    link: Mapped[str] = mapped_column(sa.String(200), default="")
+    # Where the reader is taken, as backend/notifications/places.py names it (`name:id`).
+    place_ref: Mapped[str] = mapped_column("link", sa.String(200), default="")
     status: Mapped[str] = mapped_column(str_enum("outbox_status", *OUTBOX_STATUSES),
                                         default="pending")
     channel: Mapped[str] = mapped_column(sa.String(20), default="")  # how it went out
@@ -32,3 +34,13 @@ class Notification(db.Model):
     last_error: Mapped[str] = mapped_column(sa.String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def place(self) -> Place | None:
+        return from_stored(self.place_ref)
+
+    @property
+    def link(self) -> str:
+        """The portal path of the place, for the web and the in-app inbox ("" for none)."""
+        place = self.place
+        return place.web_path if place is not None else ""

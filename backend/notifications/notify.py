@@ -2,15 +2,19 @@
 after the commit (backend/delivery/outbox.py), so nobody hears of a change that rolled back."""
 from backend.core.extensions import db
 from backend.notifications.models import Notification
+from backend.notifications.places import Place
 from backend.accounts.models import StaffUser, staff_stations
 
 
 def notify(recipient_kind: str, recipient_id: int | None, topic: str, title: str, *,
-           body: str = "", link: str = "", subject=None) -> Notification | None:
+           body: str = "", place: Place | None = None, subject=None) -> Notification | None:
+    """One outbox row: `subject` is what the notice is about, `place` where it takes its reader
+    (they differ: a resident told of a suggestion is taken to their own message)."""
     if recipient_id is None:
         return None
     note = Notification(recipient_kind=recipient_kind, recipient_id=recipient_id, topic=topic,
-                        title=title[:60], body=body[:500], link=link[:200],
+                        title=title[:60], body=body[:500],
+                        place_ref=place.stored() if place is not None else "",
                         subject_type=getattr(subject, "__tablename__", ""),
                         subject_id=getattr(subject, "id", None))
     db.session.add(note)

@@ -31,6 +31,7 @@ from backend.org.models import Deputy, Station
 from backend.notifications.models import Notification
 from backend.accounts.resident_model import Resident
 from backend.core.audit import record
+from backend.notifications.places import Place
 from backend.notifications.notify import notify, notify_station_liaisons
 from backend.core.protect import LOOKUP_ALPHABET, PHONE_RE, encrypt_phone, mask_phone, normalise_phone
 from backend.core.textcount import clean_text, visible_length
@@ -252,7 +253,7 @@ def send_day_before_reminders(day_date: date) -> ReminderCounts:
             deputies += _send_once(
                 "deputy", duty.deputy_id, "appointment.duty_list", day,
                 f"明天您在{day.station.name}值班，已有{len(booked)}位居民预约",
-                _duty_list(booked, duty.deputy_id), f"/staff/reception-days/{day.id}/appointments")
+                _duty_list(booked, duty.deputy_id), Place("day_appointments", day.id))
     return ReminderCounts(residents, deputies)
 
 
@@ -280,17 +281,17 @@ def _booked_on(day: ReceptionDay) -> list[Appointment]:
 
 def _remind(a: Appointment, topic: str, title: str) -> int:
     return _send_once("resident", a.resident_id, topic, a, title, _when_where(a),
-                      f"/my/appointments/{a.id}")
+                      Place("resident_appointment", a.id))
 
 
 def _send_once(kind: str, recipient_id: int, topic: str, subject, title: str, body: str,
-               link: str) -> int:
+               place: Place) -> int:
     sent = db.session.scalar(sa.select(Notification.id).filter_by(
         recipient_kind=kind, recipient_id=recipient_id, topic=topic,
         subject_type=subject.__tablename__, subject_id=subject.id).limit(1))
     if sent is not None:
         return 0
-    notify(kind, recipient_id, topic, title, body=body, link=link, subject=subject)
+    notify(kind, recipient_id, topic, title, body=body, place=place, subject=subject)
     return 1
 
 
@@ -630,16 +631,16 @@ def _when_where(a: Appointment) -> str:
 
 
 def _notify_resident(a: Appointment, topic: str, title: str, body: str = "") -> None:
-    notify("resident", a.resident_id, topic, title, body=body, link=f"/my/appointments/{a.id}",
+    notify("resident", a.resident_id, topic, title, body=body, place=Place("resident_appointment", a.id),
            subject=a)
 
 
 def _notify_handlers(a: Appointment, topic: str, title: str) -> None:
-    body, link = _excerpt(a.topic), "/staff/meeting-requests"
+    body, place = _excerpt(a.topic), Place("meeting_requests")
     if a.deputy_id:
-        notify("deputy", a.deputy_id, topic, title, body=body, link=link, subject=a)
+        notify("deputy", a.deputy_id, topic, title, body=body, place=place, subject=a)
     else:
-        notify_station_liaisons(a.station_id, topic, title, body=body, link=link, subject=a)
+        notify_station_liaisons(a.station_id, topic, title, body=body, place=place, subject=a)
 
 
 def _excerpt(text: str, n: int = 40) -> str:

@@ -35,6 +35,7 @@ from backend.core.audit_model import AuditEvent
 from backend.org.models import Station
 from backend.core.audit import record, snapshot
 from backend.notifications.notify import notify
+from backend.notifications.places import Place
 from backend.core.timeutil import WEEKDAYS, local_today
 
 # A seat someone still holds: the day cannot be reshaped under them.
@@ -429,10 +430,10 @@ def _tell_people(day: ReceptionDay, topic: str, title: str, body: str) -> None:
         .where(Appointment.day_id == day.id, Appointment.status.in_(LIVE_STATUSES))).all()
     deputies = db.session.scalars(
         db.select(ReceptionDuty.deputy_id).distinct().where(ReceptionDuty.day_id == day.id)).all()
-    link = f"/stations/{day.station_id}"
+    place = Place("station", day.station_id)
     for kind, ids in (("resident", residents), ("deputy", deputies)):
         for recipient_id in sorted(ids):
-            notify(kind, recipient_id, topic, title, body=body, link=link, subject=day)
+            notify(kind, recipient_id, topic, title, body=body, place=place, subject=day)
 
 
 def _station_name(day: ReceptionDay) -> str:

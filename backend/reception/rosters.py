@@ -29,6 +29,7 @@ from backend.reception.models import (
     DeputyUnavailability, DutySwap, ReceptionDay, ReceptionDuty, ReceptionRule,
 )
 from backend.core.audit import record
+from backend.notifications.places import Place
 from backend.notifications.notify import notify, notify_station_liaisons
 from backend.core.textcount import clean_text, visible_length
 from backend.core.timeutil import local_today, utcnow
@@ -80,7 +81,7 @@ def fill_duties(day: ReceptionDay, *, actor=None) -> list[ReceptionDuty]:
     for duty in added:
         record("duty.assign", duty, actor=actor, after=_duty_snapshot(duty))
         notify("deputy", duty.deputy_id, "duty.assigned", f"您被安排在{_md(day.date)}接待选民",
-               body=_where_when(day), link="/staff/duties", subject=duty)
+               body=_where_when(day), place=Place("duties"), subject=duty)
     return added
 
 
@@ -208,10 +209,10 @@ def _replace(duty: ReceptionDuty, *, actor) -> list[ReceptionDuty]:
         day.station_id, "duty.replaced", f"{_md(day.date)}的值班有变动",
         body=f"{deputy.name}代表当天不能值班，" + (f"已由{names}替补。" if added else
                                            "本站暂无可替补的代表，请另行安排。"),
-        link=f"/staff/stations/{day.station_id}/roster", subject=day)
+        place=Place("station_roster", day.station_id), subject=day)
     if not is_deputy_self(actor, deputy.id):
         notify("deputy", deputy.id, "duty.removed", f"您{_md(day.date)}的值班已取消",
-               body=_where_when(day), link="/staff/duties", subject=day)
+               body=_where_when(day), place=Place("duties"), subject=day)
     return added
 
 
@@ -224,7 +225,7 @@ def _cancel_open_swaps(duty: ReceptionDuty, actor) -> None:
         record("swap.cancel", swap, actor=actor, before={"status": swap.status})
         for deputy_id in (swap.from_deputy_id, swap.to_deputy_id):
             notify("deputy", deputy_id, "swap.cancelled", "换班申请已取消",
-                   body=f"{_md(duty.day.date)}的值班已另行安排", link="/staff/duties",
+                   body=f"{_md(duty.day.date)}的值班已另行安排", place=Place("duties"),
                    subject=swap)
 
 
@@ -251,7 +252,7 @@ def propose_swap(duty: ReceptionDuty, to_deputy: Deputy, *, actor,
     db.session.flush()
     record("swap.propose", swap, actor=actor, after=_swap_snapshot(swap))
     notify("deputy", to_deputy.id, "swap.proposed",
-           f"{duty.deputy.name}代表请您{_swap_phrase(swap)}", body=note, link="/staff/duties",
+           f"{duty.deputy.name}代表请您{_swap_phrase(swap)}", body=note, place=Place("duties"),
            subject=swap)
     return swap
 
@@ -262,11 +263,11 @@ def accept_swap(swap: DutySwap, *, actor) -> DutySwap:
     _check_swap(view.duty, swap.from_deputy_id, view.to_deputy, view.counter_duty)
     _transition(swap, "accept", actor)
     notify_station_liaisons(view.day.station_id, "swap.accepted", "有换班申请等待批准",
-                            body=view.summary, link=f"/staff/stations/{view.day.station_id}/roster",
+                            body=view.summary, place=Place("station_roster", view.day.station_id),
                             subject=swap)
     notify("deputy", swap.from_deputy_id, "swap.accepted",
            f"{view.to_deputy.name}代表已同意换班，等待联络员批准", body=view.summary,
-           link="/staff/duties", subject=swap)
+           place=Place("duties"), subject=swap)
     return swap
 
 
@@ -275,7 +276,7 @@ def decline_swap(swap: DutySwap, *, actor) -> DutySwap:
     view = swap_view(swap)
     _transition(swap, "decline", actor)
     notify("deputy", swap.from_deputy_id, "swap.declined",
-           f"{view.to_deputy.name}代表婉拒了换班", body=view.summary, link="/staff/duties",
+           f"{view.to_deputy.name}代表婉拒了换班", body=view.summary, place=Place("duties"),
            subject=swap)
     return swap
 
@@ -291,7 +292,7 @@ def approve_swap(swap: DutySwap, *, actor) -> DutySwap:
     _transition(swap, "approve", actor, before=before)
     for deputy_id in (swap.from_deputy_id, swap.to_deputy_id):
         notify("deputy", deputy_id, "swap.approved", "换班已批准", body=view.summary,
-               link="/staff/duties", subject=swap)
+               place=Place("duties"), subject=swap)
     return swap
 
 
@@ -301,7 +302,7 @@ def reject_swap(swap: DutySwap, *, actor) -> DutySwap:
     _transition(swap, "reject", actor)
     for deputy_id in (swap.from_deputy_id, swap.to_deputy_id):
         notify("deputy", deputy_id, "swap.rejected", "换班申请未获批准，值班安排不变",
-               body=view.summary, link="/staff/duties", subject=swap)
+               body=view.summary, place=Place("duties"), subject=swap)
     return swap
 
 
@@ -311,7 +312,7 @@ def withdraw_swap(swap: DutySwap, *, actor) -> DutySwap:
     was_accepted = swap.status == "accepted"
     _transition(swap, "withdraw", actor)
     notify("deputy", swap.to_deputy_id, "swap.withdrawn",
-           f"{view.from_deputy.name}代表撤回了换班申请", body=view.summary, link="/staff/duties",
+           f"{view.from_deputy.name}代表撤回了换班申请", body=view.summary, place=Place("duties"),
            subject=swap)
     if was_accepted:  # it was waiting in the liaisons' list
         notify_station_liaisons(view.day.station_id, "swap.withdrawn", "一条换班申请已撤回",

@@ -20,6 +20,7 @@ from backend.suggestions.models import (
 )
 from backend.accounts.resident_model import Resident
 from backend.accounts.models import StaffUser
+from backend.notifications.places import Place
 from backend.notifications.notify import notify
 from backend.core.timeutil import local
 
@@ -160,20 +161,20 @@ def local_date(moment: datetime) -> date:
 
 # ---- who hears of it ----
 
-def suggestion_link(suggestion: Suggestion) -> str:
-    return f"/staff/suggestions/{suggestion.id}"
+def suggestion_place(suggestion: Suggestion) -> Place:
+    return Place("suggestion", suggestion.id)
 
 
 def notify_deputy(suggestion: Suggestion, topic: str, title: str, body: str = "") -> None:
     notify("deputy", suggestion.deputy_id, topic, title, body=body or suggestion.title,
-           link=suggestion_link(suggestion), subject=suggestion)
+           place=suggestion_place(suggestion), subject=suggestion)
 
 
 def notify_admins(suggestion: Suggestion, topic: str, title: str, body: str = "") -> None:
     for staff_id in db.session.scalars(db.select(StaffUser.id).filter_by(
             role="admin", is_active=True)):
         notify("staff", staff_id, topic, title, body=body or suggestion.title,
-               link=suggestion_link(suggestion), subject=suggestion)
+               place=suggestion_place(suggestion), subject=suggestion)
 
 
 def notify_department(suggestion: Suggestion, department_id: int, topic: str, title: str,
@@ -181,7 +182,7 @@ def notify_department(suggestion: Suggestion, department_id: int, topic: str, ti
     for staff_id in db.session.scalars(db.select(StaffUser.id).filter_by(
             role="department", department_id=department_id, is_active=True)):
         notify("staff", staff_id, topic, title, body=body or suggestion.title,
-               link=suggestion_link(suggestion), subject=suggestion)
+               place=suggestion_place(suggestion), subject=suggestion)
 
 
 def notify_lead(suggestion: Suggestion, topic: str, title: str, body: str = "") -> None:
@@ -205,7 +206,7 @@ def notify_residents(suggestion: Suggestion, topic: str, title: str, body: str =
             continue
         told.add(message.resident_id)
         notify("resident", message.resident_id, topic, title, body=body or suggestion.title,
-               link=f"/m/{message.id}", subject=suggestion)
+               place=Place("resident_message", message.id), subject=suggestion)
     return len(told)
 
 

@@ -285,7 +285,7 @@ def submit(suggestion: Suggestion, *, actor) -> Suggestion:
     for cosigner in suggestion.cosigners:
         notify("deputy", cosigner.deputy_id, "suggestion.submitted",
                "您附议的建议已提交" if first else "您附议的建议已修改并重新提交",
-               body=f"{name}代表：{suggestion.title}", link=core.suggestion_link(suggestion),
+               body=f"{name}代表：{suggestion.title}", place=core.suggestion_place(suggestion),
                subject=suggestion)
     return suggestion
 

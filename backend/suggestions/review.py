@@ -126,7 +126,7 @@ def return_for_changes(suggestion: Suggestion, comment: str, *, actor) -> None:
     if drafter is not None and drafter.role == "liaison" and drafter.is_active:
         notify("staff", drafter.id, "suggestion.returned", "您代拟的建议被退回修改",
                body=f"「{core.excerpt(suggestion.title, 30)}」退回意见：{comment}",
-               link=core.suggestion_link(suggestion), subject=suggestion)
+               place=core.suggestion_place(suggestion), subject=suggestion)
 
 
 def merge(suggestion: Suggestion, into: Suggestion | None, *, actor) -> None:

@@ -84,6 +84,7 @@ def _queue_rows(db):
     from backend.notifications.models import Notification
     from backend.accounts.resident_model import Resident, SubscribeGrant
     from backend.notifications.notify import notify
+    from backend.notifications.places import Place
     residents = []
     for n in range(RESIDENTS):
         resident = Resident(openid=f"o-fault-{n:03d}")
@@ -95,7 +96,8 @@ def _queue_rows(db):
     due = datetime.now(timezone.utc) - timedelta(minutes=1)
     for n in range(ROWS):
         note = notify("resident", residents[n % RESIDENTS].id, "message.answered",
-                      "代表已答复您的留言", body="路灯已经修好了", link=f"/m/{n + 1}")
+                      "代表已答复您的留言", body="路灯已经修好了",
+                      place=Place("resident_message", n + 1))
         note.next_attempt_at = due
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == ROWS

@@ -16,6 +16,7 @@ from backend.delivery import outbox as delivery
 from backend.delivery.outbox import DeliveryReport, deliver_due
 from backend.messages.operations import submit_message
 from backend.notifications.notify import notify
+from backend.notifications.places import Place
 from tests.conftest import FAKE_WECHAT, at_once
 
 T0 = datetime(2026, 11, 23, 2, 30, tzinfo=timezone.utc)  # 10:30 in Shanghai
@@ -48,8 +49,9 @@ def templates(app, monkeypatch):
 
 
 def queue(db, recipient, topic="message.answered", *, subject=None, at=T0,
-          title="代表已答复您的留言", body=ANSWER, link="/m/1") -> Notification:
-    note = notify(KINDS[recipient.__tablename__], recipient.id, topic, title, body=body, link=link,
+          title="代表已答复您的留言", body=ANSWER,
+          place=Place("resident_message", 1)) -> Notification:
+    note = notify(KINDS[recipient.__tablename__], recipient.id, topic, title, body=body, place=place,
                   subject=subject)
     note.created_at = note.next_attempt_at = at
     db.session.flush()
@@ -79,7 +81,7 @@ def test_wechat_resident_with_template_and_grant_gets_a_subscribe_message(
     message = submit_message(resident=resident, deputy=make_deputy(), body="小区门口的路灯坏了。",
                              idempotency_key=uuid.uuid4().hex).message
     db.session.execute(sa.delete(Notification))  # the deputy's "new message" row is not ours
-    note = queue(db, resident, subject=message, link=f"/m/{message.id}")
+    note = queue(db, resident, subject=message, place=Place("resident_message", message.id))
     wechat.add(responses.POST, SEND, json={"errcode": 0, "errmsg": "ok"})
 
     assert deliver_due(now=T0) == DeliveryReport(sent=1)
@@ -247,18 +249,24 @@ def test_two_workers_never_send_a_row_twice(app, db, wechat, templates, make_res
     assert db.session.scalar(sa.select(sa.func.sum(SubscribeGrant.remaining))) == 50
 
 
-@pytest.mark.parametrize("link,page", [
-    ("/m/12", "pages/message/detail?id=12"),
-    ("/my/appointments/7", "pages/appointment/detail?id=7"),
-    ("/staff/inbox/3", "pages/deputy/message?id=3"),
-    ("/staff/messages/3", "pages/liaison/message?id=3"),
-    ("/staff/suggestions/5", "pages/deputy/suggestion?id=5"),
-    ("/staff/duties", "pages/deputy/duties"),
-    ("/staff/stations/2/roster", "pages/liaison/roster?station=2"),
-    ("/staff/stations/2/roster/extra", None),
-    ("/staff/accounts", None),
-    ("", None),
+@pytest.mark.parametrize("place,path,page", [
+    (("resident_message", 12), "/m/12", "pages/message/detail?id=12"),
+    (("resident_appointment", 7), "/my/appointments/7", "pages/appointment/detail?id=7"),
+    (("deputy_message", 3), "/staff/inbox/3", "pages/deputy/message?id=3"),
+    (("liaison_message", 3), "/staff/messages/3", "pages/liaison/message?id=3"),
+    (("suggestion", 5), "/staff/suggestions/5", "pages/deputy/suggestion?id=5"),
+    (("duties", None), "/staff/duties", "pages/deputy/duties"),
+    (("station_roster", 2), "/staff/stations/2/roster", "pages/liaison/roster?station=2"),
+    (("meeting_requests", None), "/staff/meeting-requests", None),
 ])
-def test_a_link_opens_the_mini_program_page_for_the_same_thing(link, page):
-    from backend.delivery.outbox import mini_program_page
-    assert mini_program_page(link) == page
+def test_a_place_opens_the_mini_program_page_for_the_same_thing(place, path, page):
+    from backend.notifications.places import from_stored
+    where = Place(*place)
+    assert (where.web_path, where.mp_page) == (path, page)
+    assert from_stored(where.stored()) == where  # what the outbox row keeps comes back whole
+
+
+@pytest.mark.parametrize("stored", ["", "/staff/accounts", "nowhere:3", "deputy_message", "duties:4"])
+def test_an_unknown_or_malformed_place_opens_nothing(stored):
+    from backend.notifications.places import from_stored
+    assert from_stored(stored) is None
