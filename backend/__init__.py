@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from backend.core.extensions import csrf, db, login_manager, migrate
-from config import config_for
+from config import check_secrets, config_for
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = ROOT / "migrations"
@@ -31,6 +31,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_path=os.environ.get("LIANXIN_INSTANCE", str(ROOT / "instance")))
     app.config.from_object(config_for(config_name))
     app.config.update(overrides)
+    check_secrets(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = (
@@ -44,6 +45,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from backend.core.db import render_migration_item
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
                      compare_type=True, render_item=render_migration_item)
+    from backend.core.input_edges import register_input_edges
+    register_input_edges(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     from backend.core import ratelimit

@@ -56,7 +56,8 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain_error(err: DomainError):
-        if request.blueprint == "miniprogram_api":
+        # A path under /api/ that matched no route (blueprint None) still speaks JSON.
+        if request.blueprint == "miniprogram_api" or request.path.startswith("/api/"):
             from miniprogram_api.errors import error_response
             return error_response(err)
         if isinstance(err, RateLimited):

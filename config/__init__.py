@@ -12,8 +12,16 @@ def _env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+DEV_SECRET_KEY = "dev-only-not-secret"  # public: in this file; production refuses it
+
+
+class MissingSecret(RuntimeError):
+    """Production cannot start without its own keys (see check_secrets)."""
+
+
 class BaseConfig:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    LIANXIN_ENV = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     # Encrypts residents' phone numbers at rest (Fernet key, urlsafe base64 of 32 bytes).
     FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None → SQLite in the instance folder
@@ -82,6 +90,9 @@ class BaseConfig:
     SCHEDULER_JOBS = os.environ.get("SCHEDULER_JOBS", "")
 
     MAX_CONTENT_LENGTH = 40 * 1024 * 1024
+    # The app answers a coded 414 past this; keep it under gunicorn's --limit-request-line
+    # (4094 by default), which answers longer request lines with its own English page.
+    MAX_URL_LENGTH = int(os.environ.get("MAX_URL_LENGTH", "2048"))
     TIMEZONE = "Asia/Shanghai"
 
 
@@ -90,6 +101,7 @@ class DevelopmentConfig(BaseConfig):
 
 
 class TestingConfig(BaseConfig):
+    LIANXIN_ENV = "testing"
     TESTING = True
     SECRET_KEY = "test-secret"
     FIELD_ENCRYPTION_KEY = "x7Yq0V3m1pS8bX5oQk2nR9tW4uZ6cA0eD3fG7hJ1kL8="
@@ -101,6 +113,7 @@ class TestingConfig(BaseConfig):
 
 
 class ProductionConfig(BaseConfig):
+    LIANXIN_ENV = "production"
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
 
 
@@ -113,3 +126,30 @@ CONFIGS = {
 
 def config_for(name: str | None):
     return CONFIGS[name or os.environ.get("LIANXIN_ENV", "development")]
+
+
+def check_secrets(config) -> None:
+    """In production, refuse to start on the public development key or without a key of its
+    own for phone numbers: tokens and sessions signed with a key anyone can read can be
+    forged, and the phone key would otherwise be derived from that same key."""
+    if config.get("LIANXIN_ENV") != "production":
+        return
+    secret = config.get("SECRET_KEY")
+    if not secret or secret == DEV_SECRET_KEY:
+        raise MissingSecret(
+            "生产环境必须设置环境变量 SECRET_KEY（会话和小程序登录令牌的签名密钥，请用随机生成的长字符串）。"
+            " SECRET_KEY must be set to a random secret in production"
+            " (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))').")
+    key = config.get("FIELD_ENCRYPTION_KEY")
+    if not key:
+        raise MissingSecret(
+            "生产环境必须设置环境变量 FIELD_ENCRYPTION_KEY（居民手机号的加密密钥）。"
+            " FIELD_ENCRYPTION_KEY must be set in production"
+            " (python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())').")
+    from cryptography.fernet import Fernet
+    try:
+        Fernet(key)
+    except ValueError:
+        raise MissingSecret(
+            "环境变量 FIELD_ENCRYPTION_KEY 不是有效的 Fernet 密钥（应为 32 字节的 urlsafe base64）。"
+            " FIELD_ENCRYPTION_KEY is not a valid Fernet key (urlsafe base64 of 32 bytes).") from None

@@ -130,8 +130,17 @@ liaison_required = _audience("liaison")
 
 # ---- login and binding ----
 
+LOGIN_ERRORS = {
+    "401": "code 无效或已用过（wechat_code_invalid）",
+    "403": "微信认为该用户有风险（wechat_user_risky）",
+    "429": "登录太频繁（wechat_rate_limited）",
+    "502": "微信接口暂时出错（wechat_unavailable），可稍后重试",
+    "503": "本服务未配置小程序的 AppID 和密钥（wechat_not_configured）：小程序应提示居民改用网页版留言",
+}
+
+
 @bp.post("/auth/login")
-@endpoint(body=LoginIn, out=SessionOut)
+@endpoint(body=LoginIn, out=SessionOut, errors=LOGIN_ERRORS)
 def login(data):
     """用 wx.login() 的 code 登录，换取本系统的登录令牌"""
     identity = _wechat_identity(data["code"])

@@ -25,6 +25,8 @@ class Endpoint:
     # Commit after dumping the answer: what the transaction just wrote is answered from the
     # objects in hand, not loaded again after the commit expired them.
     commit: bool = False
+    # Error statuses this handler answers beyond the usual ones, for the OpenAPI document.
+    errors: Mapping[str, str] | None = None
 
     @property
     def input(self) -> type[Schema] | None:

@@ -60,5 +60,7 @@ def _method_not_allowed(err):
     # Routing fails before a blueprint is chosen, so only an app-wide handler sees a 405;
     # other paths keep Flask's default page.
     if request.path.startswith(bp.url_prefix + "/"):
-        return error_response(http_error(405))
+        body, status = error_response(http_error(405))
+        # The methods the URL does take (RFC 9110 requires Allow on a 405).
+        return body, status, [h for h in err.get_headers() if h[0] == "Allow"]
     return err

@@ -88,7 +88,9 @@ def _responses(meta: Endpoint, audience: str | None, has_path_args: bool) -> dic
     responses = {str(meta.status): {"description": "成功", "content": content}}
     if meta.replay:
         responses["200"] = {"description": "重复提交：返回第一次的结果", "content": content}
-    errors = {"default": "出错（见 Error.code）"}
+    # Every request passes backend/core/input_edges.py first.
+    errors = {"default": "出错（见 Error.code）",
+              "400": "请求格式有误（bad_request），或含有无法识别的字符（invalid_characters）"}
     if meta.input:
         errors["422"] = "提交的内容有误（validation_failed，errors 按字段列出）"
     if audience:
@@ -97,6 +99,7 @@ def _responses(meta: Endpoint, audience: str | None, has_path_args: bool) -> dic
         errors["403"] = "无权进行此操作"
     if has_path_args:
         errors["404"] = "不存在，或不是您的"
+    errors.update(meta.errors or {})
     error_body = {"application/json": {"schema": "Error"}}
     responses.update({status: {"description": text, "content": error_body}
                       for status, text in errors.items()})

@@ -1,9 +1,8 @@
 """Photos: uploaded one per request (as wx.uploadFile sends them) before the message that
 carries them, and shown only to those who may see that message."""
 import io
-import mimetypes
 
-from flask import Response, current_app
+from flask import current_app
 from PIL import Image
 
 from backend.messages import policy
@@ -11,6 +10,7 @@ from backend.core.adapters import get_storage
 from backend.core.errors import NotFound
 from backend.core.extensions import db
 from backend.core.images import clean_image
+from backend.core.media import image_response
 from backend.messages.models import MessagePhoto
 from backend.messages import operations as ops
 from backend.core.ratelimit import limiter, resident_key
@@ -52,14 +52,10 @@ def upload_photo(data):
 def photo_file(photo_id: int):
     """照片文件：上传者、留言人，以及有权查看这条留言的代表和联络员可见"""
     photo = db.session.get(MessagePhoto, photo_id)
-    if photo is None or not _may_see(photo):
+    response = image_response(photo.storage_key) if photo and _may_see(photo) else None
+    if response is None:
         raise NotFound("照片不存在", code="photo_not_found")
-    try:
-        image = get_storage().read(photo.storage_key)
-    except (FileNotFoundError, ValueError):
-        raise NotFound("照片不存在", code="photo_not_found")
-    mimetype = mimetypes.guess_type(photo.storage_key)[0] or "application/octet-stream"
-    return Response(image, mimetype=mimetype, headers={"Cache-Control": "private, max-age=3600"})
+    return response
 
 
 def _may_see(photo: MessagePhoto) -> bool:

@@ -4,6 +4,7 @@ from collections.abc import Mapping
 
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
+from backend.core.parsing import MAX_ID
 from backend.core.timeutil import local
 
 # marshmallow's own messages are English: each key gets a Chinese one, by field type where
@@ -78,6 +79,23 @@ def text_field(*, required=False, max_length: int | None = None, **kw) -> fields
     if not required:
         kw.setdefault("load_default", "")
     return fields.Str(required=required, validate=rules, **kw)
+
+
+class RowId(fields.Integer):
+    """An id the mini-program sends (in a body or a query): a whole number that fits the integer
+    columns. Every input schema uses it for ids, so 2147483648 is a Chinese 422, not a 500 from
+    PostgreSQL, and the OpenAPI says the range (1 to 2147483647)."""
+
+    def __init__(self, *, error: str = "编号无效", **kw):
+        kw.setdefault("validate", validate.Range(min=1, max=MAX_ID, error=error))
+        super().__init__(**kw)
+
+
+def id_cursor() -> fields.Str:
+    """The cursor of a list paged by id, as the previous page's next_cursor gave it. The handler
+    reads it (a bad one is `cursor_invalid`); the pattern tells the OpenAPI what it accepts."""
+    return text_field(max_length=10, metadata={
+        "pattern": "^[0-9]{0,10}$", "description": "上一页返回的 next_cursor；第一页不传或为空"})
 
 
 class LocalDateTime(fields.DateTime):

@@ -12,8 +12,9 @@ class LoginIn(In):
 
 
 class BindIn(In):
-    code = text_field(required=True, max_length=16, load_only=True,
-                metadata={"description": "工作台「绑定微信」页面显示的6位绑定码"})
+    code = fields.Str(required=True, load_only=True, validate=validate.Regexp(
+        r"^[0-9]{6}$", error="请输入6位数字绑定码"),
+        metadata={"description": "工作台「绑定微信」页面显示的6位绑定码"})
 
 
 class StaffBrief(Schema):

@@ -8,7 +8,7 @@ from backend.messages import display as views
 from backend.messages import operations as ops
 from backend.suggestions import residents as outcome
 from backend.messages.queue import is_overdue
-from miniprogram_api.schemas import In, LocalDateTime, text_field
+from miniprogram_api.schemas import In, LocalDateTime, RowId, text_field
 
 EXCERPT_LENGTH = 60
 
@@ -48,26 +48,31 @@ class MessageView:
 
 class PhotoUploadIn(In):
     photo = fields.Raw(required=True, load_only=True, metadata={
-        "type": "string", "format": "binary", "description": "一张 JPG、PNG 或 WebP 照片"})
+        "type": "string", "format": "binary", "minLength": 1,
+        "description": "一张 JPG、PNG 或 WebP 照片，不能是空文件"})
 
     @validates_schema
     def _is_file(self, data, **kwargs):
-        if not isinstance(data.get("photo"), FileStorage):
+        photo = data.get("photo")
+        if not isinstance(photo, FileStorage):
             raise ValidationError("请选择一张照片", "photo")
+        if not photo.stream.read(1):
+            raise ValidationError("照片是空的，请重新选择", "photo")
+        photo.stream.seek(0)
 
 
 class MessageIn(In):
     """Length and format rules are the operation's (submit_message); this checks shapes."""
     deputy_token = text_field(max_length=64, load_only=True,
                         metadata={"description": "写给哪位代表（二维码 token）"})
-    station_id = fields.Int(load_default=None, load_only=True,
-                            metadata={"description": "写给联络站（不指定代表时）"})
+    station_id = RowId(load_default=None, load_only=True,
+                       metadata={"description": "写给联络站（不指定代表时）"})
     body = text_field(required=True, load_only=True)
     phone = text_field(load_only=True, metadata={"description": "11位手机号，可不填"})
     place = text_field(load_only=True, metadata={"description": "问题发生的地点，可不填"})
     may_publish = fields.Bool(load_default=False, load_only=True,
                               metadata={"description": "是否同意公开"})
-    photo_ids = fields.List(fields.Int(), load_default=list, load_only=True,
+    photo_ids = fields.List(RowId(), load_default=list, load_only=True,
                             metadata={"description": "先用 POST /photos 上传得到的照片编号"})
     idempotency_key = text_field(required=True, max_length=64, load_only=True, metadata={
         "description": "每次新写的留言生成一个（8–64位），网络重试时原样再发"})
@@ -79,8 +84,8 @@ class MessageIn(In):
 
 
 class MyMessagesQuery(In):
-    cursor = fields.Int(load_default=None, validate=validate.Range(min=1, error="翻页参数无效"),
-                        metadata={"description": "上一页返回的 next_cursor"})
+    cursor = RowId(load_default=None, error="翻页参数无效",
+                   metadata={"description": "上一页返回的 next_cursor；第一页不传"})
 
 
 class RatingIn(In):

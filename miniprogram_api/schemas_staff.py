@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, post_load, pre_dump, validate
 from backend.messages import display as views
 from backend.messages.queue import QueueFilters
 from miniprogram_api.auth import current_staff
-from miniprogram_api.schemas import In, LocalDateTime, text_field
+from miniprogram_api.schemas import In, LocalDateTime, RowId, id_cursor, text_field
 from miniprogram_api.schemas_messages import (
     EventOut, MessageOut, MessageSummaryOut, MessageView,
 )
@@ -18,22 +18,24 @@ INBOX_VIEWS = ("todo", "all")
 class InboxQuery(In):
     status = fields.Str(load_default="todo", validate=validate.OneOf(
         INBOX_VIEWS, error="请选择 todo（待我答复）或 all（全部）"), metadata={"enum": list(INBOX_VIEWS)})
-    cursor = text_field(max_length=100, metadata={"description": "上一页返回的 next_cursor"})
+    cursor = id_cursor()
 
 
 class QueueQuery(In):
     """The liaison queue's filters (backend.messages.queue.QueueFilters) and the cursor."""
-    station_id = fields.Int(load_default=None, metadata={"description": "不填：我所有的联络站"})
+    station_id = RowId(load_default=None, metadata={"description": "不填：我所有的联络站"})
     status = text_field(max_length=20, metadata={
         "description": "todo（待办，默认）、all，或一个留言状态"})
-    deputy_id = fields.Int(load_default=None)
+    deputy_id = RowId(load_default=None)
     category = text_field(max_length=20)
     date_from = fields.Date(load_default=None)
     date_to = fields.Date(load_default=None)
     overdue = fields.Bool(load_default=False)
     held = fields.Bool(load_default=False)
     q = text_field(max_length=50, metadata={"description": "在留言内容中搜索"})
-    cursor = text_field(max_length=100, metadata={"description": "上一页返回的 next_cursor"})
+    cursor = fields.Str(load_default="", validate=validate.Regexp(
+        r"^[A-Za-z0-9_-]{0,100}$", error="翻页参数无效，请回到第一页"),
+        metadata={"description": "上一页返回的 next_cursor（不透明的字符串）；第一页不传"})
 
     @post_load
     def _filters(self, data, **kwargs):
@@ -66,11 +68,11 @@ class CategoryIn(In):
 
 
 class AssignIn(In):
-    deputy_id = fields.Int(required=True, load_only=True)
+    deputy_id = RowId(required=True, load_only=True)
 
 
 class MergeIn(In):
-    into_id = fields.Int(load_default=None, load_only=True)
+    into_id = RowId(load_default=None, load_only=True)
     tracking_no = text_field(max_length=30, load_only=True, metadata={"description": "或填写留言编号"})
 
 

@@ -10,7 +10,7 @@ from backend.suggestions.models import SuggestionRating
 from backend.suggestions import core
 from backend.suggestions import drafting as ops
 from miniprogram_api.auth import current_staff
-from miniprogram_api.schemas import In, LocalDateTime, text_field
+from miniprogram_api.schemas import In, LocalDateTime, id_cursor, text_field
 
 SUGGESTION_TABS = tuple(ops.TABS["deputy"])
 
@@ -51,7 +51,7 @@ class SuggestionListQuery(In):
         SUGGESTION_TABS, error="请选择 led（我领衔的）、cosigned（我附议的）或 cosignable（可附议）"),
         metadata={"enum": list(SUGGESTION_TABS),
                   "description": "led：我领衔的（默认）；cosigned：我附议的；cosignable：本站同事可附议的"})
-    cursor = text_field(max_length=100, metadata={"description": "上一页返回的 next_cursor"})
+    cursor = id_cursor()
 
 
 class DeputyRatingIn(In):

@@ -7,7 +7,7 @@ from backend.core.errors import NotFound, ValidationFailed
 from backend.core.extensions import db
 from backend.messages.models import OPEN_STATUSES, Message
 from backend.org.models import Deputy, Station, deputy_stations
-from backend.messages.operations import TRACKING_RE, TRANSITIONS, VERB_LABELS
+from backend.messages.operations import TRANSITIONS, VERB_LABELS, message_by_tracking_no
 from backend.messages.queue import deputy_unread_count, queue_counts
 
 TRIAGE_VERBS = ("release", "acknowledge", "assign", "set_category", "reject", "forward", "merge")
@@ -47,14 +47,10 @@ def assignable_deputies(message: Message) -> list[Deputy]:
 def merge_target(into_id: int | None, tracking_no: str) -> Message:
     """The message to merge into, picked from the suggestions (`into_id`) or typed by its
     tracking number; staff need no lookup code, `merge` itself checks they may triage it."""
-    tracking_no = (tracking_no or "").strip().upper()
     if into_id:
         target = db.session.get(Message, into_id)
-    elif tracking_no:
-        match = TRACKING_RE.match(tracking_no)
-        target = db.session.get(Message, int(match.group(2))) if match else None
-        if target is not None and target.tracking_no != tracking_no:
-            target = None
+    elif (tracking_no or "").strip():
+        target = message_by_tracking_no(tracking_no)
     else:
         raise ValidationFailed("请选择或填写要合并到的留言", code="merge_target_missing")
     if target is None:

@@ -30,6 +30,7 @@ from backend.messages.moderation import check_content
 from backend.messages.insert import write_submission
 from backend.notifications.places import Place
 from backend.notifications.notify import notify, notify_station_liaisons
+from backend.core.parsing import row_id
 from backend.core.protect import (
     PHONE_RE, decrypt_phone, encrypt_phone, lookup_code, lookup_code_matches, mask_phone,
     normalise_phone,
@@ -223,15 +224,20 @@ def add_photo(*, resident: Resident, storage_key: str, width: int, height: int,
 
 def find_by_tracking(tracking_no: str, code: str) -> Message:
     """A resident following a message with its tracking number and lookup code."""
-    match = TRACKING_RE.match((tracking_no or "").strip().upper())
-    not_found = NotFound("留言编号或查询码不正确", code="tracking_not_found")
-    if not match:
-        raise not_found
-    message = db.session.get(Message, int(match.group(2)))
-    if (message is None or message.tracking_no != match.group(0)
-            or not lookup_code_matches(message.id, code)):
-        raise not_found
+    message = message_by_tracking_no(tracking_no)
+    if message is None or not lookup_code_matches(message.id, code):
+        raise NotFound("留言编号或查询码不正确", code="tracking_not_found")
     return message
+
+
+def message_by_tracking_no(tracking_no: str) -> Message | None:
+    """The message a typed tracking number names exactly, or None; a number past the id column
+    (LY20261202-9999999999) names none rather than failing the query."""
+    tracking_no = (tracking_no or "").strip().upper()
+    match = TRACKING_RE.match(tracking_no)
+    message_id = row_id(match.group(2)) if match else None
+    message = db.session.get(Message, message_id) if message_id else None
+    return message if message is not None and message.tracking_no == tracking_no else None
 
 
 def get_for(user, message_id: int) -> Message:

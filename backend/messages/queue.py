@@ -11,6 +11,7 @@ from backend.core.errors import Forbidden, ValidationFailed
 from backend.core.extensions import db
 from backend.messages.models import OPEN_STATUSES, STATUSES, Message, MessageEvent
 from backend.messages.models import QUEUE_STATUSES
+from backend.core.parsing import row_id
 from backend.core.timeutil import LOCAL_TZ, utcnow
 
 PAGE_SIZE = 20
@@ -198,13 +199,16 @@ def _decode(cursor: str) -> tuple[datetime, int]:
         parsed = datetime.fromisoformat(due)
         if parsed.tzinfo is None:
             raise ValueError
-        return parsed, int(message_id)
+        last_id = row_id(message_id)
+        if last_id is None:
+            raise ValueError
+        return parsed, last_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationFailed("翻页参数无效，请回到第一页", code="cursor_invalid")
 
 
 def _decode_id(cursor: str) -> int:
-    try:
-        return int(cursor)
-    except ValueError:
+    message_id = row_id(cursor)  # past the id column would fail the query on PostgreSQL
+    if message_id is None:
         raise ValidationFailed("翻页参数无效，请回到第一页", code="cursor_invalid")
+    return message_id

@@ -10,6 +10,7 @@ from backend.org.models import Deputy
 from backend.reception import appointments as ops
 from backend.reception import ical
 from backend.org import public
+from backend.core.parsing import row_id
 from backend.portal import bp
 from backend.portal.refusals import form_page
 from backend.portal.residents import current_web_resident, get_or_create_web_resident, web_key
@@ -32,7 +33,7 @@ def upcoming_duty(deputy):
 def book_form(station_id: int):
     station = public.public_station(station_id)
     web_key()  # see backend/portal/residents.py: a double tap still names one resident
-    return _book_page(station, request.args.get("day", type=int),
+    return _book_page(station, request.args.get("day", type=row_id),
                       {"deputy_id": request.args.get("deputy", "")})
 
 
@@ -41,9 +42,9 @@ def book_form(station_id: int):
 def book(station_id: int):
     station = public.public_station(station_id)
     form = request.form.to_dict()
-    day = _station_day(station, _int(form, "day_id"))
-    slot = db.session.get(ReceptionSlot, _int(form, "slot_id") or 0)
-    deputy = db.session.get(Deputy, _int(form, "deputy_id") or 0)
+    day = _station_day(station, row_id(form.get("day_id")))
+    slot = db.session.get(ReceptionSlot, row_id(form.get("slot_id")) or 0)
+    deputy = db.session.get(Deputy, row_id(form.get("deputy_id")) or 0)
     operation = ops.join_waitlist if form.get("action") == "waitlist" else ops.book
     resident = get_or_create_web_resident()
     try:
@@ -58,7 +59,7 @@ def book(station_id: int):
 
 @form_page("portal.book")
 def _book_again(err, station_id: int):
-    return _book_page(public.public_station(station_id), _int(request.form, "day_id"),
+    return _book_page(public.public_station(station_id), row_id(request.form.get("day_id")),
                       request.form.to_dict(), err)
 
 
@@ -78,11 +79,6 @@ def _station_day(station, day_id: int | None) -> ReceptionDay:
     if day is None or day.station_id != station.id:
         abort(404)
     return day
-
-
-def _int(form: dict, name: str) -> int | None:
-    value = form.get(name, "")
-    return int(value) if value.isdigit() else None
 
 
 # ---- the resident's bookings ----
@@ -165,7 +161,7 @@ def meet_form(station_id: int):
 def meet(station_id: int):
     station = public.public_station(station_id)
     form = request.form.to_dict()
-    deputy = db.session.get(Deputy, _int(form, "deputy_id") or 0)
+    deputy = db.session.get(Deputy, row_id(form.get("deputy_id")) or 0)
     resident = get_or_create_web_resident()
     try:
         a = ops.request_meeting(

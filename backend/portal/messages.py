@@ -2,11 +2,10 @@
 asked for, rate the answer. Every rule lives in backend.messages.operations; these handlers
 read the form, load what this browser may see (404 otherwise), call the operation and commit."""
 import io
-import mimetypes
 import uuid
 
 from flask import (
-    Response, abort, current_app, flash, make_response, redirect, render_template, request,
+    abort, current_app, flash, make_response, redirect, render_template, request,
     session, url_for,
 )
 from PIL import Image
@@ -17,6 +16,7 @@ from backend.core.adapters import get_storage
 from backend.core.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from backend.core.extensions import db
 from backend.core.images import clean_image
+from backend.core.media import image_response
 from backend.messages.models import RATING_LABELS, Message, MessagePhoto
 from backend.messages import operations as ops
 from backend.org import public
@@ -227,12 +227,10 @@ def unread_answer_count() -> int:
 def photo(message_id: int, photo_id: int):
     message = _load(message_id)
     item = db.session.get(MessagePhoto, photo_id)
-    storage = get_storage()
-    if item is None or item.message_id != message.id or not storage.exists(item.storage_key):
+    response = image_response(item.storage_key) if item and item.message_id == message.id else None
+    if response is None:
         abort(404)
-    mimetype = mimetypes.guess_type(item.storage_key)[0] or "application/octet-stream"
-    return Response(storage.read(item.storage_key), mimetype=mimetype,
-                    headers={"Cache-Control": "private, max-age=86400"})
+    return response
 
 
 # The lookup code proves authorship: a browser that passed /track acts as the writer too.

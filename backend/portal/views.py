@@ -2,7 +2,7 @@ from urllib.parse import urlparse
 
 from flask import Response, abort, current_app, redirect, render_template, request
 
-from backend.core.adapters import get_storage
+from backend.core import media as media_files
 from backend.org import public
 from backend.reception import days as reception_days
 from backend.org.codes import code_image
@@ -51,18 +51,12 @@ def qr_image(token: str, fmt: str):
 
 @bp.get("/media/<path:key>")
 def media(key: str):
-    if not key.startswith("photos/"):
-        abort(404)  # only deputies' photos are public; residents' uploads are not
-    storage = get_storage()
-    try:
-        if not storage.exists(key):
-            abort(404)
-        data = storage.read(key)
-    except ValueError:
+    # Only deputies' portraits are public; residents' photos have checked routes of their own.
+    public_key = media_files.public_key(key)
+    response = media_files.image_response(public_key, public=True) if public_key else None
+    if response is None:
         abort(404)
-    mimetype = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}.get(
-        key.rsplit(".", 1)[-1], "application/octet-stream")
-    return Response(data, mimetype=mimetype, headers={"Cache-Control": "public, max-age=86400"})
+    return response
 
 
 @bp.get("/text-size")

@@ -15,6 +15,7 @@ from backend.org.models import Deputy, DeputyGroup, Station, Term
 from backend.org.code_model import DeputyCode
 from backend.org import operations as org
 from backend.org.codes import active_code, code_image, code_url, reissue_code, revoke_code
+from backend.core.parsing import row_id
 from backend.staff import bp
 from backend.staff.forms import DeputyForm, RevokeCodeForm
 from backend.staff.guard import roles_required
@@ -44,7 +45,7 @@ def deputies():
     scope = managed_station_ids(current_user)
     if scope is not None:
         stmt = stmt.where(Deputy.stations.any(Station.id.in_(scope)))
-    station_id = request.args.get("station", type=int)
+    station_id = request.args.get("station", type=row_id)
     if station_id:
         stmt = stmt.where(Deputy.stations.any(Station.id == station_id))
     page, filters = list_page(stmt, search=[Deputy.name, Deputy.occupation],

@@ -5,14 +5,14 @@ from datetime import date
 from functools import wraps
 
 from flask import (
-    Response, abort, flash, make_response, redirect, render_template, request, url_for,
+    abort, flash, make_response, redirect, render_template, request, url_for,
 )
 from flask_login import current_user, login_required
 
 from backend.messages import policy
-from backend.core.adapters import get_storage
 from backend.core.errors import DomainError, Forbidden, ValidationFailed
 from backend.core.extensions import db
+from backend.core.media import image_response
 from backend.messages.models import RATING_LABELS, STATUS_LABELS, MessagePhoto
 from backend.org.models import Deputy
 from backend.messages import display as views
@@ -20,13 +20,13 @@ from backend.messages import operations as ops
 from backend.messages.queue import (
     QueueFilters, is_overdue, liaison_queue, queue_counts, similar_open_messages,
 )
+from backend.core.parsing import row_id
 from backend.staff import bp
 from backend.staff.guard import roles_required
 from backend.staff.pages import error_text
 from backend.core.timeutil import local_today, people_day
 from backend.workdays.calendar import coverage_notice
 
-PHOTO_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 
 @bp.app_template_global()
@@ -56,14 +56,14 @@ def message_queue():
 
 
 def _queue_filters(args) -> QueueFilters:
-    station = args.get("station", type=int)
+    station = args.get("station", type=row_id)
     q = args.get("q", "").strip()[:50]
     # A search looks through every state unless a state is chosen: what was typed is most
     # often about a case already answered or closed.
     return QueueFilters(
         station_ids=[station] if station else [], status=args.get("status") or (
             "all" if q else "todo"),
-        deputy_id=args.get("deputy", type=int), category=args.get("category", ""),
+        deputy_id=args.get("deputy", type=row_id), category=args.get("category", ""),
         date_from=args.get("from", type=date.fromisoformat),
         date_to=args.get("to", type=date.fromisoformat),
         overdue=args.get("overdue") == "1", held=args.get("held") == "1",
@@ -119,15 +119,10 @@ def message_photo(message_id, photo_id):
     # Residents' photos never go through the public /media route: each request checks can_view.
     message = ops.get_for(current_user, message_id)
     photo = db.session.get(MessagePhoto, photo_id)
-    if photo is None or photo.message_id != message.id:
+    response = image_response(photo.storage_key) if photo and photo.message_id == message.id else None
+    if response is None:
         abort(404)
-    try:
-        data = get_storage().read(photo.storage_key)
-    except (FileNotFoundError, ValueError):
-        abort(404)
-    mimetype = PHOTO_TYPES.get(photo.storage_key.rsplit(".", 1)[-1].lower(),
-                               "application/octet-stream")
-    return Response(data, mimetype=mimetype, headers={"Cache-Control": "private, max-age=3600"})
+    return response
 
 
 # ---- POST actions ----
@@ -177,7 +172,7 @@ def form_text(name: str) -> str:
 
 def form_object(model, name: str, missing: str):
     """The object whose id a select sent, or a clear error when none was picked."""
-    obj = db.session.get(model, request.form.get(name, type=int) or 0)
+    obj = db.session.get(model, request.form.get(name, type=row_id) or 0)
     if obj is None:
         raise ValidationFailed(missing, code=f"{name}_missing")
     return obj
@@ -214,7 +209,7 @@ def message_assign(message):
 
 @message_action("/messages/<int:message_id>/merge", policy.can_triage)
 def message_merge(message):
-    into = views.merge_target(request.form.get("into_id", type=int), form_text("tracking_no"))
+    into = views.merge_target(request.form.get("into_id", type=row_id), form_text("tracking_no"))
     ops.merge(message, into, actor=current_user)
     return f"已合并到留言 {into.tracking_no}"
 

@@ -4,6 +4,7 @@ from flask import abort, flash, redirect, render_template, request
 
 from backend.core.errors import DomainError, ValidationFailed
 from backend.core.extensions import db
+from backend.core.parsing import row_id
 
 PER_PAGE = 20
 STATUS_FILTERS = (("", "全部"), ("active", "在用"), ("inactive", "已停用"))
@@ -27,7 +28,7 @@ def list_page(stmt, *, search=(), active=None, order=()):
         if status in ("active", "inactive"):
             stmt = stmt.where(active.is_(status == "active"))
         order = (active.desc(), *order)
-    page = db.paginate(stmt.order_by(*order), page=request.args.get("page", 1, type=int),
+    page = db.paginate(stmt.order_by(*order), page=request.args.get("page", type=row_id) or 1,
                        per_page=PER_PAGE, error_out=False)
     return page, {"q": q, "status": status, "has_status": active is not None}
 

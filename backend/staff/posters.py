@@ -9,6 +9,7 @@ from backend.core.downloads import attachment
 from backend.core.extensions import db
 from backend.org.models import Deputy, Station
 from backend.reception import posters
+from backend.core.parsing import row_id
 from backend.staff import bp
 from backend.staff.guard import roles_required
 from backend.staff.pages import get_or_404
@@ -39,7 +40,7 @@ def station_posters(station_id, fmt):
 def _poster_station(dep):
     """The station named on the poster: ?station=<id>, else the first of the deputy's stations
     this user looks after (a liaison prints for their own station); None means the first."""
-    wanted = request.args.get("station", type=int)
+    wanted = request.args.get("station", type=row_id)
     scope = managed_station_ids(current_user)
     return next((s for s in dep.stations
                  if (s.id == wanted if wanted else scope is None or s.id in scope)), None)

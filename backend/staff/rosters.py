@@ -7,6 +7,7 @@ from functools import wraps
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from backend.core import parsing
 from backend.org.policy import ensure
 from backend.core.errors import DomainError, Forbidden, ValidationFailed
 from backend.core.extensions import db
@@ -54,8 +55,8 @@ def _back() -> str:
     """A deputy returns to their duties; staff to the roster of the station the form names."""
     if current_user.role == "deputy":
         return url_for(".my_duties")
-    station_id = (request.view_args or {}).get("station_id") or request.values.get("station_id",
-                                                                                  type=int)
+    station_id = (request.view_args or {}).get("station_id") or request.values.get(
+        "station_id", type=parsing.row_id)
     return url_for(".station_roster", station_id=station_id) if station_id else url_for(".stations")
 
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 from backend.suggestions import policy
 from backend.suggestions.models import RESOLUTION_LABELS, SuggestionFollowUp
 from backend.suggestions import handling as ops
+from backend.core.parsing import row_id
 from backend.staff import bp
 from backend.staff.guard import roles_required
 from backend.staff.suggestion_actions import part_of, suggestion_action
@@ -29,7 +30,7 @@ def department_suggestions():
     tab = request.args.get("tab", "")
     if tab not in ops.TABS:
         tab = "pending" if counts["pending"] else "handling"
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = request.args.get("page", type=row_id) or 1
     rows = ops.department_list(department_id, tab, today, limit=PER_PAGE,
                                offset=(page - 1) * PER_PAGE)
     return render_template("staff/department_suggestions.html", tabs=ops.TABS, tab=tab,

@@ -45,7 +45,7 @@ def suggestions():
     status = request.args.get("status", "")
     status = status if status in SUGGESTION_STATUS_LABELS else ""
     page, tab = ops.list_for(current_user, tab=request.args.get("tab"), status=status or None,
-                             page=request.args.get("page", 1, type=int))
+                             page=request.args.get("page", type=row_id) or 1)
     today = local_today()
     return render_template(
         "staff/suggestion_list.html", page=page, tab=tab, tabs=ops.tabs_for(current_user),

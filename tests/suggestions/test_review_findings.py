@@ -125,7 +125,7 @@ def test_closed_unsatisfied_suggestion_is_on_the_unsatisfied_list(app, db, sugge
     ("assign", {"lead_id": "²"}, 302),
     ("merge", {"into_id": "²"}, 302),
     ("/staff/suggestions/figures?year=²", None, 400),
-    ("/staff/suggestions/figures?year=" + "9" * 5000, None, 400),
+    ("/staff/suggestions/figures?year=" + "9" * 5000, None, 414),  # past MAX_URL_LENGTH
 ])
 def test_odd_digit_input_is_a_chinese_error(app, db, client, login, suggestion_world,
                                             make_suggestion, path, data, expected):
