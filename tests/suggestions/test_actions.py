@@ -1,7 +1,7 @@
-"""`allowed_actions` against the operations, status by status and role by role: the set is the
-expected one, every verb in it is accepted by its operation, and every verb outside it is
-refused (403 or 409) and changes nothing. The staff page shows exactly the set's forms, so the
-page and the operations cannot drift apart. And a guard: no staff suggestion template compares
+"""`allowed_actions` against the operations and the page, status by status and role by role:
+the set is the expected one, the page's action partials show exactly its forms, every verb in it
+is accepted by its operation, and every verb outside it is refused (403 or 409) and changes
+nothing. So the page and the operations cannot drift apart. And a guard: no staff suggestion template compares
 statuses again."""
 import re
 from datetime import date, timedelta
@@ -58,10 +58,14 @@ EXPECTED = {
 }
 
 
+def _status(case: str) -> str:
+    return "in_progress" if case.startswith("in_progress") else case.split("_")[0]
+
+
 def _build(case, w, make_suggestion, db):
     """The suggestion of a case, and a live one it could be merged into."""
     target = make_suggestion("submitted", title="关于整治桂花坪菜市场周边停车的建议")
-    status = case.split("_")[0] if not case.startswith("in_progress") else "in_progress"
+    status = _status(case)
     extra = {}
     if case == "submitted_cosigned":
         extra["cosigners"] = [w.colleague]
@@ -148,9 +152,44 @@ def _attempt(verb, s, user, w, target):
 # Verbs acting on a row the case may not have: with no row, there is nothing to refuse.
 NEEDS_ROW = {"decide_extension", "refuse_reassign", "release_assisting", "followup"}
 
+# The form (or link) each verb has on the suggestion page: the path after /staff/suggestions/<id>/.
+FORM_OF = {"update": "edit", "submit": "submit", "cosign": "cosign", "rate": "rate",
+           "assign": "assign", "return": "return", "merge": "merge", "reassign": "reassign",
+           "set_deadline": "deadline", "chase": "chase", "supervise": "supervision",
+           "note": "note", "decide_extension": "extensions/N/decide",
+           "refuse_reassign": "assignments/N/refuse-reassign",
+           "release_assisting": "assignments/N/release", "accept": "accept",
+           "request_reassign": "request-reassign", "request_extension": "request-extension",
+           "opinion": "opinion", "answer": "answer", "followup": "followups/N"}
+FORM_RE = re.compile(r'(?:action|href)="/staff/suggestions/\d+/([a-z\-/0-9]+)"')
+
+
+def _page_forms(app, user, s) -> set[str]:
+    """The forms the action partials of the suggestion page show this user, by verb."""
+    from flask import render_template
+    from flask_login import login_user
+
+    from backend.core.extensions import db
+    from backend.core.timeutil import local_today
+    from backend.org.models import Department
+    from backend.suggestions import core, policy
+    today = local_today()
+    context = dict(suggestion=s, today=today, overdue=core.is_overdue(s, today), policy=policy,
+                   rating_labels=drafting.RATING_LABELS,
+                   assignment=policy.department_assignment(user, s),
+                   departments=list(db.session.scalars(db.select(Department))))
+    with app.test_request_context(f"/staff/suggestions/{s.id}"):
+        login_user(user)
+        html = "".join(render_template(f"staff/suggestion_actions_{part}.html", **context)
+                       for part in ("deputy", "admin", "department"))
+    paths = {re.sub(r"/\d+", "/N", p) for p in FORM_RE.findall(html)}
+    verb_of = {form: verb for verb, form in FORM_OF.items()}
+    assert paths <= set(verb_of), paths - set(verb_of)
+    return {verb_of[p] for p in paths}
+
 
 @pytest.mark.parametrize("case", list(EXPECTED))
-def test_allowed_actions_match_the_operations(db, suggestion_world, make_suggestion, case):
+def test_allowed_actions_match_the_operations(app, db, suggestion_world, make_suggestion, case):
     w = suggestion_world
     s, target = _build(case, w, make_suggestion, db)
     s_id, target_id = s.id, target.id
@@ -158,6 +197,7 @@ def test_allowed_actions_match_the_operations(db, suggestion_world, make_suggest
         expected = set(EXPECTED[case].get(role, set()))
         s = db.session.get(Suggestion, s_id)
         assert allowed_actions(w.users[role], s) == expected, (case, role)
+        assert _page_forms(app, w.users[role], s) == expected, (case, role)
         for verb in ALL_VERBS:
             s = db.session.get(Suggestion, s_id)
             target = db.session.get(Suggestion, target_id)
@@ -176,15 +216,12 @@ def test_allowed_actions_match_the_operations(db, suggestion_world, make_suggest
                     assert result is None and verb in NEEDS_ROW, \
                         f"{case}/{role}: {verb} is not offered but the operation accepts it"
             db.session.rollback()
-        s = db.session.get(Suggestion, s_id)
-        assert s.status == case.split("_")[0] if not case.startswith("in_progress") \
-            else s.status == "in_progress"
+        assert db.session.get(Suggestion, s_id).status == _status(case)  # all rolled back
 
 
 def test_every_verb_has_an_operation_and_the_table_covers_every_status(db):
     from backend.suggestions.models import SUGGESTION_STATUSES
-    assert {c.split("_")[0] if not c.startswith("in_progress") else "in_progress"
-            for c in EXPECTED} == set(SUGGESTION_STATUSES)
+    assert {_status(c) for c in EXPECTED} == set(SUGGESTION_STATUSES)
     offered = set().union(*(v for case in EXPECTED.values() for v in case.values()))
     assert offered == set(ALL_VERBS)  # every verb is offered somewhere, so each is tried
 
