@@ -92,7 +92,6 @@ def _build(case, w, make_suggestion, db):
 def _attempt(verb, s, user, w, target):
     """Run the verb's operation with input it accepts; the refusals left are the rule's."""
     today = date.today()
-    lead = s.lead_assignment
     requested = [a for a in s.current_assignments if a.status == "reassign_requested"]
     assisting = next((a for a in s.current_assignments if a.role == "assisting"), None)
     if verb == "update":
