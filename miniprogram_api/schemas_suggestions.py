@@ -2,9 +2,12 @@
 deputy of the request sees it, and the rating they give the department's answer.
 
 Source messages show only their tracking number and an excerpt: never who wrote them."""
+from functools import cached_property
+
 from marshmallow import Schema, fields, pre_dump, validate
 
 from backend.suggestions import policy
+from backend.suggestions.actions import ALL_VERBS, allowed_actions
 from backend.core.extensions import db
 from backend.suggestions.models import SuggestionRating
 from backend.suggestions import core
@@ -25,12 +28,13 @@ class SuggestionView:
     def __getattr__(self, name):
         return getattr(self.suggestion, name)
 
-    # rate() needs an answered suggestion and its own deputy; an answered one has no rating
-    # for the current round yet (rating moves it on).
-    needs_rating = property(lambda self: self.suggestion.status in core.TRANSITIONS["rate"][0]
-                            and policy.can_rate(self.viewer, self.suggestion))
-    can_cosign = property(lambda self: policy.can_cosign(self.viewer, self.suggestion)
-                          and not policy.is_cosigner(self.viewer, self.suggestion))
+    @cached_property
+    def actions(self) -> list[str]:
+        """What the staff page would offer this user: one rule for both channels."""
+        return sorted(allowed_actions(self.viewer, self.suggestion))
+
+    needs_rating = property(lambda self: "rate" in self.actions)
+    can_cosign = property(lambda self: "cosign" in self.actions)
     cosigner_names = property(lambda self: [c.deputy.name for c in self.suggestion.cosigners])
     departments = property(lambda self: self.suggestion.current_assignments)
     # Events a resident wrote (their own rating) could name them: left out, as for departments.
@@ -163,5 +167,8 @@ class SuggestionOut(SuggestionSummaryOut):
     timeline = fields.List(fields.Nested(SuggestionEventOut), dump_only=True)
     source_messages = fields.List(fields.Nested(SourceMessageOut), dump_only=True)
     can_cosign = fields.Bool(dump_only=True, metadata={"description": "您现在可以附议这件建议"})
+    actions = fields.List(fields.Str(metadata={"enum": list(ALL_VERBS)}), dump_only=True,
+                          metadata={"description": "您现在可以进行的操作（与网页端相同），"
+                                                   "如 rate（评价答复）、cosign（附议）"})
     submitted_at = LocalDateTime(allow_none=True, dump_only=True)
     created_at = LocalDateTime(dump_only=True)

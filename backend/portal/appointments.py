@@ -8,6 +8,7 @@ from backend.core.extensions import db
 from backend.reception.models import Appointment, ReceptionDay, ReceptionSlot
 from backend.org.models import Deputy
 from backend.reception import appointments as ops
+from backend.reception.actions import resident_actions
 from backend.reception import ical
 from backend.org import public
 from backend.core.parsing import row_id
@@ -87,8 +88,10 @@ def _station_day(station, day_id: int | None) -> ReceptionDay:
 def my_appointments():
     resident = current_web_resident()
     items = ops.resident_appointments(resident) if resident else []
-    return render_template("portal/appointments.html", items=items, now=utcnow(),
-                           can_cancel=ops.resident_can_cancel, meeting_time=ops.meeting_time,
+    now = utcnow()
+    return render_template("portal/appointments.html", items=items,
+                           actions_of=lambda a: resident_actions(resident, a, now),
+                           meeting_time=ops.meeting_time,
                            feed=ical.find_feed("resident", resident.id) if resident else None)
 
 
@@ -106,8 +109,8 @@ def my_appointments_feed():
 @bp.get("/my/appointments/<int:appointment_id>")
 def appointment(appointment_id: int):
     a = _own(appointment_id)
-    return render_template("portal/appointment.html", a=a, now=utcnow(),
-                           can_cancel=ops.resident_can_cancel(a), deadline=ops.cancel_deadline(a),
+    return render_template("portal/appointment.html", a=a,
+                           actions=resident_actions(a.resident, a), deadline=ops.cancel_deadline(a),
                            meeting_time=ops.meeting_time(a))
 
 

@@ -8,6 +8,7 @@ from backend.core.errors import DomainError
 from backend.core.extensions import db
 from backend.reception import appointments as ops
 from backend.reception import policy
+from backend.reception.actions import allowed_actions
 from backend.staff import bp
 from backend.staff.guard import roles_required
 from backend.staff.pages import error_text
@@ -26,11 +27,12 @@ def appointment_days():
 def day_appointments(day_id: int):
     day = ops.get_day_for(current_user, day_id)
     seated, waiting = ops.day_appointments(day)
+    now = utcnow()
     return render_template(
         "staff/appointments_day.html", day=day, seated=seated, waiting=waiting,
-        deputies=ops.on_duty(day), slots=ops.slot_views(day), now=utcnow(),
+        deputies=ops.on_duty(day), slots=ops.slot_views(day),
         can_act=policy.can_manage(current_user, day.station), masked_phone=ops.masked_phone,
-        slot_end=ops.slot_end)
+        actions_of=lambda a: allowed_actions(current_user, a, now))
 
 
 @bp.post("/reception-days/<int:day_id>/check-in")
@@ -64,8 +66,10 @@ def staff_cancel(appointment_id: int):
 @bp.get("/meeting-requests")
 @roles_required("admin", "liaison", "deputy")
 def meeting_requests():
+    now = utcnow()
     return render_template("staff/appointment_requests.html",
-                           items=ops.meeting_requests(current_user), open_statuses=ops.OPEN_REQUESTS,
+                           items=ops.meeting_requests(current_user),
+                           actions_of=lambda a: allowed_actions(current_user, a, now),
                            meeting_time=ops.meeting_time, masked_phone=ops.masked_phone,
                            today=local_today())
 

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from flask import render_template, request
 from flask_login import current_user
 
-from backend.suggestions import policy
+from backend.suggestions import actions, policy
 from backend.suggestions.models import RESOLUTION_LABELS, SuggestionFollowUp
 from backend.suggestions import handling as ops
 from backend.core.parsing import row_id
@@ -47,13 +47,14 @@ def department_open_followup(suggestion):
 
 @bp.app_template_global()
 def department_pending_extension(suggestion):
-    return ops.pending_extension(suggestion)
+    """The extension request still waiting for the office (none once the clock has stopped)."""
+    return ops.pending_extension(suggestion) if suggestion.is_handling else None
 
 
 @bp.app_template_global()
 def department_missing_opinions(suggestion):
-    """Assisting departments the lead still waits for (only before the first answer)."""
-    return [] if suggestion.replies else ops.missing_opinions(suggestion)
+    """Assisting departments the user's (lead) department waits for before its first answer."""
+    return actions.awaited_opinions(current_user, suggestion)
 
 
 @bp.app_template_global()

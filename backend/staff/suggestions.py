@@ -14,7 +14,7 @@ from backend.suggestions.models import (
 )
 from backend.org.models import Department, Deputy
 from backend.messages.models import Message
-from backend.suggestions import core
+from backend.suggestions import actions, core
 from backend.suggestions import drafting as ops
 from backend.messages.operations import CATEGORIES
 from backend.core.parsing import row_id, row_ids
@@ -35,6 +35,15 @@ def suggestion_draft_url(user, message: Message) -> str | None:
     if user.role == "liaison":
         args["deputy"] = ops.draft_deputy_for(user, message).id
     return url_for("staff.suggestion_new", **args)
+
+
+bp.add_app_template_global(actions.ADMIN_VERBS, "suggestion_admin_verbs")
+
+
+@bp.app_template_global()
+def suggestion_actions(user, suggestion) -> set[str]:
+    """For an action partial rendered without the detail page's `actions`."""
+    return actions.allowed_actions(user, suggestion)
 
 
 # ---- the list ----
@@ -178,7 +187,7 @@ def suggestion(suggestion_id):
     is_department = current_user.role == "department"
     return render_template(
         "staff/suggestion_detail.html", suggestion=s, today=today,
-        overdue=core.is_overdue(s, today),
+        overdue=core.is_overdue(s, today), actions=actions.allowed_actions(current_user, s),
         assignment=policy.department_assignment(current_user, s),
         departments=list(db.session.scalars(
             db.select(Department).filter_by(is_active=True).order_by(Department.name)))

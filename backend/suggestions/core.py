@@ -40,6 +40,8 @@ TRANSITIONS = {
     "release_assisting": (set(HANDLING_STATUSES), None),
     "set_deadline": (set(HANDLING_STATUSES), None),
     "decide_extension": (set(HANDLING_STATUSES), None),
+    # 催办: only while the department's clock runs (an event, not a status change)
+    "chase": (set(HANDLING_STATUSES), None),
     "supervise": ({"submitted", "assigned", "in_progress", "answered", "reanswering", "closed"},
                   None),
     "note": ({"submitted", "returned", "assigned", "in_progress", "answered", "reanswering",
@@ -65,11 +67,11 @@ VERB_LABELS = {
     "decide_extension": "审批延期", "supervise": "设置督办", "note": "添加备注", "accept": "签收",
     "accept_assisting": "签收", "request_reassign": "申请调整承办单位", "request_extension": "申请延期",
     "opinion": "提出协办意见", "answer": "答复", "followup": "回头看", "rate": "评价",
-    "close": "办结", "send_back": "退回重新办理", "resident_rate": "评价",
+    "close": "办结", "send_back": "退回重新办理", "resident_rate": "评价", "chase": "催办",
 }
 # Every event kind a timeline may show: the verbs, and the events that are not transitions.
 EVENT_LABELS = {**VERB_LABELS, "create": "起草", "merged_in": "同类建议并入",
-                "refuse_reassign": "不同意调整承办单位", "chase": "催办"}
+                "refuse_reassign": "不同意调整承办单位"}
 # Events residents may read, in plain words; the rest stay between staff and departments.
 PUBLIC_EVENTS = {"submit", "merge", "assign", "reassign", "answer", "close", "send_back",
                  "followup"}

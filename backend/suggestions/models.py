@@ -105,6 +105,16 @@ class Suggestion(db.Model):
         return SUPERVISION_LABELS.get(self.supervision or "", "")
 
     @property
+    def is_handling(self) -> bool:
+        """With a department, its clock running (the deadline counts)."""
+        return self.status in HANDLING_STATUSES
+
+    @property
+    def open_review_comment(self) -> str:
+        """The office's return comment while the deputy revises the suggestion; "" after."""
+        return self.review_comment if self.status == "returned" else ""
+
+    @property
     def current_assignments(self) -> list["SuggestionAssignment"]:
         return [a for a in self.assignments if a.status != "replaced"]
 

@@ -401,7 +401,7 @@ def set_supervision(suggestion: Suggestion, level: str | None, note: str, *, act
 def chase(suggestion: Suggestion, *, actor, note: str = "") -> None:
     """催办: remind the lead department; only while the department's clock runs."""
     core.guard(suggestion, "note", policy.can_review(actor, suggestion))
-    if suggestion.status not in HANDLING_STATUSES:
+    if suggestion.status not in core.TRANSITIONS["chase"][0]:
         raise InvalidState(f"建议当前为「{suggestion.status_label}」，不需要催办",
                            code="suggestion_cannot_chase")
     note = _text(note, "note", "催办内容", minimum=0, maximum=500)

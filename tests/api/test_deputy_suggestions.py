@@ -284,3 +284,45 @@ def test_documented(api):
     assert {p["name"] for p in listing["parameters"]} == {"tab", "cursor"}
     detail = doc["components"]["schemas"]["SuggestionOut"]["properties"]
     assert {"needs_rating", "replies", "timeline", "source_messages"} <= set(detail)
+
+
+# ---- the actions, as the staff page offers them ----
+
+@pytest.mark.parametrize("who, status, expected", [
+    ("author", "draft", ["submit", "update"]),
+    ("author", "returned", ["submit", "update"]),
+    ("author", "submitted", []),
+    ("author", "answered", ["rate"]),
+    ("colleague", "submitted", ["cosign"]),
+    ("colleague", "answered", []),
+])
+def test_detail_lists_what_the_user_may_do_now(api, db, w, make_suggestion,  # noqa: F811
+                                               who, status, expected):
+    from backend.suggestions.actions import allowed_actions
+    s = make_suggestion(status)
+    d = api.get(f"/deputy/suggestions/{s.id}", w.tokens[who]).json
+    assert d["actions"] == expected
+    assert set(d["actions"]) == allowed_actions(w.users[who], db.session.get(Suggestion, s.id))
+    assert d["needs_rating"] == ("rate" in expected) and d["can_cosign"] == ("cosign" in expected)
+
+
+def test_actions_follow_the_step_just_taken(api, w, make_suggestion):  # noqa: F811
+    s = make_suggestion("submitted")
+    assert api.get(f"/deputy/suggestions/{s.id}", w.tokens["colleague"]).json["actions"] == [
+        "cosign"]
+    resp = api.post(f"/deputy/suggestions/{s.id}/cosign", w.tokens["colleague"])
+    assert resp.status_code == 200 and resp.json["actions"] == []
+    answered = make_suggestion("answered")
+    resp = api.post(f"/deputy/suggestions/{answered.id}/rating", w.tokens["author"],
+                    json={"value": "satisfied"})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert resp.json["status"] == "closed" and resp.json["actions"] == []
+
+
+def test_actions_are_documented(api):
+    from backend.suggestions.actions import ALL_VERBS
+    actions = api.get("/openapi.json").json["components"]["schemas"]["SuggestionOut"][
+        "properties"]["actions"]
+    assert actions["type"] == "array" and actions["readOnly"]
+    assert actions["items"] == {"type": "string", "enum": list(ALL_VERBS)}
+    assert "评价" in actions["description"]
