@@ -8,3 +8,4 @@ from backend.staff import (  # noqa: E402,F401
     activities, org, posters, reception_days, reception_records, rosters, suggestion_admin,
     suggestion_department, suggestion_figures, suggestions, views, wechat_binding,
 )
+from backend.staff import activities, records  # noqa: E402,F401
