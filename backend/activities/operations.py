@@ -94,7 +94,7 @@ def answer_invitation(attendance: ActivityAttendance, *, actor, answer, reason="
     """参加 or 请假 (with a reason); the answer may change until the activity begins."""
     if not policy.can_answer(actor, attendance):
         raise Forbidden("只能回复邀请您本人的活动", code="attendance_forbidden")
-    activity = attendance.activity
+    activity = _locked(attendance.activity)
     _check_status(activity, "planned", "活动已结束或已取消，不能再回复")
     if (now or utcnow()) >= activity.starts_at:
         raise InvalidState("活动已经开始，不能再回复；请直接联系组织者", code="activity_started")
@@ -130,6 +130,7 @@ def check_in_with_code(activity: Activity, *, actor, code, now: datetime | None 
     attendance = activity.attendance_of(getattr(actor, "deputy_id", None))
     if attendance is None or not policy.can_answer(actor, attendance):
         raise Forbidden("您不在这次活动的邀请名单上，请联系组织者", code="not_invited")
+    activity = _locked(activity)
     _check_status(activity, "planned", "活动已结束或已取消，不能签到")
     now = now or utcnow()
     if not activity.starts_at - CHECKIN_EARLY <= now <= activity.ends_at + CHECKIN_LATE:
@@ -146,6 +147,7 @@ def mark_present(attendance: ActivityAttendance, *, actor, now: datetime | None 
     """The organiser ticks a deputy present (no phone, or the code would not go in)."""
     activity = attendance.activity
     _check_manage(actor, activity)
+    activity = _locked(activity)
     _check_status(activity, "planned", "活动已结束或已取消，不能签到")
     now = now or utcnow()
     if now < activity.starts_at - CHECKIN_EARLY:
@@ -158,6 +160,7 @@ def record_activity(activity: Activity, *, actor, summary, now: datetime | None 
     """The short record afterwards. The first one closes the activity: whoever was invited and
     neither came nor was excused is marked absent. Later ones only correct the text."""
     _check_manage(actor, activity)
+    activity = _locked(activity)
     if activity.status not in ("planned", "held"):
         raise InvalidState("活动已取消或不是组织的活动，不能填写活动记录", code="invalid_state")
     now = now or utcnow()
@@ -184,6 +187,7 @@ def record_activity(activity: Activity, *, actor, summary, now: datetime | None 
 
 def cancel_activity(activity: Activity, *, actor, reason) -> Activity:
     _check_manage(actor, activity)
+    activity = _locked(activity)
     _check_status(activity, "planned", "只有待举行的活动可以取消")
     reason = clean_text(reason or "")
     if not reason or visible_length(reason) > REASON_MAX:
@@ -246,6 +250,7 @@ def reject_report(activity: Activity, *, actor, reason) -> Activity:
 
 def _settle_report(activity: Activity, status: str, *, actor, reason: str = "") -> Activity:
     _check_manage(actor, activity)
+    activity = _locked(activity)
     _check_status(activity, "reported", "这条活动报备已经处理过了")
     activity.status, activity.status_note = status, reason
     db.session.flush()
@@ -316,6 +321,18 @@ def _check_in(attendance: ActivityAttendance, way: str, *, actor, now: datetime
     audit("activity.check_in", attendance, actor=actor, before=before,
           after={"status": "attended", "way": way})
     return attendance
+
+
+def _locked(activity: Activity) -> Activity:
+    """The activity row locked (PostgreSQL) and re-read with its attendances: an answer, a
+    check-in, the record and a cancel on the same activity queue behind each other, so the
+    record never marks absent someone who checked in a moment before."""
+    db.session.scalars(sa.select(Activity).where(Activity.id == activity.id).with_for_update()
+                       .execution_options(populate_existing=True)).one()
+    db.session.scalars(sa.select(ActivityAttendance)
+                       .where(ActivityAttendance.activity_id == activity.id)
+                       .execution_options(populate_existing=True)).all()
+    return activity
 
 
 def _check_manage(actor, activity: Activity) -> None:
