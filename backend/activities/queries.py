@@ -2,7 +2,6 @@
 import sqlalchemy as sa
 
 from backend.activities.models import Activity, ActivityAttendance
-from backend.core.extensions import db
 
 
 def visible_to(user) -> sa.Select:
@@ -18,9 +17,3 @@ def visible_to(user) -> sa.Select:
             ActivityAttendance.deputy_id == user.deputy_id)))
     return stmt.where(sa.false())
 
-
-def pending_reports(user) -> int:
-    """Reports waiting for this user's confirmation: the count on the menu."""
-    return db.session.scalar(visible_to(user).with_only_columns(sa.func.count()).order_by(None)
-                             .where(Activity.status == "reported")) if user.role in (
-        "admin", "liaison") else 0

@@ -12,7 +12,7 @@ from backend.activities import operations as ops
 from backend.activities import policy
 from backend.activities.models import ACTIVITY_KIND_LABELS, Activity, ActivityAttendance
 from backend.activities.queries import visible_to
-from backend.core.errors import DomainError, Forbidden, NotFound
+from backend.core.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from backend.core.extensions import db
 from backend.core.loading import load_for
 from backend.core.ratelimit import limiter
@@ -24,6 +24,8 @@ from backend.staff.pages import error_text, form_page, list_page
 
 KINDS = [SelectChoice(k, v) for k, v in ACTIVITY_KIND_LABELS.items()]
 OFFICE = 0  # the station select's value for an activity of the office itself
+# The operation's argument names → the form's fields, so each error sits under its field.
+FORM_FIELDS = {"starts_at": "start", "ends_at": "end"}
 
 
 class _When(StaffForm):
@@ -73,7 +75,7 @@ def activity_new():
                 for d in ops.invitable_deputies(getattr(s, "id", None))}
     form.deputy_ids.choices = [SelectChoice(d.id, d.name) for d in deputies.values()]
     return form_page(form, "staff/activity_form.html",
-                     lambda: ops.create_activity(actor=current_user, **form.times()),
+                     _on_form(lambda: ops.create_activity(actor=current_user, **form.times())),
                      saved=lambda a: ("已创建活动，并通知了受邀代表", _url(a)),
                      title="组织活动")
 
@@ -85,7 +87,8 @@ def activity_report():
     form = ReportForm()
     form.station_id.choices = [SelectChoice(s.id, s.name) for s in deputy.stations]
     return form_page(form, "staff/activity_form.html",
-                     lambda: ops.report_activity(deputy, actor=current_user, **form.times()),
+                     _on_form(lambda: ops.report_activity(deputy, actor=current_user,
+                                                          **form.times())),
                      saved=lambda a: ("已报备，等待联络站确认", _url(a)),
                      title="报备我的活动")
 
@@ -157,6 +160,16 @@ def activity_step(activity_id: int, verb: str):
 
 
 # ---- helpers ----
+
+def _on_form(run):
+    def wrapped():
+        try:
+            return run()
+        except ValidationFailed as err:
+            err.errors = {FORM_FIELDS.get(k, k): v for k, v in err.errors.items()}
+            raise
+    return wrapped
+
 
 def _organising_stations() -> list[Station]:
     if current_user.is_admin:
