@@ -163,3 +163,20 @@ def test_the_number_of_queries_does_not_grow_with_the_deputies(
         return len(seen)
     queries([deputies[0].id])  # the working-day calendar is read once per process and year
     assert queries([deputies[0].id]) == queries([d.id for d in deputies]) == queries(None)
+
+
+def test_the_median_counts_working_days_as_the_calendar_does(db, make_station, make_deputy,
+                                                            add_message):
+    """Across the National Day holiday and a Beijing midnight: each span is checked against
+    workdays_between itself, and an even count takes the mean of the middle two."""
+    from backend.workdays.calendar import workdays_between
+    st = make_station()
+    d = make_deputy(stations=[st])
+    pairs = [(bj(2025, 9, 29, 9), bj(2025, 10, 9, 9)), (bj(2025, 9, 29, 9), bj(2025, 9, 30, 20)),
+             (bj(2025, 9, 30, 23, 30), bj(2025, 10, 1, 0, 30)),
+             (bj(2025, 9, 26, 9), bj(2025, 10, 13, 9))]
+    for at, answered in pairs:
+        add_message(st, to=d, assigned=d, at=at, answered=answered)
+    spans = sorted(workdays_between(a, b) for a, b in pairs)
+    r = deputy_record(d, 2025, today=TODAY)
+    assert r.median_workdays == (spans[1] + spans[2]) / 2
