@@ -156,19 +156,19 @@ def _messages(records, ids, year) -> None:
         r = records[row[0]]
         r.theirs, r.answered, r.answered_on_time = row[1], row[2], row[3]
 
-    # Grouped by the two Beijing dates: what the working-day count depends on, far fewer rows
-    # than messages; each count is then a lookup in a running index of working days.
-    received_on, answered_on = local_date(Message.created_at), local_date(Message.answered_at)
+    # Working days counted in the database: each Beijing date joined to a running index of
+    # working days (sent along as VALUES), so only (deputy, span, count) rows come back.
+    first, last = date(year, 1, 1), max(local_today(), date(year, 12, 31))
+    index = _workday_index(first, last)
+    received, done = _index_table(index, "wd_received"), _index_table(index, "wd_answered")
+    span = (done.c.n - received.c.n).label("span")
     spans: dict[int, dict[int, int]] = {}
-    rows = db.session.execute(
-        sa.select(Message.assigned_deputy_id, received_on, answered_on, sa.func.count())
-        .where(theirs, answered).group_by(Message.assigned_deputy_id, received_on, answered_on)
-    ).all()
-    index = _workday_index([_as_date(r[1]) for r in rows] + [_as_date(r[2]) for r in rows])
-    for deputy_id, start, done, n in rows:
-        span = index[_as_date(done)] - index[_as_date(start)]
-        spans.setdefault(deputy_id, {}).setdefault(span, 0)
-        spans[deputy_id][span] += n
+    for deputy_id, days, n in db.session.execute(
+            sa.select(Message.assigned_deputy_id, span, sa.func.count()).select_from(Message)
+            .join(received, received.c.day == local_date(Message.created_at))
+            .join(done, done.c.day == local_date(Message.answered_at))
+            .where(theirs, answered).group_by(Message.assigned_deputy_id, span)):
+        spans.setdefault(deputy_id, {})[days] = n
     for deputy_id, counts in spans.items():
         records[deputy_id].median_workdays = _weighted_median(counts)
 
@@ -183,23 +183,26 @@ def _messages(records, ids, year) -> None:
         setattr(records[deputy_id], value, n)
 
 
-def _as_date(value) -> date:
-    """SQLite hands the local date back as text, PostgreSQL as a date."""
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
-def _workday_index(days: list[date]) -> dict[date, int]:
-    """Working days up to and including each date from the first to the last: the count in
-    (a, b] is index[b] - index[a], as backend.workdays.calendar.workdays_between counts it."""
-    if not days:
-        return {}
-    first, last = min(days), max(days)
+def _workday_index(first: date, last: date) -> dict[date, int]:
+    """Working days up to and including each date from `first` to `last`: the count in (a, b]
+    is index[b] - index[a], as backend.workdays.calendar.workdays_between counts it."""
     index, running = {}, 0
     for i in range((last - first).days + 1):
         d = first + timedelta(days=i)
         running += is_workday(d)
         index[d] = running
     return index
+
+
+def _index_table(index: dict[date, int], name: str):
+    """The index as a (day, n) table: VALUES, whose columns are column1, column2 on both
+    SQLite and PostgreSQL (SQLite takes no column list after the alias)."""
+    rows = ", ".join(f"(:{name}_d{i}, :{name}_n{i})" for i in range(len(index)))
+    params = [p for i, (d, n) in enumerate(index.items()) for p in (
+        sa.bindparam(f"{name}_d{i}", d, type_=sa.Date), sa.bindparam(f"{name}_n{i}", n))]
+    return (sa.text(f"SELECT column1 AS day, column2 AS n FROM (VALUES {rows}) AS v")
+            .bindparams(*params).columns(sa.column("day", sa.Date), sa.column("n", sa.Integer))
+            .subquery(name))
 
 
 def _weighted_median(counts: dict[int, int]) -> float:
