@@ -94,6 +94,10 @@ def _local_date_sqlite(element, compiler, **kw):
     return f"date({compiler.process(element.clauses, **kw)}, '+{UTC_OFFSET_HOURS} hours')"
 
 
+# Public for the other figures (records of duty, station dashboards) that count the same way.
+local_date = _local_date
+
+
 def year_bounds(year: int) -> tuple[datetime, datetime]:
     """The UTC instants where local year `year` starts and the next one starts."""
     start = datetime(year, 1, 1, tzinfo=LOCAL_TZ).astimezone(timezone.utc)
@@ -521,6 +525,10 @@ def _write_row(ws, row: int, values, font, *, header=False, fill=None) -> None:
             cell.alignment = Alignment(horizontal="right")
         elif value == DASH:
             cell.alignment = Alignment(horizontal="right")
+
+
+# The table writers, public for the other Excel exports in the same house style.
+write_table, write_row = _table, _write_row
 
 
 def _display_width(text: str) -> int:

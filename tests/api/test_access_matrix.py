@@ -71,6 +71,7 @@ MATRIX = [
     ("POST", D + "/hand-back", {"reason": "不属于我的选区"}, None, DEPUTY),
     ("POST", D + "/phone", {"reason": "电话回访居民"}, None, DEPUTY),
     ("GET", "/deputy/suggestions", None, None, DEPUTIES),
+    ("GET", "/deputy/record?year=2026", None, None, DEPUTIES),
     ("GET", DS, None, "suggestion_answered", DEPUTIES),
     ("POST", DS + "/rating", {"value": "satisfied"}, "suggestion_replied", DEPUTY),
     ("POST", DS + "/cosign", None, "suggestion_submitted", COLLEAGUE),

@@ -1,0 +1,1 @@
+"""代表活动: activities the office or a station organises, deputies invited, answering, checked in."""

@@ -1,0 +1,106 @@
+"""Deputy activities (代表活动): organised by the office or a station, or reported by a deputy
+for the station to confirm; one attendance row per deputy invited (or reporting)."""
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.core.db import UTCDateTime, str_enum, utcnow
+from backend.core.extensions import db
+
+ACTIVITY_KINDS = ("visit", "inspection", "research", "group", "training", "meeting",
+                  "deliberation")
+ACTIVITY_KIND_LABELS = {"visit": "走访选民", "inspection": "视察", "research": "专题调研",
+                        "group": "代表小组活动", "training": "培训", "meeting": "会议",
+                        "deliberation": "议事"}
+ORIGINS = ("organised", "reported")
+# organised: planned → held | cancelled; reported by a deputy: reported → confirmed | rejected.
+ACTIVITY_STATUSES = ("planned", "held", "cancelled", "reported", "confirmed", "rejected")
+ACTIVITY_STATUS_LABELS = {"planned": "待举行", "held": "已举行", "cancelled": "已取消",
+                          "reported": "待确认", "confirmed": "已确认", "rejected": "未确认"}
+# Activities that count on a deputy's record.
+COUNTED_STATUSES = ("held", "confirmed")
+ATTENDANCE_STATUSES = ("invited", "accepted", "excused", "attended", "absent")
+ATTENDANCE_STATUS_LABELS = {"invited": "待回复", "accepted": "参加", "excused": "请假",
+                            "attended": "已到", "absent": "缺席"}
+# reported: the deputy's own activity, present by definition once the station confirms it.
+CHECKIN_WAYS = ("code", "organiser", "reported")
+
+
+class Activity(db.Model):
+    __tablename__ = "activities"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(origin = 'organised' AND status IN ('planned', 'held', 'cancelled')) OR "
+            "(origin = 'reported' AND status IN ('reported', 'confirmed', 'rejected'))",
+            name="status_fits_origin"),
+        # A reported activity is confirmed by a station, so it names one.
+        sa.CheckConstraint("origin = 'organised' OR station_id IS NOT NULL",
+                           name="reported_has_station"),
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        sa.Index("ix_activities_station_starts", "station_id", "starts_at"),
+        sa.Index("ix_activities_starts", "starts_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(str_enum("activity_kind", *ACTIVITY_KINDS))
+    origin: Mapped[str] = mapped_column(str_enum("activity_origin", *ORIGINS), default="organised")
+    status: Mapped[str] = mapped_column(str_enum("activity_status", *ACTIVITY_STATUSES),
+                                        default="planned")
+    title: Mapped[str] = mapped_column(sa.String(100))
+    place: Mapped[str] = mapped_column(sa.String(200), default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # None: organised by the office (代工委) itself.
+    station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stations.id"))
+    organiser: Mapped[str] = mapped_column(sa.String(80), default="")  # 组织单位, as printed
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    checkin_code: Mapped[str] = mapped_column(sa.String(8), default="")
+    summary: Mapped[str] = mapped_column(sa.Text, default="")  # the short record afterwards
+    status_note: Mapped[str] = mapped_column(sa.String(200), default="")  # why cancelled/rejected
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
+                                                 nullable=False)
+
+    station = relationship("Station")
+    created_by = relationship("StaffUser")
+    attendances = relationship("ActivityAttendance", order_by="ActivityAttendance.id",
+                               back_populates="activity", cascade="all, delete-orphan")
+
+    @property
+    def kind_label(self) -> str:
+        return ACTIVITY_KIND_LABELS[self.kind]
+
+    @property
+    def status_label(self) -> str:
+        return ACTIVITY_STATUS_LABELS[self.status]
+
+    def attendance_of(self, deputy_id: int | None) -> "ActivityAttendance | None":
+        return next((a for a in self.attendances if a.deputy_id == deputy_id), None)
+
+
+class ActivityAttendance(db.Model):
+    __tablename__ = "activity_attendances"
+    __table_args__ = (
+        sa.UniqueConstraint("activity_id", "deputy_id", name="uq_activity_attendances_deputy"),
+        sa.CheckConstraint("status != 'excused' OR reason != ''", name="excused_has_reason"),
+        sa.CheckConstraint("(status = 'attended') = (checked_in_at IS NOT NULL)",
+                           name="attended_has_checkin"),
+        sa.Index("ix_activity_attendances_deputy", "deputy_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(sa.ForeignKey("activities.id", ondelete="CASCADE"))
+    deputy_id: Mapped[int] = mapped_column(sa.ForeignKey("deputies.id"))
+    status: Mapped[str] = mapped_column(str_enum("attendance_status", *ATTENDANCE_STATUSES),
+                                        default="invited")
+    reason: Mapped[str] = mapped_column(sa.String(200), default="")  # 请假 reason
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_in_by: Mapped[str | None] = mapped_column(str_enum("checkin_way", *CHECKIN_WAYS))
+
+    activity = relationship(Activity, back_populates="attendances")
+    deputy = relationship("Deputy")
+
+    @property
+    def status_label(self) -> str:
+        return ATTENDANCE_STATUS_LABELS[self.status]

@@ -1,0 +1,94 @@
+"""履职档案 pages: one deputy's year (the deputy's own, their stations' liaison, the office), the
+list of deputies with the all-deputies Excel, and the station/district dashboard by month.
+Read-only: the figures come from backend.records."""
+from flask import redirect, render_template, request, url_for
+from flask_login import current_user
+
+from backend.core.errors import Forbidden, NotFound
+from backend.core.extensions import db
+from backend.core.loading import load_for
+from backend.core.timeutil import local_today
+from backend.org.models import Deputy, Station
+from backend.records import display, policy
+from backend.records.dossier import deputy_record, deputy_records
+from backend.records.excel import export_records_xlsx
+from backend.records.station_figures import MONTHS, year_figures
+from backend.staff import bp
+from backend.staff.guard import roles_required
+from backend.staff.importing import xlsx_response
+from backend.staff.suggestion_figures import _year as requested_year
+
+
+@bp.get("/records/me")
+@roles_required("deputy")
+def my_record():
+    return redirect(url_for("staff.deputy_record_page", deputy_id=current_user.deputy_id,
+                            **request.args))
+
+
+@bp.get("/records/deputies/<int:deputy_id>")
+@roles_required("admin", "liaison", "deputy")
+def deputy_record_page(deputy_id: int):
+    deputy = load_for(current_user, Deputy, deputy_id, policy.can_view_record,
+                      missing=NotFound("没有找到这位代表"),
+                      refused=Forbidden("只能查看本人或本站代表的履职档案", code="record_forbidden"))
+    today = local_today()
+    year = requested_year(today)
+    record = deputy_record(deputy, year, today=today)
+    return render_template("staff/record_deputy.html", deputy=deputy, year=year,
+                           years=_years(today), record=record,
+                           sections=display.sections(record))
+
+
+@bp.get("/records")
+@roles_required("admin", "liaison")
+def records():
+    today = local_today()
+    year = requested_year(today)
+    records = deputy_records(year, _deputy_scope(), today=today)
+    return render_template("staff/records_list.html", year=year, years=_years(today),
+                           records=records, pct=display.pct, days=display.days,
+                           can_export=policy.can_export_all(current_user))
+
+
+@bp.get("/records.xlsx")
+@roles_required("admin")
+def records_export():
+    today = local_today()
+    year = requested_year(today)
+    return xlsx_response(export_records_xlsx(year, today=today), f"代表履职档案-{year}.xlsx",
+                         f"deputy-records-{year}.xlsx")
+
+
+@bp.get("/figures")
+@roles_required("admin", "liaison")
+def station_dashboard():
+    today = local_today()
+    year = requested_year(today)
+    ids = None if policy.can_view_district(current_user) else sorted(current_user.station_ids)
+    district, stations = year_figures(year, station_ids=ids, today=today)
+    shown = [district, *stations] if ids is None else stations
+    chosen = request.args.get("station", type=int)
+    if chosen is not None:
+        station = db.session.get(Station, chosen)
+        if station is None:
+            raise NotFound("没有找到这个联络站")
+        if not policy.can_view_station_figures(current_user, station):
+            raise Forbidden("只能查看本站的统计", code="figures_forbidden")
+        shown = [f for f in shown if f.station_id == chosen]
+    return render_template("staff/records_dashboard.html", year=year, years=_years(today),
+                           shown=shown, stations=stations, chosen=chosen, months=MONTHS,
+                           pct=display.pct, show_district=ids is None)
+
+
+def _deputy_scope() -> list[int] | None:
+    """The office sees every deputy; a liaison the deputies of their stations."""
+    if current_user.is_admin:
+        return None
+    return list(db.session.scalars(
+        db.select(Deputy.id).where(Deputy.stations.any(Station.id.in_(current_user.station_ids
+                                                                      or {-1})))))
+
+
+def _years(today) -> list[int]:
+    return list(range(today.year, today.year - 5, -1))

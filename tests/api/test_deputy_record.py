@@ -1,0 +1,32 @@
+"""我的履职 in the mini-program's deputy mode: the deputy's own record, never another's, and a
+bad year refused in Chinese."""
+from backend.core.timeutil import local_today, utcnow
+
+
+def test_a_deputy_sees_their_own_record(api, world):
+    year = local_today().year
+    resp = api.get(f"/deputy/record?year={year}", world.tokens["deputy"])
+    assert resp.status_code == 200, resp.json
+    body = resp.json
+    # The world's one message was written to deputy A today.
+    assert (body["deputy_id"], body["year"], body["received"], body["theirs"]) == (
+        world.deputy.id, year, 1, 1)
+    assert body["median_workdays"] is None and body["participation_rate"] is None
+    assert [s["title"] for s in body["sections"]] == ["联系群众", "接待选民日", "代表活动",
+                                                      "代表建议"]
+    other = api.get(f"/deputy/record?year={year}", world.tokens["other_deputy"]).json
+    assert (other["deputy_id"], other["received"]) == (world.deputy_b.id, 0)
+
+
+def test_the_year_defaults_to_this_one_and_bad_years_are_refused(api, world):
+    assert api.get("/deputy/record", world.tokens["deputy"]).json["year"] == local_today().year
+    for bad in ("1999", "abc", str(utcnow().year + 5)):
+        resp = api.get(f"/deputy/record?year={bad}", world.tokens["deputy"])
+        assert resp.status_code == 422, resp.json
+        assert set(resp.json) == {"code", "message", "errors"} and "year" in resp.json["errors"]
+        assert "\u4e00" <= resp.json["errors"]["year"][0][0] <= "\u9fff"
+
+
+def test_residents_and_liaisons_are_refused(api, world):
+    for role, status in (("none", 401), ("owner", 403), ("liaison", 403)):
+        assert api.get("/deputy/record", world.tokens[role]).status_code == status
