@@ -1,0 +1,81 @@
+"""After the vote: the chosen projects move into delivery in one step; the unchosen may go to
+the reserve pool; the lead department reports progress, and every follower is told."""
+from backend.core import audit
+from backend.core.errors import InvalidState, ValidationFailed
+from backend.core.extensions import db
+from backend.core.textcount import clean_text, visible_length
+from backend.accounts.models import StaffUser
+from backend.notifications.notify import notify
+from backend.projects import core, policy
+from backend.projects.models import ProjectProposal, ProjectRound, ProjectUpdate
+
+TITLE_MIN, TITLE_MAX = 2, 60
+BODY_MAX = 2000
+
+
+def start_delivery(round_: ProjectRound, *, actor) -> list[ProjectProposal]:
+    """Every chosen project of the round into delivery tracking, with its lead department told."""
+    core.lock_round(round_)
+    core.guard_round(round_, "deliver", policy.is_office(actor))
+    chosen = list(db.session.scalars(db.select(ProjectProposal).filter_by(
+        round_id=round_.id, status="chosen").order_by(ProjectProposal.id)))
+    if not chosen:
+        raise InvalidState("没有待转入实施的当选项目", code="nothing_to_deliver")
+    core.lock(*chosen)
+    for proposal in chosen:
+        core.transition(proposal, "deliver", actor)
+        core.notify_followers(proposal, "project.delivering", "您关注的项目已转入实施",
+                              body=proposal.title)
+        for staff_id in db.session.scalars(db.select(StaffUser.id).filter_by(
+                role="department", department_id=proposal.department_id, is_active=True)):
+            notify("staff", staff_id, "project.assigned", "有民生实事项目由本单位牵头实施",
+                   body=proposal.title, link=f"/staff/projects/{proposal.id}", subject=proposal)
+    audit.record("project_round.deliver", round_, actor=actor,
+                 after={"projects": [p.id for p in chosen]})
+    return chosen
+
+
+def keep_in_reserve(proposal: ProjectProposal, *, actor) -> ProjectProposal:
+    core.lock(proposal)
+    core.guard(proposal, "reserve", policy.is_office(actor))
+    core.transition(proposal, "reserve", actor)
+    audit.record("project.reserve", proposal, actor=actor)
+    core.notify_followers(proposal, "project.reserve", "您关注的项目列入项目储备库",
+                          body=proposal.title)
+    return proposal
+
+
+def report_progress(proposal: ProjectProposal, *, progress, title: str, body: str = "",
+                    actor) -> ProjectUpdate:
+    """Progress only goes forward; 100 % is done."""
+    core.lock(proposal)
+    core.guard(proposal, "progress", policy.can_report_progress(actor, proposal))
+    errors: dict = {}
+    if not isinstance(progress, int) or not 0 <= progress <= 100:
+        errors["progress"] = ["请填写0到100之间的整数"]
+    elif progress < proposal.progress:
+        errors["progress"] = [f"进度不能低于已报告的{proposal.progress}%"]
+    title = clean_text(title or "")
+    if not TITLE_MIN <= visible_length(title) <= TITLE_MAX:
+        errors["title"] = [f"请填写进展标题（{TITLE_MIN}到{TITLE_MAX}个字）"]
+    body = clean_text(body or "")
+    if visible_length(body) > BODY_MAX:
+        errors["body"] = [f"进展说明不能超过{BODY_MAX}个字"]
+    if errors:
+        raise ValidationFailed(errors=errors, code="progress_invalid")
+    before = proposal.progress
+    update = ProjectUpdate(proposal_id=proposal.id, staff_id=actor.id, title=title, body=body,
+                           progress=progress)
+    db.session.add(update)
+    proposal.progress = progress
+    db.session.flush()
+    core.transition(proposal, "progress", actor, text=f"{title}（{progress}%）")
+    audit.record("project.progress", proposal, actor=actor, before={"progress": before},
+                 after={"progress": progress, "title": title})
+    core.notify_followers(proposal, "project.progress", f"项目进展：完成{progress}%",
+                          body=f"{proposal.title}：{title}")
+    if proposal.deputy_id is not None:
+        notify("deputy", proposal.deputy_id, "project.progress", f"项目进展：完成{progress}%",
+               body=f"{proposal.title}：{title}", link=f"/staff/projects/{proposal.id}",
+               subject=proposal)
+    return update

@@ -1,0 +1,41 @@
+"""Read-only lists the channels show: a round's proposals by audience, similar ones, figures."""
+import sqlalchemy as sa
+
+from backend.core.extensions import db
+from backend.projects import policy
+from backend.projects.models import ProjectProposal, ProjectRound, ProjectSupport
+
+
+def public_proposals(round_: ProjectRound) -> list[ProjectProposal]:
+    return list(db.session.scalars(
+        db.select(ProjectProposal).where(ProjectProposal.round_id == round_.id,
+                                         ProjectProposal.status.in_(policy.PUBLIC_STATUSES))
+        .order_by(ProjectProposal.id.desc())))
+
+
+def all_proposals(round_: ProjectRound, status: str | None = None) -> list[ProjectProposal]:
+    query = db.select(ProjectProposal).filter_by(round_id=round_.id)
+    if status:
+        query = query.filter_by(status=status)
+    return list(db.session.scalars(query.order_by(ProjectProposal.id)))
+
+
+def residents_own(resident) -> list[ProjectProposal]:
+    if resident is None:
+        return []
+    return list(db.session.scalars(db.select(ProjectProposal).filter_by(resident_id=resident.id)
+                                   .order_by(ProjectProposal.id.desc())))
+
+
+def support_counts(proposal_ids) -> dict[int, int]:
+    ids = list(proposal_ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        db.select(ProjectSupport.proposal_id, sa.func.count())
+        .where(ProjectSupport.proposal_id.in_(ids)).group_by(ProjectSupport.proposal_id)).all())
+
+
+def department_projects(department_id: int) -> list[ProjectProposal]:
+    return list(db.session.scalars(db.select(ProjectProposal).filter_by(
+        department_id=department_id, status="delivering").order_by(ProjectProposal.id)))
