@@ -69,7 +69,8 @@ def _add(round_: ProjectRound, values: dict, actor_label: str, actor) -> Project
     db.session.add(proposal)
     db.session.flush()
     core.event(proposal, "propose", actor, None, "submitted", text=actor_label)
-    audit.record("project.propose", proposal, actor=actor,
+    # The audit log names staff; a resident's proposal is recorded as the system's.
+    audit.record("project.propose", proposal, actor=actor if hasattr(actor, "role") else None,
                  after={"title": proposal.title, "author_kind": proposal.author_kind})
     return proposal
 
