@@ -28,6 +28,8 @@ VERB_LABELS = {
     "withdraw": "移出候选名单", "choose": "票决当选", "tie": "列入再次表决",
     "lose": "未当选", "reserve": "列入项目储备库", "deliver": "转入实施", "progress": "报告进度",
 }
+# Every event kind a timeline may show.
+EVENT_LABELS = {**VERB_LABELS, "propose": "提出建议", "merged_in": "同类建议并入"}
 ROUND_VERBS = {
     "propose": ({"collecting"}, None), "close_collection": ({"collecting"}, "screening"),
     "screen": ({"collecting", "screening"}, None), "open_vote": ({"screening"}, "voting"),

@@ -146,3 +146,14 @@ def open_vote(round_: ProjectRound, *, places, session_name: str, actor) -> Proj
     audit.record("project_round.open_vote", round_, actor=actor, after={
         "places": places, "candidates": [c.id for c in listed], "session_name": session_name})
     return round_
+
+
+def candidates_for_ballot(round_: ProjectRound) -> list[dict]:
+    """The ballot's lines: every candidate put to the vote, in list order."""
+    rows = db.session.execute(
+        db.select(ProjectProposal, Department.name)
+        .join(ProjectTally, ProjectTally.candidate_id == ProjectProposal.id)
+        .join(Department, Department.id == ProjectProposal.department_id)
+        .where(ProjectTally.round_id == round_.id).order_by(ProjectProposal.id)).all()
+    return [{"id": p.id, "title": p.title, "plan": p.plan, "department": name,
+             "estimated_cost": p.estimated_cost} for p, name in rows]

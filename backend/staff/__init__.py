@@ -5,6 +5,6 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 from backend.staff import (  # noqa: E402,F401
     accounts, appointments, auth, calendar, deputies, importing, inbox, messages, moderation,
-    org, posters, reception_days, reception_records, rosters, suggestion_admin,
+    org, posters, projects, reception_days, reception_records, rosters, suggestion_admin,
     suggestion_department, suggestion_figures, suggestions, views, wechat_binding,
 )
