@@ -67,7 +67,7 @@ def project(proposal_id: int):
         "portal/project.html", p=proposal, supports=collection.support_count(proposal),
         receipt=request.args.get("receipt") == "1" and policy.is_proposer(resident, proposal),
         followed=followed, is_proposer=policy.is_proposer(resident, proposal),
-        events=[e for e in proposal.events if e.is_public])
+        timeline=lists.public_timeline(proposal))
 
 
 @bp.post("/projects/<int:proposal_id>/<any(support, follow):verb>")

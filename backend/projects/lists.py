@@ -39,3 +39,19 @@ def support_counts(proposal_ids) -> dict[int, int]:
 def department_projects(department_id: int) -> list[ProjectProposal]:
     return list(db.session.scalars(db.select(ProjectProposal).filter_by(
         department_id=department_id, status="delivering").order_by(ProjectProposal.id)))
+
+
+# A public step in the resident's words, by the status it led to.
+PUBLIC_WORDS = {"submitted": "已提交", "merged": "已与同类建议合并", "rejected": "未被采纳",
+                "candidate": "列为候选项目", "chosen": "票决当选", "runoff": "票数相同，待再次表决",
+                "unchosen": "未当选", "reserve": "列入项目储备库", "delivering": "转入实施"}
+
+
+def public_timeline(proposal: ProjectProposal) -> list[tuple]:
+    """(when, title, progress or None), oldest first: the public status changes and the lead
+    department's titled progress updates (whose own events are not repeated)."""
+    steps = [(e.created_at, PUBLIC_WORDS.get(e.to_status, ""), None) for e in proposal.events
+             if e.is_public and e.kind not in ("progress", "merged_in")
+             and e.to_status in PUBLIC_WORDS]
+    steps += [(u.created_at, u.title, u.progress) for u in proposal.updates]
+    return sorted(steps, key=lambda s: s[0])
