@@ -43,6 +43,19 @@ def _int(name: str):
     return int(value) if value.isdigit() and len(value) < 13 else None
 
 
+@bp.app_template_global()
+def project_round_for_message(user, message):
+    """The round a message may be turned into a proposal for, on its page; None when the user
+    may not, no collection is open, or it was turned into one already."""
+    round_ = core.current_round()
+    if (round_ is None or round_.status != "collecting"
+            or not policy.can_convert_message(user, message)
+            or message.status in ("held", "rejected")):
+        return None
+    taken = db.session.scalar(db.select(ProjectProposal.id).filter_by(source_message_id=message.id))
+    return None if taken else round_
+
+
 @bp.get("/projects")
 @roles_required(*STAFF)
 def projects():
