@@ -7,7 +7,8 @@ from backend.core.errors import ValidationFailed
 from backend.core.extensions import db
 from backend.core.textcount import clean_text, visible_length
 from backend.core.timeutil import utcnow
-from backend.org.models import Department
+from backend.notifications.notify import notify
+from backend.org.models import Department, Deputy
 from backend.projects import core, policy
 from backend.projects.models import (
     ProjectFollow, ProjectProposal, ProjectRound, ProjectSupport, ProjectTally,
@@ -145,6 +146,10 @@ def open_vote(round_: ProjectRound, *, places, session_name: str, actor) -> Proj
     db.session.flush()
     audit.record("project_round.open_vote", round_, actor=actor, after={
         "places": places, "candidates": [c.id for c in listed], "session_name": session_name})
+    for deputy_id in db.session.scalars(db.select(Deputy.id).where(Deputy.is_active.is_(True))):
+        notify("deputy", deputy_id, "project.vote_open", f"{round_.year}年度民生实事项目票决开始",
+               body=f"候选项目{len(listed)}个，应选{places}个，请在会议期间投票",
+               link="/staff/projects/ballot", subject=round_)
     return round_
 
 

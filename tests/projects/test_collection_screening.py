@@ -133,7 +133,7 @@ def test_merge_moves_supporters_once(db, office, make_round, make_proposal, make
 
 
 def test_candidate_needs_department_cost_plan_and_list_needs_more_than_places(
-        db, office, make_round, make_proposal, make_department):
+        db, office, make_round, make_proposal, make_department, make_deputy):
     round_ = make_round()
     proposals = [make_proposal(round_) for _ in range(3)]
     with pytest.raises(ValidationFailed) as err:
@@ -149,5 +149,9 @@ def test_candidate_needs_department_cost_plan_and_list_needs_more_than_places(
         screening.open_vote(round_, places=3, session_name="区人大会议", actor=office)
     assert "差额" in few.value.errors["places"][0]
     assert round_.status == "screening"
+    assert db.session.query(Notification).filter_by(topic="project.vote_open").count() == 0
+    deputy = make_deputy()
     screening.open_vote(round_, places=2, session_name="区人大会议", actor=office)
     assert round_.status == "voting"
+    told = db.session.query(Notification).filter_by(topic="project.vote_open").all()
+    assert [(n.recipient_kind, n.recipient_id) for n in told] == [("deputy", deputy.id)]
