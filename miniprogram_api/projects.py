@@ -8,7 +8,7 @@ from miniprogram_api import bp
 from miniprogram_api.auth import current_resident, current_staff, deputy_required, resident_required
 from miniprogram_api.endpoint import endpoint
 from miniprogram_api.schemas_projects import (
-    BallotIn, BallotOut, ProjectListOut, ProposalIn, ProposalOut,
+    BallotIn, BallotOut, ProjectListOut, ProjectListQuery, ProposalIn, ProposalOut,
 )
 
 
@@ -28,12 +28,14 @@ def _with_supports(proposals):
 
 @bp.get("/projects")
 @resident_required
-@endpoint(out=ProjectListOut)
-def projects():
-    """本年度的民生实事项目建议（公开的），附议人数"""
+@endpoint(query=ProjectListQuery, out=ProjectListOut)
+def projects(data):
+    """本年度的民生实事项目建议（公开的），附议人数；带 q 时只返回类似的建议"""
     round_ = core.current_round()
-    return {"round": round_,
-            "items": _with_supports(lists.public_proposals(round_)) if round_ else []}
+    if round_ is None:
+        return {"round": None, "items": []}
+    found = lists.similar(round_, data["q"]) if data["q"] else lists.public_proposals(round_)
+    return {"round": round_, "items": _with_supports(found)}
 
 
 @bp.post("/projects")

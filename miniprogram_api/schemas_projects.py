@@ -16,6 +16,11 @@ class ProposalIn(In):
                                  metadata={"description": "客户端生成的提交编号，重试时不变"})
 
 
+class ProjectListQuery(In):
+    q = text_field(max_length=60, metadata={
+        "description": "正在输入的项目名称：给出时只返回类似的已有建议（可以附议，不必重复提）"})
+
+
 class ProposalOut(Schema):
     id = fields.Int(dump_only=True)
     number = fields.Str(dump_only=True, metadata={"description": "回执编号"})

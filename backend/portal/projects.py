@@ -58,6 +58,15 @@ def project_propose():
     return redirect(url_for(".project", proposal_id=proposal_id, receipt=1))
 
 
+@bp.get("/projects/similar")
+def project_similar():
+    """The form asks as the resident types: proposals already there they may support instead."""
+    round_ = core.current_round()
+    found = lists.similar(round_, request.args.get("q", "")[:60]) if round_ else []
+    return render_template("portal/_project_similar.html", proposals=found,
+                           supports=lists.support_counts(p.id for p in found))
+
+
 @bp.get("/projects/<int:proposal_id>")
 def project(proposal_id: int):
     resident = current_web_resident()

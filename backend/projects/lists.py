@@ -55,3 +55,31 @@ def public_timeline(proposal: ProjectProposal) -> list[tuple]:
              and e.to_status in PUBLIC_WORDS]
     steps += [(u.created_at, u.title, u.progress) for u in proposal.updates]
     return sorted(steps, key=lambda s: s[0])
+
+
+SIMILAR_STATUSES = ("submitted", "candidate")
+SIMILAR_MIN_SCORE = 0.5
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = [c for c in text if c.isalnum()]
+    return {a + b for a, b in zip(chars, chars[1:])}
+
+
+def similar(round_: ProjectRound, text: str, limit: int = 5) -> list[ProjectProposal]:
+    """Proposals of the round a resident typing `text` may mean already, best first: those whose
+    title or opening words hold at least half of the typed text's two-character pieces, so
+    加装电梯 finds 老楼加装电梯 and 修路灯 finds 修缮老街路灯. A year's open proposals are
+    hundreds, so scoring them here is cheap."""
+    wanted = _bigrams(text or "")
+    if not wanted:
+        return []
+    scored = []
+    for p in db.session.scalars(db.select(ProjectProposal).where(
+            ProjectProposal.round_id == round_.id,
+            ProjectProposal.status.in_(SIMILAR_STATUSES))):
+        have = _bigrams(p.title) | _bigrams(p.content[:60])
+        score = len(wanted & have) / len(wanted)
+        if score >= SIMILAR_MIN_SCORE:
+            scored.append((-score, p.id, p))
+    return [p for *_, p in sorted(scored)[:limit]]

@@ -82,10 +82,16 @@ def test_propose_support_vote_deliver_on_a_phone(live_server, page, new_context,
     db.session.commit()
     mine = db.session.scalars(sa.select(ProjectProposal).filter_by(title=TITLE)).one()
 
-    # 2. A second resident finds it on the list and supports it instead of writing it again.
+    # 2. A second resident starts writing the same thing, is offered it as they type, and
+    #    supports it instead.
     second = new_context().new_page()
     second.goto(f"{base}/projects")
-    second.locator(f'[data-testid=proposal-item][data-id="{mine.id}"]').click()
+    second.get_by_test_id("propose").click()
+    second.get_by_test_id("title").press_sequentially("楼道加装扶手", delay=50)
+    offered = second.get_by_test_id("similar-item")
+    expect(offered).to_have_text(TITLE)
+    _shot(second, screenshot_dir, "project-similar-offered.png")
+    offered.click()
     second.get_by_test_id("support").click()
     expect(second.get_by_test_id("supports")).to_have_text("1")
     expect(second.get_by_test_id("following")).to_be_visible()

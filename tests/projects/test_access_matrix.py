@@ -210,3 +210,12 @@ def test_api_resident_proposes_supports_once(client, db, make_round):
     assert bad.status_code == 422 and bad.json["message"]
     listed = client.get(API + "/projects", headers={"Authorization": f"Bearer {b}"})
     assert [p["id"] for p in listed.json["items"]] == [pid]
+
+
+def test_api_offers_similar_proposals(client, db, make_round, make_proposal):
+    round_ = make_round()
+    lift = make_proposal(round_, title="幸福小区老楼加装电梯")
+    make_proposal(round_, title="修缮老街路灯", content="解放路老街路灯多处不亮，夜里行人不便")
+    token = _token(db)
+    got = client.get(API + "/projects?q=加装电梯", headers={"Authorization": f"Bearer {token}"})
+    assert [p["id"] for p in got.json["items"]] == [lift.id]

@@ -110,3 +110,20 @@ def test_liaison_turns_a_queue_message_into_a_proposal(client, login, db, make_r
     assert proposal.source_message_id == message.id and proposal.author_kind == "liaison"
     page = client.get(f"/staff/messages/{message.id}").get_data(as_text=True)
     assert 'data-testid="project-from-message"' not in page  # once only
+
+
+def test_similar_proposals_are_offered_as_one_types(client, db, make_round, make_proposal,
+                                                    office):
+    from backend.projects import lists, screening
+    round_ = make_round()
+    lift = make_proposal(round_, title="幸福小区老楼加装电梯")
+    lamp = make_proposal(round_, title="修缮老街路灯", content="解放路老街路灯多处不亮，夜里行人不便")
+    gone = make_proposal(round_, title="东城小区加装电梯")
+    screening.reject(gone, "与已有项目重复", actor=office)
+    assert lists.similar(round_, "加装电梯") == [lift]  # a rejected one is not offered
+    assert lists.similar(round_, "修路灯") == [lamp]
+    assert lists.similar(round_, "公交站台") == []
+    db.session.commit()
+    fragment = client.get("/projects/similar?q=加装电梯").get_data(as_text=True)
+    assert lift.title in fragment and lamp.title not in fragment and gone.title not in fragment
+    assert client.get("/projects/similar?q=公交站台").get_data(as_text=True).strip() == ""
