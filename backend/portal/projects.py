@@ -6,7 +6,7 @@ from flask import abort, redirect, render_template, request, url_for
 
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.extensions import db
-from backend.projects import collection, core, lists, policy, results
+from backend.projects import collection, core, delivery, lists, policy, results
 from backend.projects.models import ProjectRound
 from backend.portal import bp
 from backend.portal.residents import current_web_resident, get_or_create_web_resident, web_key
@@ -76,7 +76,7 @@ def project(proposal_id: int):
         "portal/project.html", p=proposal, supports=collection.support_count(proposal),
         receipt=request.args.get("receipt") == "1" and policy.is_proposer(resident, proposal),
         followed=followed, is_proposer=policy.is_proposer(resident, proposal),
-        timeline=lists.public_timeline(proposal))
+        timeline=lists.public_timeline(proposal), rating=delivery.rating_summary(proposal))
 
 
 @bp.post("/projects/<int:proposal_id>/<any(support, follow):verb>")

@@ -22,11 +22,13 @@ TRANSITIONS = {
     "reserve": ({"unchosen", "runoff"}, "reserve"),
     "deliver": ({"chosen"}, "delivering"),
     "progress": ({"delivering"}, None),
+    "rate": ({"delivering"}, None),
 }
 VERB_LABELS = {
     "support": "附议", "merge": "合并", "reject": "不予采纳", "nominate": "列为候选项目",
     "withdraw": "移出候选名单", "choose": "票决当选", "tie": "列入再次表决",
     "lose": "未当选", "reserve": "列入项目储备库", "deliver": "转入实施", "progress": "报告进度",
+    "rate": "满意度测评",
 }
 # Every event kind a timeline may show.
 EVENT_LABELS = {**VERB_LABELS, "propose": "提出建议", "merged_in": "同类建议并入"}

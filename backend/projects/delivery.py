@@ -1,5 +1,10 @@
 """After the vote: the chosen projects move into delivery in one step; the unchosen may go to
-the reserve pool; the lead department reports progress, and every follower is told."""
+the reserve pool; the lead department reports progress, and every follower is told; deputies
+rate each finished project (满意度测评)."""
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
 from backend.core import audit
 from backend.core.errors import InvalidState, ValidationFailed
 from backend.core.extensions import db
@@ -7,7 +12,9 @@ from backend.core.textcount import clean_text, visible_length
 from backend.accounts.models import StaffUser
 from backend.notifications.notify import notify
 from backend.projects import core, policy
-from backend.projects.models import ProjectProposal, ProjectRound, ProjectUpdate
+from backend.projects.models import (
+    RATING_LABELS, RATINGS, ProjectProposal, ProjectRating, ProjectRound, ProjectUpdate,
+)
 
 TITLE_MIN, TITLE_MAX = 2, 60
 BODY_MAX = 2000
@@ -79,3 +86,56 @@ def report_progress(proposal: ProjectProposal, *, progress, title: str, body: st
                body=f"{proposal.title}：{title}", link=f"/staff/projects/{proposal.id}",
                subject=proposal)
     return update
+
+
+def rate(proposal: ProjectProposal, value: str, *, actor) -> ProjectRating:
+    """A deputy's end-of-year rating of a finished project: once each, not changed after."""
+    core.lock(proposal)
+    core.guard(proposal, "rate", policy.can_rate(actor, proposal))
+    if value not in RATINGS:
+        raise ValidationFailed(errors={"value": ["请选择满意、基本满意或不满意"]},
+                               code="rating_invalid")
+    if db.session.scalar(db.select(ProjectRating.id).filter_by(
+            proposal_id=proposal.id, deputy_id=actor.deputy_id)) is not None:
+        raise InvalidState("您已经测评过这个项目", code="project_already_rated")
+    row = ProjectRating(proposal_id=proposal.id, deputy_id=actor.deputy_id, value=value)
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise InvalidState("您已经测评过这个项目", code="project_already_rated")
+    core.transition(proposal, "rate", actor, public=False)
+    audit.record("project.rate", proposal, actor=actor, after={"value": value})
+    return row
+
+
+@dataclass
+class RatingSummary:
+    counts: dict
+    total: int
+
+    @property
+    def verdict(self) -> str:
+        """满意 when 满意 and 基本满意 together are more than half of the ratings."""
+        if not self.total:
+            return "尚未测评"
+        good = self.counts["satisfied"] + self.counts["basically_satisfied"]
+        return "满意" if 2 * good > self.total else "不满意"
+
+    @property
+    def lines(self) -> list[tuple[str, int]]:
+        return [(RATING_LABELS[v], self.counts[v]) for v in RATINGS]
+
+
+def rating_summary(proposal: ProjectProposal) -> RatingSummary:
+    counts = dict.fromkeys(RATINGS, 0)
+    counts.update(db.session.execute(
+        db.select(ProjectRating.value, db.func.count()).filter_by(proposal_id=proposal.id)
+        .group_by(ProjectRating.value)).all())
+    return RatingSummary(counts, sum(counts.values()))
+
+
+def has_rated(proposal: ProjectProposal, deputy_id: int | None) -> bool:
+    return deputy_id is not None and db.session.scalar(db.select(ProjectRating.id).filter_by(
+        proposal_id=proposal.id, deputy_id=deputy_id)) is not None

@@ -26,6 +26,8 @@ PROPOSAL_STATUS_LABELS = {
     "reserve": "列入项目储备库", "delivering": "实施中",
 }
 AUTHOR_KINDS = ("resident", "deputy", "liaison")
+RATINGS = ("satisfied", "basically_satisfied", "dissatisfied")
+RATING_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
 TALLY_SOURCES = ("electronic", "paper")
 
 
@@ -193,6 +195,19 @@ class ProjectUpdate(db.Model):
     title: Mapped[str] = mapped_column(sa.String(60))
     body: Mapped[str] = mapped_column(sa.Text, default="")
     progress: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class ProjectRating(db.Model):
+    """A deputy's end-of-year rating of a delivered project (满意度测评): one each, by name."""
+    __tablename__ = "project_ratings"
+    __table_args__ = (sa.UniqueConstraint("proposal_id", "deputy_id",
+                                          name="uq_project_ratings_deputy"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("project_proposals.id", ondelete="CASCADE"))
+    deputy_id: Mapped[int] = mapped_column(sa.ForeignKey("deputies.id"), index=True)
+    value: Mapped[str] = mapped_column(str_enum("project_rating", *RATINGS))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 

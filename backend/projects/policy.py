@@ -54,3 +54,9 @@ def can_vote(user, round_: ProjectRound) -> bool:
 def can_report_progress(user, proposal: ProjectProposal) -> bool:
     return (_role(user) == "department" and proposal.status == "delivering"
             and proposal.department_id == user.department_id)
+
+
+def can_rate(user, proposal: ProjectProposal) -> bool:
+    """Deputies rate a project once it is reported done (100 %)."""
+    return (can_propose_as_deputy(user) and proposal.status == "delivering"
+            and proposal.progress == 100)

@@ -136,7 +136,8 @@ def project(proposal_id: int):
         if policy.is_office(current_user) else []
     return render_template(
         "staff/project.html", p=proposal, policy=policy, others=others,
-        event_labels=core.EVENT_LABELS,
+        event_labels=core.EVENT_LABELS, rating=delivery.rating_summary(proposal),
+        rated=delivery.has_rated(proposal, current_user.deputy_id),
         supports=collection.support_count(proposal),
         departments=db.session.scalars(db.select(Department).filter_by(is_active=True)
                                        .order_by(Department.name)).all())
@@ -154,6 +155,7 @@ PROPOSAL_ACTIONS = {
     "progress": (lambda p, u: delivery.report_progress(
         p, progress=_int("progress"), title=request.form.get("title", ""),
         body=request.form.get("body", ""), actor=u), "进度已报告，关注者会收到通知"),
+    "rate": (lambda p, u: delivery.rate(p, request.form.get("value", ""), actor=u), "测评已提交"),
 }
 
 
@@ -165,7 +167,7 @@ def _target(proposal: ProjectProposal) -> ProjectProposal:
 
 
 @bp.post("/projects/<int:proposal_id>/<any(" + ", ".join(f"'{v}'" for v in PROPOSAL_ACTIONS) + "):verb>")
-@roles_required("admin", "department")
+@roles_required("admin", "department", "deputy")
 def project_action(proposal_id: int, verb: str):
     proposal = core.get_for(current_user, proposal_id)
     operation, done = PROPOSAL_ACTIONS[verb]

@@ -10,6 +10,7 @@ from backend.accounts.models import StaffUser
 from backend.accounts.resident_model import Resident
 from backend.core.audit_model import AuditEvent
 from backend.projects import delivery, voting
+from backend.projects.delivery import rating_summary
 from miniprogram_api.auth import session_for
 from tests.conftest import post_form
 
@@ -29,6 +30,7 @@ def world(db, office, voting_round, make_staff, make_deputy_user, make_departmen
     voting.close_vote(round_, actor=office)
     voting.decide(round_, actor=office)
     delivery.start_delivery(round_, actor=office)  # c0..c2 delivering, c3, c4 unchosen
+    delivery.report_progress(c[1], progress=100, title="全部完工", actor=w.users["department"])
     db.session.commit()
     return w
 
@@ -49,7 +51,7 @@ STAFF_PAGES = [
 
 
 def _fill(url, w):
-    return url.format(c0=w.c[0].id, c3=w.c[3].id, round=w.round.id)
+    return url.format(c0=w.c[0].id, c1=w.c[1].id, c3=w.c[3].id, round=w.round.id)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -67,6 +69,9 @@ STAFF_ACTIONS = [
     ("/staff/projects/{c3}/reserve", {}, {"admin"}, lambda w: w.c[3].status == "reserve"),
     ("/staff/projects/{c0}/progress", {"progress": "50", "title": "主体施工完成"},
      {"department"}, lambda w: w.c[0].progress == 50),
+    ("/staff/projects/{c1}/rate", {"value": "satisfied"}, {"deputy"},
+     lambda w: rating_summary(w.c[1]).total == 1),
+    ("/staff/projects/{c0}/nominate", {}, {"admin"}, None),  # screening over: office bounced
     ("/staff/projects/rounds/{round}/close-vote", {}, {"admin"}, None),  # wrong state: flashed
 ]
 

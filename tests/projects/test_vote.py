@@ -240,3 +240,32 @@ def _voter(round_id, staff_id, ids):
         round_ = _db.session.get(ProjectRound, round_id)
         voting.cast_ballot(round_, ids, actor=_db.session.get(StaffUser, staff_id))
     return run
+
+
+def test_deputies_rate_a_finished_project_once_and_the_majority_decides(
+        db, office, voting_round, make_deputy_user, make_staff):
+    round_, c = voting_round
+    voters = [make_deputy_user() for _ in range(3)]
+    for d in voters:
+        voting.cast_ballot(round_, [c[0].id], actor=d)
+    voting.close_vote(round_, actor=office)
+    voting.decide(round_, actor=office)
+    delivery.start_delivery(round_, actor=office)
+    lead = make_staff("department", department=c[0].department)
+    delivery.report_progress(c[0], progress=60, title="过半", actor=lead)
+    with pytest.raises(Forbidden):  # not finished yet
+        delivery.rate(c[0], "satisfied", actor=voters[0])
+    delivery.report_progress(c[0], progress=100, title="全部完工", actor=lead)
+    with pytest.raises(Forbidden):
+        delivery.rate(c[0], "satisfied", actor=lead)
+    with pytest.raises(ValidationFailed):
+        delivery.rate(c[0], "great", actor=voters[0])
+    delivery.rate(c[0], "dissatisfied", actor=voters[0])
+    with pytest.raises(InvalidState) as twice:
+        delivery.rate(c[0], "satisfied", actor=voters[0])
+    assert twice.value.code == "project_already_rated"
+    delivery.rate(c[0], "basically_satisfied", actor=voters[1])
+    assert delivery.rating_summary(c[0]).verdict == "不满意"  # 1 of 2 is not more than half
+    delivery.rate(c[0], "satisfied", actor=voters[2])
+    summary = delivery.rating_summary(c[0])
+    assert summary.total == 3 and summary.verdict == "满意"
