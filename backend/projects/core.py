@@ -14,12 +14,13 @@ TRANSITIONS = {
     "support": ({"submitted"}, None),
     "merge": ({"submitted"}, "merged"),
     "reject": ({"submitted"}, "rejected"),
-    "nominate": ({"submitted", "reserve"}, "candidate"),  # on the candidate list
+    "nominate": ({"submitted"}, "candidate"),  # on the candidate list
     "withdraw": ({"candidate"}, "submitted"),  # off the list again, before the vote
     "choose": ({"candidate"}, "chosen"),
     "tie": ({"candidate"}, "runoff"),
     "lose": ({"candidate"}, "unchosen"),
     "reserve": ({"unchosen", "runoff"}, "reserve"),
+    "carry_over": ({"reserve"}, "submitted"),  # from the reserve pool into a later year's round
     "deliver": ({"chosen"}, "delivering"),
     "progress": ({"delivering"}, None),
     "rate": ({"delivering"}, None),
@@ -27,7 +28,7 @@ TRANSITIONS = {
 VERB_LABELS = {
     "support": "附议", "merge": "合并", "reject": "不予采纳", "nominate": "列为候选项目",
     "withdraw": "移出候选名单", "choose": "票决当选", "tie": "列入再次表决",
-    "lose": "未当选", "reserve": "列入项目储备库", "deliver": "转入实施", "progress": "报告进度",
+    "lose": "未当选", "reserve": "列入项目储备库", "carry_over": "转入新年度", "deliver": "转入实施", "progress": "报告进度",
     "rate": "满意度测评",
 }
 # Every event kind a timeline may show.

@@ -52,6 +52,27 @@ def keep_in_reserve(proposal: ProjectProposal, *, actor) -> ProjectProposal:
     return proposal
 
 
+def carry_over(proposal: ProjectProposal, into: ProjectRound, *, actor) -> ProjectProposal:
+    """A reserve-pool project joins a later year's round, to be screened with its proposals;
+    its supporters and followers stay with it."""
+    core.lock(proposal)
+    core.guard(proposal, "carry_over", policy.is_office(actor))
+    core.guard_round(into, "screen")
+    if into.year <= proposal.round.year:
+        raise ValidationFailed(errors={"round": ["只能转入以后年度的项目征集"]},
+                               code="carry_over_invalid")
+    before = proposal.round.year
+    proposal.round_id = into.id
+    db.session.flush()
+    db.session.expire(proposal, ["round"])
+    core.transition(proposal, "carry_over", actor, text=f"{before}年度储备项目")
+    audit.record("project.carry_over", proposal, actor=actor,
+                 before={"year": before}, after={"year": into.year})
+    core.notify_followers(proposal, "project.carry_over", "您关注的储备项目转入新年度征集",
+                          body=proposal.title)
+    return proposal
+
+
 def report_progress(proposal: ProjectProposal, *, progress, title: str, body: str = "",
                     actor) -> ProjectUpdate:
     """Progress only goes forward; 100 % is done."""

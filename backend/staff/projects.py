@@ -152,11 +152,20 @@ PROPOSAL_ACTIONS = {
         plan=request.form.get("plan", ""), actor=u), "已列为候选项目"),
     "withdraw": (lambda p, u: screening.withdraw(p, actor=u), "已移出候选名单"),
     "reserve": (lambda p, u: delivery.keep_in_reserve(p, actor=u), "已列入项目储备库"),
+    "carry-over": (lambda p, u: delivery.carry_over(p, _open_round(), actor=u),
+                   "储备项目已转入本年度征集"),
     "progress": (lambda p, u: delivery.report_progress(
         p, progress=_int("progress"), title=request.form.get("title", ""),
         body=request.form.get("body", ""), actor=u), "进度已报告，关注者会收到通知"),
     "rate": (lambda p, u: delivery.rate(p, request.form.get("value", ""), actor=u), "测评已提交"),
 }
+
+
+def _open_round():
+    round_ = core.current_round()
+    if round_ is None:
+        raise NotFound("项目征集尚未开启", code="project_round_not_found")
+    return round_
 
 
 def _target(proposal: ProjectProposal) -> ProjectProposal:

@@ -71,7 +71,8 @@ STAFF_ACTIONS = [
      {"department"}, lambda w: w.c[0].progress == 50),
     ("/staff/projects/{c1}/rate", {"value": "satisfied"}, {"deputy"},
      lambda w: rating_summary(w.c[1]).total == 1),
-    ("/staff/projects/{c0}/nominate", {}, {"admin"}, None),  # screening over: office bounced
+    ("/staff/projects/{c0}/nominate", {}, {"admin"}, None),
+    ("/staff/projects/{c3}/carry-over", {}, {"admin"}, None),  # not in the reserve: bounced  # screening over: office bounced
     ("/staff/projects/rounds/{round}/close-vote", {}, {"admin"}, None),  # wrong state: flashed
 ]
 

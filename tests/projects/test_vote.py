@@ -269,3 +269,24 @@ def test_deputies_rate_a_finished_project_once_and_the_majority_decides(
     delivery.rate(c[0], "satisfied", actor=voters[2])
     summary = delivery.rating_summary(c[0])
     assert summary.total == 3 and summary.verdict == "满意"
+
+
+def test_a_reserve_project_joins_a_later_years_list(db, office, voting_round, make_deputy_user,
+                                                    make_round, make_department):
+    from backend.projects import screening
+    round_, c = voting_round
+    voting.cast_ballot(round_, [c[0].id], actor=make_deputy_user())
+    voting.close_vote(round_, actor=office)
+    voting.decide(round_, actor=office)
+    with pytest.raises(InvalidState):  # not in the reserve pool yet
+        delivery.carry_over(c[4], round_, actor=office)
+    delivery.keep_in_reserve(c[4], actor=office)
+    with pytest.raises(InvalidState):  # the same, decided year
+        delivery.carry_over(c[4], round_, actor=office)
+    later = make_round(2028)
+    delivery.carry_over(c[4], later, actor=office)
+    assert c[4].round_id == later.id and c[4].status == "submitted"
+    assert c[4].number.startswith("MS2028-")
+    screening.nominate(c[4], department_id=make_department().id, estimated_cost=1000,
+                       plan="新年度重新评估后实施", actor=office)
+    assert c[4].status == "candidate"
