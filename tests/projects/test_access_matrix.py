@@ -6,7 +6,6 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from backend.accounts.models import StaffUser
 from backend.accounts.resident_model import Resident
 from backend.core.audit_model import AuditEvent
 from backend.projects import delivery, voting
