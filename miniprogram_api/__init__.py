@@ -6,6 +6,6 @@ bp = Blueprint("miniprogram_api", __name__, url_prefix="/api/mp/v1")
 
 from miniprogram_api import (  # noqa: E402,F401
     auth, deputies, deputy, deputy_suggestions, errors, liaison, messages, openapi, photos,
-    subscriptions,
+    projects, subscriptions,
 )
 from miniprogram_api import deputy_record  # noqa: E402,F401

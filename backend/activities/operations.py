@@ -20,6 +20,7 @@ from backend.core.extensions import db
 from backend.core.textcount import clean_text, visible_length
 from backend.core.timeutil import LOCAL_TZ, format_local, utcnow
 from backend.notifications.notify import notify, notify_station_liaisons
+from backend.notifications.places import Place
 from backend.org.models import Deputy, Station
 
 TITLE_MAX = 100
@@ -120,7 +121,7 @@ def answer_invitation(attendance: ActivityAttendance, *, actor, answer, reason="
     if answer == "excuse" and activity.created_by_id:
         notify("staff", activity.created_by_id, "activity.excused",
                f"{attendance.deputy.name}请假：{activity.title}", body=reason,
-               link=_link(activity), subject=activity)
+               place=_place(activity), subject=activity)
     return attendance
 
 
@@ -199,7 +200,7 @@ def cancel_activity(activity: Activity, *, actor, reason) -> Activity:
     for a in activity.attendances:
         if a.status != "excused":
             notify("deputy", a.deputy_id, "activity.cancelled", f"活动取消：{activity.title}",
-                   body=reason, link=_link(activity), subject=activity)
+                   body=reason, place=_place(activity), subject=activity)
     return activity
 
 
@@ -230,7 +231,7 @@ def report_activity(deputy: Deputy, *, actor, kind, title, place, starts_at, end
     db.session.flush()
     audit("activity.report", activity, actor=actor, after=snapshot(activity, ACTIVITY_FIELDS))
     notify_station_liaisons(station_id, "activity.reported", f"{deputy.name}报备了活动，请确认",
-                            body=activity.title, link=_link(activity), subject=activity)
+                            body=activity.title, place=_place(activity), subject=activity)
     return activity
 
 
@@ -259,7 +260,7 @@ def _settle_report(activity: Activity, status: str, *, actor, reason: str = "") 
     word = "已确认" if status == "confirmed" else "未予确认"
     for a in activity.attendances:
         notify("deputy", a.deputy_id, f"activity.{status}", f"您报备的活动{word}",
-               body=reason or activity.title, link=_link(activity), subject=activity)
+               body=reason or activity.title, place=_place(activity), subject=activity)
     return activity
 
 
@@ -307,7 +308,7 @@ def _invite(activity: Activity, deputies: list[Deputy], *, actor) -> list[Activi
     for d in deputies:
         notify("deputy", d.id, "activity.invited", f"活动邀请：{activity.title}",
                body=f"{activity.kind_label} · {when} · {activity.place}。请回复参加或请假。",
-               link=_link(activity), subject=activity)
+               place=_place(activity), subject=activity)
     return rows
 
 
@@ -354,5 +355,5 @@ def _new_code() -> str:
     return "".join(secrets.choice("0123456789") for _ in range(CODE_LENGTH))
 
 
-def _link(activity: Activity) -> str:
-    return f"/staff/activities/{activity.id}"
+def _place(activity: Activity) -> Place:
+    return Place("activity", activity.id)

@@ -17,6 +17,10 @@ PLACES = {
     "station": ("/stations/{id}", None),
     "meeting_requests": ("/staff/meeting-requests", None),
     "day_appointments": ("/staff/reception-days/{id}/appointments", None),
+    "activity": ("/staff/activities/{id}", None),
+    "resident_project": ("/projects/{id}", None),
+    "staff_project": ("/staff/projects/{id}", None),
+    "project_ballot": ("/staff/projects/ballot", None),
     "overdue_messages": ("/staff/messages?overdue=1", None),
 }
 _STORED = re.compile(r"([a-z_]+)(?::(\d+))?")

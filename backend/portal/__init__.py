@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("portal", __name__)
 
-from backend.portal import appointments, ical, messages, views  # noqa: E402,F401
+from backend.portal import appointments, ical, messages, projects, views  # noqa: E402,F401

@@ -5,7 +5,7 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 from backend.staff import (  # noqa: E402,F401
     accounts, appointments, auth, calendar, deputies, importing, inbox, messages, moderation,
-    activities, org, posters, reception_days, reception_records, rosters, suggestion_admin,
+    activities, org, posters, projects, reception_days, reception_records, rosters, suggestion_admin,
     suggestion_department, suggestion_figures, suggestions, views, wechat_binding,
 )
 from backend.staff import activities, records  # noqa: E402,F401

@@ -1,7 +1,7 @@
 """deputy activities and attendances
 
 Revision ID: a2d362506a86
-Revises: 3eaf7f5bd6f1
+Revises: a1c4e7d2b9f0
 Create Date: 2026-12-03 07:30:51.370705
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a2d362506a86'
-down_revision = '3eaf7f5bd6f1'
+down_revision = 'a1c4e7d2b9f0'
 branch_labels = None
 depends_on = None
 

@@ -86,6 +86,17 @@ MATRIX = [
     ("POST", L + "/release", None, "held", LIAISON),
     ("POST", L + "/note", {"text": "已电话联系"}, None, LIAISON),
     ("POST", L + "/phone", {"reason": "电话回访居民"}, None, LIAISON),
+    # livelihood projects: residents (any WeChat user) propose and support; deputies vote
+    ("GET", "/projects", None, "project_collecting", ANY),
+    ("POST", "/projects", {"title": "增设公交站台座椅", "content": "在人民路公交站增设座椅和遮阳棚",
+                           "reason": "老人候车站得累", "category": "交通",
+                           "idempotency_key": "matrix-project-1"}, "project_collecting", CREATED),
+    ("GET", "/projects/{project}", None, "project_collecting", ANY),
+    ("POST", "/projects/{project}/support", None, "project_collecting",
+     expect(200, none=401, owner=409)),
+    ("GET", "/deputy/projects/ballot", None, "project_voting", DEPUTIES),
+    ("POST", "/deputy/projects/ballot", {"candidate_ids": ["{candidate}"]}, "project_voting",
+     DEPUTIES),
 ]
 
 
@@ -129,6 +140,8 @@ def _prepare(world, state) -> dict:
             db.session.add(DepartmentReply(suggestion_id=suggestion.id, department_id=department.id,
                                            resolution="A", body="路灯已修复。"))
         names["suggestion"] = suggestion.id
+    elif state in ("project_collecting", "project_voting"):
+        names.update(_project_round(world, voting=state == "project_voting"))
     elif state == "photo":
         key = get_storage().save(image_bytes(), "messages", "jpg")
         photo = ops.add_photo(resident=world.owner, storage_key=key, width=40, height=30,
@@ -136,6 +149,33 @@ def _prepare(world, state) -> dict:
         photo.message_id = world.message.id
         names["photo"] = photo.id
     return names
+
+
+def _project_round(world, *, voting: bool) -> dict:
+    """A round open for proposals with one of the owner's; or open for the vote, 2 for 1 place."""
+    from backend.accounts.models import StaffUser
+    from backend.core.extensions import db
+    from backend.org.models import Department
+    from backend.projects import collection, screening
+    office = StaffUser(username="matrix-office", display_name="代工委", role="admin",
+                       password_hash="!")
+    department = Department(name="区交通运输局")
+    db.session.add_all([office, department])
+    db.session.flush()
+    round_ = collection.open_round(year=2027, theme="办好身边小事", categories=["交通"],
+                                   actor=office)
+    proposals = [collection.propose_as_resident(
+        round_, {"title": f"修缮人民路人行道{n}", "content": "人民路人行道砖松动，雨天溅水",
+                 "reason": "行人出行不便", "category": "交通"},
+        resident=world.owner, idempotency_key=f"matrix-proposal-{n}") for n in range(2)]
+    if not voting:
+        return {"project": proposals[0].id}
+    screening.close_collection(round_, actor=office)
+    for p in proposals:
+        screening.nominate(p, department_id=department.id, estimated_cost=100000,
+                           plan="年内完成人行道翻修并通过验收", actor=office)
+    screening.open_vote(round_, places=1, session_name="区人大会议", actor=office)
+    return {"candidate": proposals[0].id}
 
 
 def _code(deputy) -> str:

@@ -1,0 +1,154 @@
+"""Collection (征集): the office opens a year's round; residents, deputies, and liaisons (from a
+queue message) propose; residents support a proposal already there and follow it.
+Every operation checks, changes rows, flushes, audits and queues notifications; never commits."""
+from sqlalchemy.exc import IntegrityError
+
+from backend.accounts.resident_model import Resident
+from backend.core import audit
+from backend.core.errors import Forbidden, InvalidState, ValidationFailed
+from backend.core.extensions import db
+from backend.core.textcount import clean_text, visible_length
+from backend.notifications.notify import notify
+from backend.notifications.places import Place
+from backend.projects import core, policy
+from backend.projects.models import ProjectProposal, ProjectRound, ProjectSupport
+
+TITLE_MIN, TITLE_MAX = 4, 60
+CONTENT_MIN, CONTENT_MAX = 10, 2000
+REASON_MIN, REASON_MAX = 5, 2000
+THEME_MIN, THEME_MAX = 2, 100
+CATEGORY_MAX, CATEGORIES_MAX = 20, 20
+
+
+def _text(errors: dict, name: str, value, low: int, high: int, label: str) -> str:
+    value = clean_text(value if isinstance(value, str) else "")
+    n = visible_length(value)
+    if n < low or n > high:
+        errors[name] = [f"{label}请填写{low}到{high}个字"]
+    return value
+
+
+def open_round(*, year, theme: str, categories, actor) -> ProjectRound:
+    if not policy.is_office(actor):
+        raise Forbidden("只有代工委可以开启项目征集", code="project_forbidden")
+    errors: dict = {}
+    if not isinstance(year, int) or not 2000 <= year <= 2100:
+        errors["year"] = ["请填写正确的年度，如 2027"]
+    theme = _text(errors, "theme", theme, THEME_MIN, THEME_MAX, "征集主题")
+    cats = [clean_text(c) for c in (categories or []) if isinstance(c, str) and clean_text(c)]
+    if not cats or len(cats) > CATEGORIES_MAX or any(len(c) > CATEGORY_MAX for c in cats):
+        errors["categories"] = [f"请填写1到{CATEGORIES_MAX}个项目类别，每个不超过{CATEGORY_MAX}个字"]
+    cats = list(dict.fromkeys(cats))
+    if not errors and db.session.scalar(db.select(ProjectRound.id).filter_by(year=year)):
+        errors["year"] = [f"{year}年度的民生实事项目征集已经开启"]
+    if errors:
+        raise ValidationFailed(errors=errors, code="round_invalid")
+    round_ = ProjectRound(year=year, theme=theme, categories=cats, opened_by_id=actor.id)
+    db.session.add(round_)
+    db.session.flush()
+    audit.record("project_round.open", round_, actor=actor,
+                 after={"year": year, "theme": theme, "categories": cats})
+    return round_
+
+
+def _checked(round_: ProjectRound, data: dict) -> dict:
+    errors: dict = {}
+    title = _text(errors, "title", data.get("title"), TITLE_MIN, TITLE_MAX, "项目名称")
+    content = _text(errors, "content", data.get("content"), CONTENT_MIN, CONTENT_MAX,
+                    "项目内容和地点")
+    reason = _text(errors, "reason", data.get("reason"), REASON_MIN, REASON_MAX, "理由")
+    category = (data.get("category") or "").strip()
+    if category not in round_.categories:
+        errors["category"] = ["请选择项目类别"]
+    if errors:
+        raise ValidationFailed(errors=errors, code="proposal_invalid")
+    return {"title": title, "content": content, "reason": reason, "category": category}
+
+
+def _add(round_: ProjectRound, values: dict, actor_label: str, actor) -> ProjectProposal:
+    proposal = ProjectProposal(round_id=round_.id, **values)
+    db.session.add(proposal)
+    db.session.flush()
+    core.event(proposal, "propose", actor, None, "submitted", text=actor_label)
+    # The audit log names staff; a resident's proposal is recorded as the system's.
+    audit.record("project.propose", proposal, actor=actor if hasattr(actor, "role") else None,
+                 after={"title": proposal.title, "author_kind": proposal.author_kind})
+    return proposal
+
+
+def propose_as_resident(round_: ProjectRound, data: dict, *, resident,
+                        idempotency_key: str) -> ProjectProposal:
+    """A resident's proposal; a retry with the same key gets the first receipt back."""
+    core.guard_round(round_, "propose")
+    key = (idempotency_key or "").strip()
+    if not 8 <= len(key) <= 64:
+        raise ValidationFailed("缺少有效的提交编号，请刷新页面后重试", code="idempotency_key_invalid")
+    existing = db.session.scalar(db.select(ProjectProposal).filter_by(idempotency_key=key))
+    if existing is not None:
+        if existing.resident_id != resident.id:
+            raise InvalidState("提交编号已被使用，请刷新页面后重试", code="idempotency_key_conflict")
+        return existing
+    values = _checked(round_, data)
+    proposal = _add(round_, {**values, "author_kind": "resident", "resident_id": resident.id,
+                             "idempotency_key": key}, "群众", resident)
+    core.follow(proposal, resident)
+    return proposal
+
+
+def propose_as_deputy(round_: ProjectRound, data: dict, *, actor) -> ProjectProposal:
+    core.guard_round(round_, "propose", policy.can_propose_as_deputy(actor))
+    values = _checked(round_, data)
+    return _add(round_, {**values, "author_kind": "deputy", "deputy_id": actor.deputy_id,
+                         "staff_id": actor.id}, f"{actor.deputy.name}代表", actor)
+
+
+def propose_from_message(round_: ProjectRound, message, data: dict, *, actor) -> ProjectProposal:
+    """A liaison turns a queue message into a proposal; its writer follows it and is told."""
+    core.guard_round(round_, "propose", policy.can_convert_message(actor, message))
+    if message.status in ("held", "rejected"):
+        raise InvalidState("这条留言尚未通过审核或已不予受理，不能转为项目建议",
+                           code="message_unusable")
+    if db.session.scalar(db.select(ProjectProposal.id).filter_by(source_message_id=message.id)):
+        raise InvalidState("这条留言已经转为项目建议", code="message_already_proposed")
+    values = _checked(round_, {"content": message.body, **{k: v for k, v in data.items() if v}})
+    proposal = _add(round_, {**values, "author_kind": "liaison", "staff_id": actor.id,
+                             "source_message_id": message.id,
+                             "resident_id": message.resident_id}, "联络员（根据群众留言）", actor)
+    if message.resident_id is not None:
+        writer = db.session.get(Resident, message.resident_id)
+        core.follow(proposal, writer)
+        notify("resident", writer.id, "project.proposed", "您的留言已转为民生实事项目建议",
+               body=proposal.title, place=Place("resident_project", proposal.id), subject=proposal)
+    return proposal
+
+
+def support(proposal: ProjectProposal, *, resident) -> ProjectSupport:
+    """One support per resident; the proposer's own does not count."""
+    core.lock(proposal)
+    core.guard(proposal, "support")
+    if proposal.round.status != "collecting":
+        raise InvalidState("征集已经结束，不能再附议", code="project_cannot_support")
+    if policy.is_proposer(resident, proposal):
+        raise InvalidState("这是您自己提出的项目，无需附议", code="project_own_proposal")
+    if db.session.scalar(db.select(ProjectSupport.id).filter_by(
+            proposal_id=proposal.id, resident_id=resident.id)) is not None:
+        raise InvalidState("您已经附议过这个项目", code="project_already_supported")
+    row = ProjectSupport(proposal_id=proposal.id, resident_id=resident.id)
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same resident on two devices: the first counted
+        db.session.rollback()
+        raise InvalidState("您已经附议过这个项目", code="project_already_supported")
+    core.follow(proposal, resident)
+    return row
+
+
+def follow(proposal: ProjectProposal, *, resident) -> None:
+    core.follow(proposal, resident)
+    db.session.flush()
+
+
+def support_count(proposal: ProjectProposal) -> int:
+    return db.session.scalar(db.select(db.func.count()).select_from(ProjectSupport)
+                             .filter_by(proposal_id=proposal.id))

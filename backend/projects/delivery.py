@@ -1,0 +1,163 @@
+"""After the vote: the chosen projects move into delivery in one step; the unchosen may go to
+the reserve pool; the lead department reports progress, and every follower is told; deputies
+rate each finished project (满意度测评)."""
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from backend.core import audit
+from backend.core.errors import InvalidState, ValidationFailed
+from backend.core.extensions import db
+from backend.core.textcount import clean_text, visible_length
+from backend.accounts.models import StaffUser
+from backend.notifications.notify import notify
+from backend.notifications.places import Place
+from backend.projects import core, policy
+from backend.projects.models import (
+    RATING_LABELS, RATINGS, ProjectProposal, ProjectRating, ProjectRound, ProjectUpdate,
+)
+
+TITLE_MIN, TITLE_MAX = 2, 60
+BODY_MAX = 2000
+
+
+def start_delivery(round_: ProjectRound, *, actor) -> list[ProjectProposal]:
+    """Every chosen project of the round into delivery tracking, with its lead department told."""
+    core.lock_round(round_)
+    core.guard_round(round_, "deliver", policy.is_office(actor))
+    chosen = list(db.session.scalars(db.select(ProjectProposal).filter_by(
+        round_id=round_.id, status="chosen").order_by(ProjectProposal.id)))
+    if not chosen:
+        raise InvalidState("没有待转入实施的当选项目", code="nothing_to_deliver")
+    core.lock(*chosen)
+    for proposal in chosen:
+        core.transition(proposal, "deliver", actor)
+        core.notify_followers(proposal, "project.delivering", "您关注的项目已转入实施",
+                              body=proposal.title)
+        for staff_id in db.session.scalars(db.select(StaffUser.id).filter_by(
+                role="department", department_id=proposal.department_id, is_active=True)):
+            notify("staff", staff_id, "project.assigned", "有民生实事项目由本单位牵头实施",
+                   body=proposal.title, place=Place("staff_project", proposal.id), subject=proposal)
+    audit.record("project_round.deliver", round_, actor=actor,
+                 after={"projects": [p.id for p in chosen]})
+    return chosen
+
+
+def keep_in_reserve(proposal: ProjectProposal, *, actor) -> ProjectProposal:
+    core.lock(proposal)
+    core.guard(proposal, "reserve", policy.is_office(actor))
+    core.transition(proposal, "reserve", actor)
+    audit.record("project.reserve", proposal, actor=actor)
+    core.notify_followers(proposal, "project.reserve", "您关注的项目列入项目储备库",
+                          body=proposal.title)
+    return proposal
+
+
+def carry_over(proposal: ProjectProposal, into: ProjectRound, *, actor) -> ProjectProposal:
+    """A reserve-pool project joins a later year's round, to be screened with its proposals;
+    its supporters and followers stay with it."""
+    core.lock(proposal)
+    core.guard(proposal, "carry_over", policy.is_office(actor))
+    core.guard_round(into, "screen")
+    if into.year <= proposal.round.year:
+        raise ValidationFailed(errors={"round": ["只能转入以后年度的项目征集"]},
+                               code="carry_over_invalid")
+    before = proposal.round.year
+    proposal.round_id = into.id
+    db.session.flush()
+    db.session.expire(proposal, ["round"])
+    core.transition(proposal, "carry_over", actor, text=f"{before}年度储备项目")
+    audit.record("project.carry_over", proposal, actor=actor,
+                 before={"year": before}, after={"year": into.year})
+    core.notify_followers(proposal, "project.carry_over", "您关注的储备项目转入新年度征集",
+                          body=proposal.title)
+    return proposal
+
+
+def report_progress(proposal: ProjectProposal, *, progress, title: str, body: str = "",
+                    actor) -> ProjectUpdate:
+    """Progress only goes forward; 100 % is done."""
+    core.lock(proposal)
+    core.guard(proposal, "progress", policy.can_report_progress(actor, proposal))
+    errors: dict = {}
+    if not isinstance(progress, int) or not 0 <= progress <= 100:
+        errors["progress"] = ["请填写0到100之间的整数"]
+    elif progress < proposal.progress:
+        errors["progress"] = [f"进度不能低于已报告的{proposal.progress}%"]
+    title = clean_text(title or "")
+    if not TITLE_MIN <= visible_length(title) <= TITLE_MAX:
+        errors["title"] = [f"请填写进展标题（{TITLE_MIN}到{TITLE_MAX}个字）"]
+    body = clean_text(body or "")
+    if visible_length(body) > BODY_MAX:
+        errors["body"] = [f"进展说明不能超过{BODY_MAX}个字"]
+    if errors:
+        raise ValidationFailed(errors=errors, code="progress_invalid")
+    before = proposal.progress
+    update = ProjectUpdate(proposal_id=proposal.id, staff_id=actor.id, title=title, body=body,
+                           progress=progress)
+    db.session.add(update)
+    proposal.progress = progress
+    db.session.flush()
+    core.transition(proposal, "progress", actor, text=f"{title}（{progress}%）")
+    audit.record("project.progress", proposal, actor=actor, before={"progress": before},
+                 after={"progress": progress, "title": title})
+    core.notify_followers(proposal, "project.progress", f"项目进展：完成{progress}%",
+                          body=f"{proposal.title}：{title}")
+    if proposal.deputy_id is not None:
+        notify("deputy", proposal.deputy_id, "project.progress", f"项目进展：完成{progress}%",
+               body=f"{proposal.title}：{title}", place=Place("staff_project", proposal.id),
+               subject=proposal)
+    return update
+
+
+def rate(proposal: ProjectProposal, value: str, *, actor) -> ProjectRating:
+    """A deputy's end-of-year rating of a finished project: once each, not changed after."""
+    core.lock(proposal)
+    core.guard(proposal, "rate", policy.can_rate(actor, proposal))
+    if value not in RATINGS:
+        raise ValidationFailed(errors={"value": ["请选择满意、基本满意或不满意"]},
+                               code="rating_invalid")
+    if db.session.scalar(db.select(ProjectRating.id).filter_by(
+            proposal_id=proposal.id, deputy_id=actor.deputy_id)) is not None:
+        raise InvalidState("您已经测评过这个项目", code="project_already_rated")
+    row = ProjectRating(proposal_id=proposal.id, deputy_id=actor.deputy_id, value=value)
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise InvalidState("您已经测评过这个项目", code="project_already_rated")
+    core.transition(proposal, "rate", actor, public=False)
+    audit.record("project.rate", proposal, actor=actor, after={"value": value})
+    return row
+
+
+@dataclass
+class RatingSummary:
+    counts: dict
+    total: int
+
+    @property
+    def verdict(self) -> str:
+        """满意 when 满意 and 基本满意 together are more than half of the ratings."""
+        if not self.total:
+            return "尚未测评"
+        good = self.counts["satisfied"] + self.counts["basically_satisfied"]
+        return "满意" if 2 * good > self.total else "不满意"
+
+    @property
+    def lines(self) -> list[tuple[str, int]]:
+        return [(RATING_LABELS[v], self.counts[v]) for v in RATINGS]
+
+
+def rating_summary(proposal: ProjectProposal) -> RatingSummary:
+    counts = dict.fromkeys(RATINGS, 0)
+    counts.update(db.session.execute(
+        db.select(ProjectRating.value, db.func.count()).filter_by(proposal_id=proposal.id)
+        .group_by(ProjectRating.value)).all())
+    return RatingSummary(counts, sum(counts.values()))
+
+
+def has_rated(proposal: ProjectProposal, deputy_id: int | None) -> bool:
+    return deputy_id is not None and db.session.scalar(db.select(ProjectRating.id).filter_by(
+        proposal_id=proposal.id, deputy_id=deputy_id)) is not None

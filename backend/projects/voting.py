@@ -1,0 +1,143 @@
+"""The vote (票决): a deputy casts one secret ballot for up to N candidates; the office closes
+the vote, enters the paper totals (twice, by two staff, who must agree) and publishes the result.
+
+Secrecy (see models.py): casting writes the participation row and adds to the counters; it
+writes no event on any candidate, and its audit entry names the round, not the choices."""
+from sqlalchemy.exc import IntegrityError
+
+from backend.core import audit
+from backend.core.errors import InvalidState, ValidationFailed
+from backend.core.extensions import db
+from backend.core.timeutil import utcnow
+from backend.notifications.notify import notify
+from backend.notifications.places import Place
+from backend.projects import core, policy, results
+from backend.projects.models import (
+    ProjectPaperCount, ProjectPaperEntry, ProjectProposal, ProjectRound, ProjectTally,
+    ProjectVoteParticipation,
+)
+
+ALREADY_VOTED = "您已经投过票了，选票投出后不能更改"
+
+
+def has_voted(round_: ProjectRound, deputy_id: int | None) -> bool:
+    return deputy_id is not None and db.session.get(
+        ProjectVoteParticipation, (round_.id, deputy_id)) is not None
+
+
+def cast_ballot(round_: ProjectRound, candidate_ids, *, actor) -> None:
+    """One ballot: up to N distinct candidates of this round (none at all is an abstention).
+    The round's row lock makes a double tap, two devices or a close at the same instant take
+    turns: the second finds the participation (or the closed round) and changes nothing."""
+    core.lock_round(round_)
+    core.guard_round(round_, "cast", policy.can_propose_as_deputy(actor))
+    if has_voted(round_, actor.deputy_id):
+        raise InvalidState(ALREADY_VOTED, code="already_voted")
+    chosen = _checked_choice(round_, candidate_ids)
+    db.session.add(ProjectVoteParticipation(round_id=round_.id, deputy_id=actor.deputy_id))
+    try:
+        db.session.flush()
+    except IntegrityError:  # only without the row lock (it is always taken): still one ballot
+        db.session.rollback()
+        raise InvalidState(ALREADY_VOTED, code="already_voted")
+    if chosen:
+        db.session.execute(db.update(ProjectTally)
+                           .where(ProjectTally.candidate_id.in_(chosen))
+                           .values(votes=ProjectTally.votes + 1))
+    db.session.execute(db.update(ProjectRound).where(ProjectRound.id == round_.id)
+                       .values(ballots_cast=ProjectRound.ballots_cast + 1))
+    db.session.expire(round_, ["ballots_cast"])
+    audit.record("project_round.ballot_cast", round_, actor=actor)
+
+
+def _checked_choice(round_: ProjectRound, candidate_ids) -> list[int]:
+    if not isinstance(candidate_ids, (list, tuple)) or not all(
+            isinstance(i, int) for i in candidate_ids):
+        raise ValidationFailed(errors={"candidate_ids": ["请选择候选项目"]}, code="ballot_invalid")
+    chosen = sorted(set(candidate_ids))
+    if len(chosen) != len(candidate_ids):
+        raise ValidationFailed(errors={"candidate_ids": ["同一个项目只能选一次"]},
+                               code="ballot_invalid")
+    if len(chosen) > round_.places:
+        raise ValidationFailed(errors={"candidate_ids": [f"最多选择{round_.places}个项目"]},
+                               code="ballot_too_many")
+    listed = set(db.session.scalars(db.select(ProjectTally.candidate_id)
+                                    .filter_by(round_id=round_.id)))
+    if not set(chosen) <= listed:
+        raise ValidationFailed(errors={"candidate_ids": ["所选项目不在本次候选名单中"]},
+                               code="ballot_invalid")
+    return chosen
+
+
+def close_vote(round_: ProjectRound, *, actor) -> ProjectRound:
+    core.lock_round(round_)
+    core.guard_round(round_, "close_vote", policy.is_office(actor))
+    round_.vote_closed_at = utcnow()
+    core.move_round(round_, "close_vote")
+    audit.record("project_round.close_vote", round_, actor=actor,
+                 after={"ballots_cast": round_.ballots_cast})
+    return round_
+
+
+def enter_paper(round_: ProjectRound, *, ballots, counts: dict, actor) -> ProjectPaperEntry:
+    """One staff member's count of the paper ballots; entering again replaces one's own."""
+    core.lock_round(round_)
+    core.guard_round(round_, "enter_paper", policy.is_office(actor))
+    listed = results.candidate_ids(round_)
+    errors: dict = {}
+    if not isinstance(ballots, int) or ballots < 0:
+        errors["ballots"] = ["请填写收回的纸质选票张数"]
+    for cid in listed:
+        votes = counts.get(cid)
+        if not isinstance(votes, int) or votes < 0:
+            errors[f"votes_{cid}"] = ["请填写得票数（0或正整数）"]
+        elif isinstance(ballots, int) and votes > ballots:
+            errors[f"votes_{cid}"] = ["得票数不能多于选票张数"]
+    if set(counts) - set(listed):
+        errors["counts"] = ["有不在候选名单中的项目"]
+    if not errors and sum(counts.values()) > ballots * round_.places:
+        errors["counts"] = [f"得票总数不能多于选票张数的{round_.places}倍"]
+    if errors:
+        raise ValidationFailed(errors=errors, code="paper_invalid")
+    old = db.session.scalar(db.select(ProjectPaperEntry).filter_by(
+        round_id=round_.id, staff_id=actor.id))
+    if old is not None:
+        db.session.delete(old)
+        db.session.flush()
+    entry = ProjectPaperEntry(round_id=round_.id, staff_id=actor.id, ballots=ballots,
+                              counts=[ProjectPaperCount(candidate_id=cid, votes=counts[cid])
+                                      for cid in listed])
+    db.session.add(entry)
+    db.session.flush()
+    audit.record("project_round.paper_entry", round_, actor=actor,
+                 after={"ballots": ballots, "counts": {str(k): v for k, v in counts.items()}})
+    return entry
+
+
+def decide(round_: ProjectRound, *, actor) -> results.Results:
+    """Publish: the chosen, the tied at the cut-off (for a run-off) and the rest, each told to
+    its followers. Refused while the paper entries are one or disagree."""
+    core.lock_round(round_)
+    core.guard_round(round_, "decide", policy.is_office(actor))
+    paper = results.paper_state(round_)
+    if paper.state in ("pending", "disagree"):
+        raise InvalidState(paper.label + "，纸质票须由两名工作人员分别录入且一致后才能公布结果",
+                           code=f"paper_{paper.state}")
+    outcome = results.compute(round_)
+    verbs = {"chosen": ("choose", "您关注的项目票决当选"),
+             "runoff": ("tie", "您关注的项目票数相同，待再次表决"),
+             "unchosen": ("lose", "您关注的项目未当选")}
+    by_id = {p.id: p for p in db.session.scalars(db.select(ProjectProposal).where(
+        ProjectProposal.id.in_([r.candidate_id for r in outcome.rows])))}
+    for row in outcome.rows:
+        proposal = by_id[row.candidate_id]
+        verb, title = verbs[row.outcome]
+        core.transition(proposal, verb, actor, text=f"得票{row.total}")
+        core.notify_followers(proposal, f"project.{row.outcome}", title, body=proposal.title)
+        if proposal.deputy_id is not None:
+            notify("deputy", proposal.deputy_id, f"project.{row.outcome}", title,
+                   body=proposal.title, place=Place("staff_project", proposal.id), subject=proposal)
+    round_.decided_at = utcnow()
+    core.move_round(round_, "decide")
+    audit.record("project_round.decide", round_, actor=actor, after=outcome.summary())
+    return outcome

@@ -1,0 +1,217 @@
+"""Staff pages of livelihood projects (民生实事项目): the office runs the round (open, screen, list,
+vote, paper entries, results, delivery); deputies propose and cast their ballot; a liaison turns
+a queue message into a proposal; a department reports progress on the projects it leads.
+Every POST: load, one operation from backend/projects/, one commit, a flashed line."""
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from backend.core.errors import DomainError, Forbidden, NotFound
+from backend.core.extensions import db
+from backend.core.parsing import row_id
+from backend.messages import operations as message_ops
+from backend.org.models import Department
+from backend.projects import (
+    collection, core, delivery, lists, policy, results, screening, voting,
+)
+from backend.projects.models import PROPOSAL_STATUS_LABELS, ProjectProposal
+from backend.staff import bp
+from backend.staff.guard import roles_required
+from backend.staff.pages import error_text
+
+STAFF = ("admin", "liaison", "deputy", "department")
+
+
+def _run(operation, done: str, back: str):
+    """Call the operation; commit and flash `done`, or roll back and flash why not. A refusal
+    (403/404) stays an error page."""
+    try:
+        operation()
+    except (Forbidden, NotFound):
+        db.session.rollback()
+        raise
+    except DomainError as err:
+        db.session.rollback()
+        flash(error_text(err), "error")
+    else:
+        db.session.commit()
+        flash(done, "success")
+    return redirect(back)
+
+
+def _int(name: str):
+    value = request.form.get(name, "").strip()
+    return int(value) if value.isdigit() and len(value) < 13 else None
+
+
+@bp.app_template_global()
+def project_round_for_message(user, message):
+    """The round a message may be turned into a proposal for, on its page; None when the user
+    may not, no collection is open, or it was turned into one already."""
+    round_ = core.current_round()
+    if (round_ is None or round_.status != "collecting"
+            or not policy.can_convert_message(user, message)
+            or message.status in ("held", "rejected")):
+        return None
+    taken = db.session.scalar(db.select(ProjectProposal.id).filter_by(source_message_id=message.id))
+    return None if taken else round_
+
+
+@bp.get("/projects")
+@roles_required(*STAFF)
+def projects():
+    round_ = core.current_round()
+    if current_user.role == "department":
+        shown = lists.department_projects(current_user.department_id)
+    else:
+        status = request.args.get("status", "")
+        shown = lists.all_proposals(round_, status if status in PROPOSAL_STATUS_LABELS else None) \
+            if round_ else []
+    return render_template(
+        "staff/projects.html", round=round_, proposals=shown, policy=policy,
+        supports=lists.support_counts(p.id for p in shown), statuses=PROPOSAL_STATUS_LABELS,
+        has_voted=bool(round_) and voting.has_voted(round_, current_user.deputy_id))
+
+
+@bp.post("/projects/rounds")
+@roles_required("admin")
+def project_round_open():
+    data = {"year": _int("year"), "theme": request.form.get("theme", ""),
+            "categories": request.form.get("categories", "").replace("，", ",").split(",")}
+    return _run(lambda: collection.open_round(**data, actor=current_user), "已开启项目征集",
+                url_for("staff.projects"))
+
+
+ROUND_ACTIONS = {
+    "close-collection": (lambda r, u: screening.close_collection(r, actor=u), "征集已结束，进入初选"),
+    "open-vote": (lambda r, u: screening.open_vote(
+        r, places=_int("places"), session_name=request.form.get("session_name", ""), actor=u),
+        "投票已开始"),
+    "close-vote": (lambda r, u: voting.close_vote(r, actor=u), "投票已结束"),
+    "paper": (lambda r, u: voting.enter_paper(r, ballots=_int("ballots"), counts={
+        cid: _int(f"votes_{cid}") for cid in results.candidate_ids(r)}, actor=u), "纸质票已录入"),
+    "decide": (lambda r, u: voting.decide(r, actor=u), "票决结果已公布"),
+    "deliver": (lambda r, u: delivery.start_delivery(r, actor=u), "当选项目已转入实施"),
+}
+
+
+@bp.post("/projects/rounds/<int:round_id>/<any(" + ", ".join(f"'{v}'" for v in ROUND_ACTIONS) + "):verb>")
+@roles_required("admin")
+def project_round_action(round_id: int, verb: str):
+    round_ = core.get_round(round_id)
+    operation, done = ROUND_ACTIONS[verb]
+    return _run(lambda: operation(round_, current_user), done,
+                url_for("staff.project_results", round_id=round_id)
+                if verb in ("close-vote", "paper", "decide") else url_for("staff.projects"))
+
+
+@bp.post("/projects/propose")
+@roles_required("deputy")
+def project_propose():
+    data = {k: request.form.get(k, "") for k in ("title", "content", "reason", "category")}
+    round_ = core.current_round()
+    if round_ is None:
+        raise NotFound("项目征集尚未开启", code="project_round_not_found")
+    return _run(lambda: collection.propose_as_deputy(round_, data, actor=current_user),
+                "项目建议已提交", url_for("staff.projects"))
+
+
+@bp.post("/messages/<int:message_id>/project")
+@roles_required("liaison")
+def project_from_message(message_id: int):
+    message = message_ops.get_for(current_user, message_id)
+    round_ = core.current_round()
+    if round_ is None:
+        raise NotFound("项目征集尚未开启", code="project_round_not_found")
+    data = {k: request.form.get(k, "") for k in ("title", "reason", "category")}
+    return _run(lambda: collection.propose_from_message(round_, message, data, actor=current_user),
+                "留言已转为民生实事项目建议", url_for("staff.projects"))
+
+
+@bp.get("/projects/<int:proposal_id>")
+@roles_required(*STAFF)
+def project(proposal_id: int):
+    proposal = core.get_for(current_user, proposal_id)
+    others = [p for p in lists.all_proposals(proposal.round)
+              if p.id != proposal.id and p.status in ("submitted", "candidate")] \
+        if policy.is_office(current_user) else []
+    return render_template(
+        "staff/project.html", p=proposal, policy=policy, others=others,
+        event_labels=core.EVENT_LABELS, rating=delivery.rating_summary(proposal),
+        rated=delivery.has_rated(proposal, current_user.deputy_id),
+        supports=collection.support_count(proposal),
+        departments=db.session.scalars(db.select(Department).filter_by(is_active=True)
+                                       .order_by(Department.name)).all())
+
+
+PROPOSAL_ACTIONS = {
+    "reject": (lambda p, u: screening.reject(p, request.form.get("reason", ""), actor=u),
+               "已不予采纳，提出人会收到通知"),
+    "merge": (lambda p, u: screening.merge(p, _target(p), actor=u), "已合并"),
+    "nominate": (lambda p, u: screening.nominate(
+        p, department_id=_int("department_id"), estimated_cost=_int("estimated_cost"),
+        plan=request.form.get("plan", ""), actor=u), "已列为候选项目"),
+    "withdraw": (lambda p, u: screening.withdraw(p, actor=u), "已移出候选名单"),
+    "reserve": (lambda p, u: delivery.keep_in_reserve(p, actor=u), "已列入项目储备库"),
+    "carry-over": (lambda p, u: delivery.carry_over(p, _open_round(), actor=u),
+                   "储备项目已转入本年度征集"),
+    "progress": (lambda p, u: delivery.report_progress(
+        p, progress=_int("progress"), title=request.form.get("title", ""),
+        body=request.form.get("body", ""), actor=u), "进度已报告，关注者会收到通知"),
+    "rate": (lambda p, u: delivery.rate(p, request.form.get("value", ""), actor=u), "测评已提交"),
+}
+
+
+def _open_round():
+    round_ = core.current_round()
+    if round_ is None:
+        raise NotFound("项目征集尚未开启", code="project_round_not_found")
+    return round_
+
+
+def _target(proposal: ProjectProposal) -> ProjectProposal:
+    target = db.session.get(ProjectProposal, row_id(request.form.get("into")) or 0)
+    if target is None:
+        raise NotFound("要并入的项目不存在", code="project_not_found")
+    return target
+
+
+@bp.post("/projects/<int:proposal_id>/<any(" + ", ".join(f"'{v}'" for v in PROPOSAL_ACTIONS) + "):verb>")
+@roles_required("admin", "department", "deputy")
+def project_action(proposal_id: int, verb: str):
+    proposal = core.get_for(current_user, proposal_id)
+    operation, done = PROPOSAL_ACTIONS[verb]
+    return _run(lambda: operation(proposal, current_user), done,
+                url_for("staff.project", proposal_id=proposal_id))
+
+
+@bp.get("/projects/ballot")
+@roles_required("deputy")
+def project_ballot():
+    round_ = core.current_round()
+    if round_ is None or round_.places is None:
+        raise NotFound("暂无进行中的项目票决", code="project_vote_not_found")
+    return render_template("staff/project_ballot.html", round=round_,
+                           candidates=screening.candidates_for_ballot(round_),
+                           has_voted=voting.has_voted(round_, current_user.deputy_id))
+
+
+@bp.post("/projects/ballot")
+@roles_required("deputy")
+def project_cast():
+    round_ = core.current_round()
+    if round_ is None:
+        raise NotFound("暂无进行中的项目票决", code="project_vote_not_found")
+    ids = [row_id(v) for v in request.form.getlist("candidate_ids")]
+    return _run(lambda: voting.cast_ballot(round_, ids, actor=current_user),
+                "投票成功，您的选票已无记名计入", url_for("staff.project_ballot"))
+
+
+@bp.get("/projects/rounds/<int:round_id>/results")
+@roles_required("admin", "liaison", "deputy")
+def project_results(round_id: int):
+    round_ = core.get_round(round_id)
+    if round_.places is None:
+        raise NotFound("这一年度尚未票决", code="project_vote_not_found")
+    return render_template("staff/project_results.html", round=round_,
+                           outcome=results.compute(round_), policy=policy,
+                           candidates=screening.candidates_for_ballot(round_))

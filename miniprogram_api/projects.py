@@ -1,0 +1,95 @@
+"""Livelihood projects in the mini-program: residents read the year's proposals, propose,
+support; deputies cast their secret ballot. Operations are backend/projects/'s."""
+from backend.core.errors import NotFound
+from backend.core.extensions import db
+from backend.projects import collection, core, lists, voting
+from backend.projects.screening import candidates_for_ballot
+from miniprogram_api import bp
+from miniprogram_api.auth import current_resident, current_staff, deputy_required, resident_required
+from miniprogram_api.endpoint import endpoint
+from miniprogram_api.schemas_projects import (
+    BallotIn, BallotOut, ProjectListOut, ProjectListQuery, ProposalIn, ProposalOut,
+)
+
+
+def _round():
+    round_ = core.current_round()
+    if round_ is None:
+        raise NotFound("今年的民生实事项目征集尚未开始", code="project_round_not_found")
+    return round_
+
+
+def _with_supports(proposals):
+    counts = lists.support_counts(p.id for p in proposals)
+    for p in proposals:
+        p.supports = counts.get(p.id, 0)
+    return proposals
+
+
+@bp.get("/projects")
+@resident_required
+@endpoint(query=ProjectListQuery, out=ProjectListOut)
+def projects(data):
+    """本年度的民生实事项目建议（公开的），附议人数；带 q 时只返回类似的建议"""
+    round_ = core.current_round()
+    if round_ is None:
+        return {"round": None, "items": []}
+    found = lists.similar(round_, data["q"]) if data["q"] else lists.public_proposals(round_)
+    return {"round": round_, "items": _with_supports(found)}
+
+
+@bp.post("/projects")
+@resident_required
+@endpoint(body=ProposalIn, out=ProposalOut, status=201)
+def propose(data):
+    """提出民生实事项目建议，返回回执（编号）；同一提交编号重试只算一次"""
+    key = data.pop("idempotency_key")
+    proposal = collection.propose_as_resident(_round(), data, resident=current_resident(),
+                                              idempotency_key=key)
+    db.session.commit()
+    return _with_supports([proposal])[0]
+
+
+@bp.get("/projects/<int:proposal_id>")
+@resident_required
+@endpoint(out=ProposalOut)
+def project(proposal_id: int):
+    """一个项目建议：内容、状态、附议人数、进度"""
+    return _with_supports([core.get_for(current_resident(), proposal_id)])[0]
+
+
+@bp.post("/projects/<int:proposal_id>/support")
+@resident_required
+@endpoint(out=ProposalOut)
+def support(proposal_id: int):
+    """附议一个已有的项目建议（每人一次），并关注它的进展"""
+    proposal = core.get_for(current_resident(), proposal_id)
+    collection.support(proposal, resident=current_resident())
+    db.session.commit()
+    return _with_supports([proposal])[0]
+
+
+def _ballot(round_):
+    return {"year": round_.year, "session_name": round_.session_name, "places": round_.places,
+            "is_open": round_.status == "voting",
+            "has_voted": voting.has_voted(round_, current_staff().deputy_id),
+            "candidates": candidates_for_ballot(round_)}
+
+
+@bp.get("/deputy/projects/ballot")
+@deputy_required
+@endpoint(out=BallotOut)
+def ballot():
+    """本年度民生实事项目票决的选票：候选项目、应选数、是否已投票"""
+    return _ballot(_round())
+
+
+@bp.post("/deputy/projects/ballot")
+@deputy_required
+@endpoint(body=BallotIn, out=BallotOut)
+def cast(data):
+    """投票：最多选择应选数个候选项目；无记名，投出后不能更改"""
+    round_ = _round()
+    voting.cast_ballot(round_, data["candidate_ids"], actor=current_staff())
+    db.session.commit()
+    return _ballot(round_)

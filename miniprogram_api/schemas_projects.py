@@ -1,0 +1,73 @@
+"""Schemas of livelihood projects (民生实事项目): a resident's proposal and support, the public
+list, and the deputy's ballot. A proposal shows nobody's identity; the ballot shows whether the
+deputy voted, never what anyone chose."""
+from marshmallow import Schema, fields, validate
+
+from miniprogram_api.schemas import In, LocalDateTime, text_field
+
+
+class ProposalIn(In):
+    title = text_field(required=True, max_length=60, load_only=True)
+    content = text_field(required=True, max_length=2000, load_only=True,
+                         metadata={"description": "项目内容和地点"})
+    reason = text_field(required=True, max_length=2000, load_only=True)
+    category = text_field(required=True, max_length=20, load_only=True)
+    idempotency_key = text_field(required=True, max_length=64, load_only=True,
+                                 metadata={"description": "客户端生成的提交编号，重试时不变"})
+
+
+class ProjectListQuery(In):
+    q = text_field(max_length=60, metadata={
+        "description": "正在输入的项目名称：给出时只返回类似的已有建议（可以附议，不必重复提）"})
+
+
+class ProposalOut(Schema):
+    id = fields.Int(dump_only=True)
+    number = fields.Str(dump_only=True, metadata={"description": "回执编号"})
+    title = fields.Str(dump_only=True)
+    category = fields.Str(dump_only=True)
+    content = fields.Str(dump_only=True)
+    reason = fields.Str(dump_only=True)
+    status = fields.Str(dump_only=True)
+    status_label = fields.Str(dump_only=True)
+    supports = fields.Int(dump_only=True)
+    progress = fields.Int(dump_only=True)
+    reject_reason = fields.Str(dump_only=True)
+    created_at = LocalDateTime(dump_only=True)
+
+
+class RoundOut(Schema):
+    year = fields.Int(dump_only=True)
+    theme = fields.Str(dump_only=True)
+    categories = fields.List(fields.Str(), dump_only=True)
+    status = fields.Str(dump_only=True)
+    status_label = fields.Str(dump_only=True)
+    places = fields.Int(dump_only=True, allow_none=True)
+
+
+class ProjectListOut(Schema):
+    round = fields.Nested(RoundOut, dump_only=True, allow_none=True)
+    items = fields.List(fields.Nested(ProposalOut), dump_only=True)
+
+
+class CandidateOut(Schema):
+    id = fields.Int(dump_only=True)
+    title = fields.Str(dump_only=True)
+    plan = fields.Str(dump_only=True)
+    department = fields.Str(dump_only=True)
+    estimated_cost = fields.Int(dump_only=True, metadata={"description": "估算投资（元）"})
+
+
+class BallotOut(Schema):
+    year = fields.Int(dump_only=True)
+    session_name = fields.Str(dump_only=True)
+    places = fields.Int(dump_only=True)
+    is_open = fields.Bool(dump_only=True)
+    has_voted = fields.Bool(dump_only=True)
+    candidates = fields.List(fields.Nested(CandidateOut), dump_only=True)
+
+
+class BallotIn(In):
+    candidate_ids = fields.List(fields.Int(), required=True, load_only=True,
+                                validate=validate.Length(max=100, error="选择的项目太多"),
+                                metadata={"description": "选择的候选项目，最多为票决项目数；可以为空（弃权）"})
