@@ -1,0 +1,57 @@
+"""`flask triage ...`: score the category model on a labelled CSV, retrain it."""
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+triage_cli = AppGroup("triage", help="留言分类建议：评估、训练模型。")
+
+
+def _model_dir(option: str | None) -> Path:
+    from backend.triage.category import MODEL_DIR
+    return Path(option or current_app.config.get("TRIAGE_MODEL_DIR") or MODEL_DIR)
+
+
+@triage_cli.command("evaluate", help="用带类别的留言表（列：subject、body、label）评估分类模型，最后一行输出 macro-F1。")
+@click.argument("csv_file", type=click.Path(dir_okay=False))
+@click.option("--model-dir", type=click.Path(file_okay=False), help="模型目录（默认为随程序发布的模型）")
+def evaluate_command(csv_file, model_dir):
+    from backend.triage.category import get_model
+    from backend.triage.training import RowsError, evaluate, read_rows
+    try:
+        rows = read_rows(csv_file)
+    except RowsError as err:
+        raise click.ClickException(str(err)) from err
+    model = get_model(_model_dir(model_dir))
+    if model is None:
+        raise click.ClickException(f"无法载入分类模型（目录 {_model_dir(model_dir)}），请先运行 flask triage train。")
+    result = evaluate(model, rows)
+    click.echo(f"共 {result['n']} 条留言")
+    for label, f1 in result["per_class"].items():
+        click.echo(f"{label}\tF1 {f1:.3f}\t（{result['support'][label]} 条）")
+    click.echo(f"macro-F1 {result['macro_f1']:.3f}")
+
+
+@triage_cli.command("train", help="用带类别的留言表和人工更正表训练分类模型，写入模型目录。")
+@click.argument("csv_file", type=click.Path(dir_okay=False))
+@click.option("--corrections", "corrections", multiple=True, type=click.Path(dir_okay=False),
+              help="联络员更正过类别的留言表（同样的列），可多次给出")
+@click.option("--model-dir", type=click.Path(file_okay=False), help="写入的模型目录（默认为随程序发布的模型）")
+def train_command(csv_file, corrections, model_dir):
+    from backend.triage.category import forget_models
+    from backend.triage.training import RowsError, read_rows, train, with_corrections
+    try:
+        rows = read_rows(csv_file)
+        extra = [row for path in corrections for row in read_rows(path)]
+    except RowsError as err:
+        raise click.ClickException(str(err)) from err
+    target = _model_dir(model_dir)
+    try:
+        model = train(with_corrections(rows, extra), target)
+    except RowsError as err:
+        raise click.ClickException(str(err)) from err
+    forget_models()
+    size = sum(f.stat().st_size for f in target.glob("category.*"))
+    click.echo(f"已用 {len(rows)} 条留言和 {len(extra)} 条更正训练模型：{len(model.labels)} 个类别，"
+               f"写入 {target}（{size / 1e6:.1f} MB）。")
