@@ -18,7 +18,7 @@ def register_cli(app: Flask) -> None:
     from backend.cli.posters import posters_command
     from backend.cli.reception import reception_cli
     from backend.cli.scheduler import scheduler_cli
-    from backend.triage.cli import triage_cli
+    from backend.cli.triage import triage_cli
     app.cli.add_command(outbox_cli)
     app.cli.add_command(posters_command)
     app.cli.add_command(reception_cli)
