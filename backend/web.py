@@ -1,14 +1,17 @@
 """What every server-rendered page shares: the logged-in user, filters, error pages."""
-from datetime import date
-
 import logging
 import time
+from datetime import date
 
 import sqlalchemy as sa
-from flask import Flask, flash, g, redirect, render_template, request, url_for
+from collections.abc import Callable
+
+from flask import (
+    Flask, Response, current_app, flash, g, redirect, render_template, request, url_for,
+)
 from flask_wtf.csrf import CSRFError
 
-from backend.core.errors import DomainError, RateLimited, Unavailable
+from backend.core.errors import DomainError, NotFound, Unavailable
 from backend.core.extensions import db, login_manager
 from backend.core.timeutil import format_date_cn, format_local, people_day, people_time
 
@@ -17,6 +20,37 @@ LARGE_TEXT_COOKIE = "lx_large"
 # crash. pool_pre_ping (config) replaces dead pooled connections, so the app recovers on its own.
 DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.DisconnectionError, sa.exc.InterfaceError)
 log = logging.getLogger("lianxin.web")
+
+
+# Each channel answers errors on its own paths in its own way (the mini-program in JSON, the
+# portal with its form again); the Chinese error page answers the rest. Channels register here
+# (answer_errors_under), so this module, below them, never imports one.
+ERROR_ANSWERS = "lianxin_error_answers"
+PAGE_TITLES = {404: "页面不存在", 429: "请稍后再试", 500: "出错了", 503: "系统暂时无法访问"}
+
+
+def answer_errors_under(app: Flask, prefix: str,
+                        answer: Callable[[DomainError], Response | None]) -> None:
+    """`answer(err)` answers errors for paths under `prefix`, or returns None to let the
+    next one (at last the Chinese page) answer."""
+    app.extensions.setdefault(ERROR_ANSWERS, []).append((prefix, answer))
+
+
+def answer_error(err: DomainError, *, title: str | None = None, page_message: str | None = None):
+    for prefix, answer in current_app.extensions.get(ERROR_ANSWERS, ()):
+        if request.path.startswith(prefix):
+            response = answer(err)
+            if response is not None:
+                return response
+    try:
+        db.session.rollback()
+    except sa.exc.SQLAlchemyError:
+        pass  # the connection is gone; the pool replaces it
+    retry_after = getattr(err, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+    return render_template(
+        "error.html", title=title or PAGE_TITLES.get(err.status, "无法完成"),
+        message=page_message or err.message, code=err.code), err.status, headers
 
 
 def register_web(app: Flask) -> None:
@@ -56,51 +90,23 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain_error(err: DomainError):
-        # A path under /api/ that matched no route (blueprint None) still speaks JSON.
-        if request.blueprint == "miniprogram_api" or request.path.startswith("/api/"):
-            from miniprogram_api.errors import error_response
-            return error_response(err)
-        if isinstance(err, RateLimited):
-            from backend.portal.refusals import rate_limited_page
-            return rate_limited_page(err)
-        db.session.rollback()
-        retry_after = getattr(err, "retry_after", None)
-        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-        title = "请稍后再试" if retry_after is not None else "无法完成"
-        return render_template("error.html", title=title, message=err.message,
-                               code=err.code), err.status, headers
+        return answer_error(err)
 
     @app.errorhandler(sa.exc.OperationalError)
     @app.errorhandler(sa.exc.DisconnectionError)
     @app.errorhandler(sa.exc.InterfaceError)
     def _database_down(err):
         log.error("数据库不可用：%s", err)
-        try:
-            db.session.rollback()
-        except sa.exc.SQLAlchemyError:
-            pass  # the connection is gone; the pool replaces it
-        down = Unavailable("系统暂时无法访问，请稍后再试。您填写的内容尚未提交，请稍后重新提交。",
-                           code="database_unavailable")
-        headers = {"Retry-After": str(down.retry_after)}
-        if request.path.startswith("/api/"):
-            from flask import jsonify
-            return jsonify(code=down.code, message=down.message, errors={},
-                           retry_after=down.retry_after), 503, headers
-        return render_template("error.html", title="系统暂时无法访问", message=down.message,
-                               code=down.code), 503, headers
+        return answer_error(Unavailable(
+            "系统暂时无法访问，请稍后再试。您填写的内容尚未提交，请稍后重新提交。",
+            code="database_unavailable"), title="系统暂时无法访问")
 
     @app.errorhandler(500)
     def _server_error(err):
-        if request.path.startswith("/api/"):
-            from miniprogram_api.errors import error_response, http_error
-            return error_response(http_error(500))
-        try:
-            db.session.rollback()
-        except sa.exc.SQLAlchemyError:
-            pass
-        return render_template("error.html", title="出错了",
-                               message="服务器开小差了，请稍后再试。如果问题一直存在，请联系联络站。",
-                               code="server_error"), 500
+        crash = DomainError("服务器开小差了，请稍后再试", code="server_error")
+        crash.status = 500
+        return answer_error(crash, title="出错了", page_message=(
+            "服务器开小差了，请稍后再试。如果问题一直存在，请联系联络站。"))
 
     @app.errorhandler(CSRFError)
     def _csrf_error(err):
@@ -111,18 +117,9 @@ def register_web(app: Flask) -> None:
     def _rate_limited(err):
         from backend.core.ratelimit import limiter, refusal
         current = limiter.current_limit
-        limited = refusal(current.reset_at - time.time() if current else 60)
-        if request.path.startswith("/api/"):
-            from miniprogram_api.errors import error_response
-            return error_response(limited)
-        from backend.portal.refusals import rate_limited_page
-        return rate_limited_page(limited)
+        return answer_error(refusal(current.reset_at - time.time() if current else 60))
 
     @app.errorhandler(404)
     def _not_found(err):
-        if request.path.startswith("/api/"):
-            from miniprogram_api.errors import error_response
-            from backend.core.errors import NotFound
-            return error_response(NotFound())
-        return render_template("error.html", title="页面不存在",
-                               message="您访问的页面不存在或已被移除。", code="not_found"), 404
+        return answer_error(NotFound(), title="页面不存在",
+                            page_message="您访问的页面不存在或已被移除。")

@@ -1,14 +1,16 @@
 """One error shape for the whole API: {"code": "...", "message": "中文说明", "errors": {...}}.
 
-Domain errors are mapped by backend/web.py (it calls `error_response`); this module maps what
-else can go wrong in a request: invalid input (marshmallow) and HTTP errors (bad JSON, a wrong
+Every error on a path under /api/ is answered by `error_response`, registered with
+backend/web.py when the blueprint is; this module also maps what else can go wrong in a request: invalid input (marshmallow) and HTTP errors (bad JSON, a wrong
 method, an upload too large, a rate limit, a crash)."""
 from flask import jsonify, request
 from marshmallow import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from backend.core.errors import DomainError, NotFound, RateLimited, ValidationFailed
 from backend.core.extensions import db
+from backend.web import answer_errors_under
 from miniprogram_api import bp
 
 HTTP_ERRORS = {
@@ -23,12 +25,22 @@ SERVER_ERROR = ("server_error", "服务器开小差了，请稍后再试")
 
 
 def error_response(err: DomainError):
-    db.session.rollback()
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        pass  # the database is down (a 503): the pool replaces the connection
+
     retry_after = getattr(err, "retry_after", None)
     if retry_after is None:
         return jsonify(code=err.code, message=err.message, errors=err.errors), err.status
     return (jsonify(code=err.code, message=err.message, errors=err.errors,
                     retry_after=retry_after), err.status, {"Retry-After": str(retry_after)})
+
+
+@bp.record_once
+def _answer_api_errors(state) -> None:
+    # Also a path under /api/ that matched no route (no blueprint) speaks JSON.
+    answer_errors_under(state.app, "/api/", error_response)
 
 
 def api_error(code: str, message: str, status: int) -> DomainError:

@@ -46,3 +46,11 @@ def _back_url() -> str | None:
     if request.method == "POST" and request.endpoint in _FORM_PAGES:
         return request.path
     return None
+
+
+def answer_portal_errors(err):
+    """For backend/web.py: a refused resident form comes back filled in; other errors take the
+    usual page."""
+    if isinstance(err, RateLimited) and request.blueprint == "portal":
+        return rate_limited_page(err)
+    return None
