@@ -1,15 +1,12 @@
 """Photos: uploaded one per request (as wx.uploadFile sends them) before the message that
 carries them, and shown only to those who may see that message."""
-import io
 
 from flask import current_app
-from PIL import Image
 
 from backend.messages import policy
 from backend.core.adapters import get_storage
 from backend.core.errors import NotFound
 from backend.core.extensions import db
-from backend.core.images import clean_image
 from backend.core.media import image_response
 from backend.messages.models import MessagePhoto
 from backend.messages import operations as ops
@@ -31,17 +28,11 @@ def _photo_rate() -> str:
 @endpoint(form=PhotoUploadIn, out=PhotoOut, status=201)
 def upload_photo(data):
     """上传一张照片（multipart，字段名 photo）；把返回的 id 放进留言的 photo_ids"""
-    image, ext = clean_image(data["photo"].read())
-    storage = get_storage()
-    key = storage.save(image, "messages", ext)
+    photo = ops.store_photo(data["photo"].read(), resident=current_resident())
     try:
-        with Image.open(io.BytesIO(image)) as img:
-            width, height = img.size
-        photo = ops.add_photo(resident=current_resident(), storage_key=key, width=width,
-                              height=height, size_bytes=len(image))
         db.session.commit()
     except BaseException:
-        storage.delete(key)  # no row, no file
+        get_storage().delete(photo.storage_key)  # no row, no file
         raise
     return photo
 

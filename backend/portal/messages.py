@@ -1,21 +1,18 @@
 """The resident's side of messages: write one, get a receipt, follow it, add what the deputy
 asked for, rate the answer. Every rule lives in backend.messages.operations; these handlers
 read the form, load what this browser may see (404 otherwise), call the operation and commit."""
-import io
 import uuid
 
 from flask import (
     abort, current_app, flash, make_response, redirect, render_template, request,
     session, url_for,
 )
-from PIL import Image
 from sqlalchemy.exc import IntegrityError
 
 from backend.messages import policy
 from backend.core.adapters import get_storage
 from backend.core.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from backend.core.extensions import db
-from backend.core.images import clean_image
 from backend.core.media import image_response
 from backend.messages.models import RATING_LABELS, Message, MessagePhoto
 from backend.messages import operations as ops
@@ -148,16 +145,12 @@ class _Uploads:
 
     def _save(self, resident, upload, n: int) -> int:
         try:
-            data, ext = clean_image(upload.read())
+            photo = ops.store_photo(upload.read(), resident=resident)
         except ValidationFailed as err:
             name = upload.filename if len(upload.filename) <= 24 else upload.filename[:23] + "…"
             raise ValidationFailed(errors={"photo_ids": [f"第 {n} 张照片（{name}）：{err.message}"]})
-        key = get_storage().save(data, "messages", ext)
-        self.keys.append(key)
-        with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
-        return ops.add_photo(resident=resident, storage_key=key, width=width, height=height,
-                             size_bytes=len(data)).id
+        self.keys.append(photo.storage_key)
+        return photo.id
 
 
 @bp.errorhandler(413)
