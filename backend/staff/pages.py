@@ -2,7 +2,7 @@
 form page runs its operation (commit once, flash, redirect; or show the form again)."""
 from flask import abort, flash, redirect, render_template, request
 
-from backend.core.errors import DomainError, ValidationFailed
+from backend.core.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from backend.core.extensions import db
 from backend.core.parsing import row_id
 
@@ -71,6 +71,23 @@ def done(message: str, url: str):
     db.session.commit()
     flash(message, "success")
     return redirect(url)
+
+
+def run_and_flash(operation, done: str | None = None) -> None:
+    """A POST action's one commit: run `operation()`, then commit and flash `done` (or what the
+    operation returned), or roll back and flash why not. A refusal (403/404) stays an error
+    page."""
+    try:
+        result = operation()
+    except (Forbidden, NotFound):
+        db.session.rollback()
+        raise
+    except DomainError as err:
+        db.session.rollback()
+        flash(error_text(err), "error")
+    else:
+        db.session.commit()
+        flash(done or result, "success")
 
 
 def error_text(err: DomainError) -> str:

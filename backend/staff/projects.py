@@ -2,10 +2,10 @@
 vote, paper entries, results, delivery); deputies propose and cast their ballot; a liaison turns
 a queue message into a proposal; a department reports progress on the projects it leads.
 Every POST: load, one operation from backend/projects/, one commit, a flashed line."""
-from flask import flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
-from backend.core.errors import DomainError, Forbidden, NotFound
+from backend.core.errors import NotFound
 from backend.core.extensions import db
 from backend.core.parsing import row_id
 from backend.messages import operations as message_ops
@@ -16,31 +16,25 @@ from backend.projects import (
 from backend.projects.models import PROPOSAL_STATUS_LABELS, ProjectProposal
 from backend.staff import bp
 from backend.staff.guard import roles_required
-from backend.staff.pages import error_text
+from backend.staff.pages import run_and_flash
 
 STAFF = ("admin", "liaison", "deputy", "department")
+INT_MAX = 2**31 - 1  # the integer columns
+COST_LIMIT = 2**63 - 1  # estimated cost is a BigInteger; screening bounds it further
 
 
 def _run(operation, done: str, back: str):
-    """Call the operation; commit and flash `done`, or roll back and flash why not. A refusal
-    (403/404) stays an error page."""
-    try:
-        operation()
-    except (Forbidden, NotFound):
-        db.session.rollback()
-        raise
-    except DomainError as err:
-        db.session.rollback()
-        flash(error_text(err), "error")
-    else:
-        db.session.commit()
-        flash(done, "success")
+    run_and_flash(operation, done)
     return redirect(back)
 
 
-def _int(name: str):
+def _int(name: str, limit: int = INT_MAX):
+    """A whole number from the form, or None: only ASCII digits, and no more than the column
+    holds (an id or count past the integer column is no number we accept, never a 500)."""
     value = request.form.get(name, "").strip()
-    return int(value) if value.isdigit() and len(value) < 13 else None
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        return None
+    return int(value) if int(value) <= limit else None
 
 
 @bp.app_template_global()
@@ -148,7 +142,7 @@ PROPOSAL_ACTIONS = {
                "已不予采纳，提出人会收到通知"),
     "merge": (lambda p, u: screening.merge(p, _target(p), actor=u), "已合并"),
     "nominate": (lambda p, u: screening.nominate(
-        p, department_id=_int("department_id"), estimated_cost=_int("estimated_cost"),
+        p, department_id=_int("department_id"), estimated_cost=_int("estimated_cost", limit=COST_LIMIT),
         plan=request.form.get("plan", ""), actor=u), "已列为候选项目"),
     "withdraw": (lambda p, u: screening.withdraw(p, actor=u), "已移出候选名单"),
     "reserve": (lambda p, u: delivery.keep_in_reserve(p, actor=u), "已列入项目储备库"),

@@ -6,14 +6,14 @@ the Chinese text to flash. One commit on success. A refusal the operation itself
 rolled back, flashed, and changes nothing. Either way the user lands back on the suggestion."""
 from functools import wraps
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, redirect, url_for
 from flask_login import current_user, login_required
 
-from backend.core.errors import DomainError, Forbidden, NotFound
+from backend.core.errors import Forbidden
 from backend.core.extensions import db
 from backend.suggestions import core
 from backend.staff import bp
-from backend.staff.pages import error_text
+from backend.staff.pages import run_and_flash
 
 
 def suggestion_action(rule: str, allowed, *, roles: tuple[str, ...] = ()):
@@ -27,17 +27,7 @@ def suggestion_action(rule: str, allowed, *, roles: tuple[str, ...] = ()):
             suggestion = core.get_for(current_user, suggestion_id)
             if not allowed(current_user, suggestion):
                 raise Forbidden("您无权对这件建议进行此操作", code="suggestion_forbidden")
-            try:
-                text = view(suggestion, **kwargs)
-            except (Forbidden, NotFound):
-                db.session.rollback()
-                raise
-            except DomainError as err:
-                db.session.rollback()
-                flash(error_text(err), "error")
-            else:
-                db.session.commit()
-                flash(text, "success")
+            run_and_flash(lambda: view(suggestion, **kwargs))
             return redirect(url_for("staff.suggestion", suggestion_id=suggestion_id))
         return wrapped
     return decorator

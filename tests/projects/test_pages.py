@@ -127,3 +127,23 @@ def test_similar_proposals_are_offered_as_one_types(client, db, make_round, make
     fragment = client.get("/projects/similar?q=加装电梯").get_data(as_text=True)
     assert lift.title in fragment and lamp.title not in fragment and gone.title not in fragment
     assert client.get("/projects/similar?q=公交站台").get_data(as_text=True).strip() == ""
+
+
+def test_numbers_past_the_integer_columns_are_refused_in_chinese_not_a_500(
+        client, login, db, office, make_round, make_proposal):
+    """On PostgreSQL an id or count past the integer column used to reach the database (500)."""
+    round_ = make_round()
+    proposal = make_proposal(round_)
+    db.session.commit()
+    login(office)
+    post_form(client, f"/staff/projects/rounds/{round_.id}/close-collection", {},
+              form_url="/staff/projects")
+    for department_id, cost in (("2147483648", "300000"), ("１", "300000"),
+                                ("99999999999999999999", "1")):
+        resp = post_form(client, f"/staff/projects/{proposal.id}/nominate",
+                         {"department_id": department_id, "estimated_cost": cost,
+                          "plan": "年内完成设计施工并验收"}, form_url=f"/staff/projects/{proposal.id}",
+                         follow_redirects=True)
+        assert resp.status_code == 200
+        db.session.rollback()
+        assert db.session.get(ProjectProposal, proposal.id).department_id is None
