@@ -165,6 +165,29 @@ def make_deputy(db, make_station):
 
 
 @pytest.fixture
+def district(db, make_station):
+    """The one small district every feature's world builds on (tests/<feature>/conftest.py adds
+    its people, departments and cases): station A 城关街道代表联络站 (phone 0510-12345678) and
+    station B 桂花坪街道代表联络站. `departments(n)` gives the district's first n departments,
+    区住房和城乡建设局, 区交通运输局 and 区水务局, made when first asked for."""
+    from types import SimpleNamespace
+
+    from backend.org.models import Department
+    made = []
+
+    def departments(n: int) -> list:
+        names = ("区住房和城乡建设局", "区交通运输局", "区水务局")[len(made):n]
+        new = [Department(name=name) for name in names]
+        db.session.add_all(new)
+        db.session.flush()
+        made.extend(new)
+        return made[:n]
+    return SimpleNamespace(station_a=make_station(name="城关街道代表联络站", phone="0510-12345678"),
+                           station_b=make_station(name="桂花坪街道代表联络站"),
+                           departments=departments)
+
+
+@pytest.fixture
 def make_resident(db):
     def make(**kw):
         from backend.accounts.resident_model import Resident

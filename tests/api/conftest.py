@@ -80,13 +80,13 @@ def make_bound_staff(db, make_resident):
 
 
 @pytest.fixture
-def world(db, make_station, make_deputy, make_resident, make_bound_staff, token_for):
+def world(db, district, make_deputy, make_resident, make_bound_staff, token_for):
     """Station A with deputies A (the message's) and B; station B with its own liaison; one
     message from `owner` to deputy A with a phone number; a token for every role."""
     class World:
         pass
     w = World()
-    w.station, w.station_b = make_station(), make_station()
+    w.station, w.station_b = district.station_a, district.station_b
     w.deputy, w.deputy_b = make_deputy(stations=[w.station]), make_deputy(stations=[w.station])
     w.owner, w.other = make_resident(), make_resident()
     w.deputy_user, deputy_resident = make_bound_staff("deputy", deputy=w.deputy)

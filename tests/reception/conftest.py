@@ -69,14 +69,14 @@ def appt_make_day(db):
 
 
 @pytest.fixture
-def appt_world(make_station, make_deputy, appt_make_day):
+def appt_world(district, make_deputy, appt_make_day):
     """A station ten days from now: deputies 张 and 李 on duty, 王 a member off duty, slots
     09:00 (2 seats), 09:30 (2) and 10:00 (1)."""
     from datetime import timedelta
     from types import SimpleNamespace
 
     from backend.core.timeutil import local_today
-    station = make_station(name="城关街道代表联络站", phone="0510-12345678")
+    station = district.station_a
     zhang, li, wang = (make_deputy(name=n, stations=[station]) for n in ("张明华", "李秀英", "王建国"))
     day = appt_make_day(station, local_today() + timedelta(days=10), on_duty=[zhang, li])
     return SimpleNamespace(station=station, day=day, slots=day.slots, zhang=zhang, li=li,

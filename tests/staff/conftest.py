@@ -5,18 +5,17 @@ import pytest
 
 
 @pytest.fixture
-def org_world(db, make_station, make_deputy, make_staff):
+def org_world(db, district, make_deputy, make_staff):
     """Two stations (A, B), a deputy in each, a term, a group, a department, and one account per
     role: admin, the liaison of A, the liaison of B, a deputy, a department — plus `target`, an
     account for the account pages to act on."""
-    from backend.org.models import Department, DeputyGroup, Term
-    station_a = make_station(name="城关街道代表联络站")
-    station_b = make_station(name="桂花坪街道代表联络站")
+    from backend.org.models import DeputyGroup, Term
+    station_a, station_b = district.station_a, district.station_b
     deputy_a = make_deputy(name="王建国", stations=[station_a])
     deputy_b = make_deputy(name="刘芳", stations=[station_b])
     term, group = Term(name="区第五届"), DeputyGroup(name="第一代表小组")
-    department = Department(name="区住房和城乡建设局")
-    db.session.add_all([term, group, department])
+    [department] = district.departments(1)
+    db.session.add_all([term, group])
     db.session.flush()
     users = {
         "admin": make_staff("admin"),

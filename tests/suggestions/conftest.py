@@ -10,27 +10,21 @@ import pytest
 from backend.suggestions.models import (
     DepartmentReply, Suggestion, SuggestionAssignment, SuggestionCosigner,
 )
-from backend.org.models import Department
 from backend.core.timeutil import utcnow
 
 
 @pytest.fixture
-def suggestion_world(db, make_station, make_deputy, make_staff, make_resident):
+def suggestion_world(db, district, make_deputy, make_staff, make_resident):
     """Station A has deputies 王建国 (the author) and 刘芳 (a colleague); station B has 陈明.
     Departments: 住建局 (lead), 交通局 (assisting), 水务局 (uninvolved). Residents 1 and 2 wrote
     messages to 王建国; resident 3 wrote to 陈明. Users: admin, liaison_own (A), liaison_other (B),
     author, colleague, outsider (deputies), dept_lead, dept_assist, dept_other."""
     from backend.messages.operations import submit_message
-    station_a = make_station(name="城关街道代表联络站")
-    station_b = make_station(name="桂花坪街道代表联络站")
+    station_a, station_b = district.station_a, district.station_b
     author = make_deputy(name="王建国", stations=[station_a])
     colleague = make_deputy(name="刘芳", stations=[station_a])
     outsider = make_deputy(name="陈明", stations=[station_b])
-    lead = Department(name="区住房和城乡建设局")
-    assist = Department(name="区交通运输局")
-    other = Department(name="区水务局")
-    db.session.add_all([lead, assist, other])
-    db.session.flush()
+    lead, assist, other = district.departments(3)
     residents = [make_resident(openid=f"openid-{i}-{uuid.uuid4().hex[:8]}") for i in range(3)]
     bodies = ["小区门口的路灯坏了一个多月，晚上很不安全。",
               "我们小区旁边的路灯一直不亮，老人晚上出门很危险。",
