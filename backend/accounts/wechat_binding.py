@@ -16,11 +16,11 @@ from backend.core.errors import Forbidden, InvalidState, ValidationFailed
 from backend.core.extensions import db
 from backend.accounts.resident_model import Resident
 from backend.accounts.models import StaffUser
+from backend.accounts.policy import can_bind
 from backend.core.audit import record
 from backend.core.timeutil import utcnow
 
 BIND_CODE_TTL = timedelta(minutes=10)
-BINDABLE_ROLES = ("deputy", "liaison")
 _CODE_RE = re.compile(r"^\d{6}$")
 
 
@@ -61,10 +61,6 @@ def bound_staff(openid: str | None) -> StaffUser | None:
 
 
 # ---- staff binding ----
-
-def can_bind(user: StaffUser) -> bool:
-    return user.is_active and user.role in BINDABLE_ROLES
-
 
 def issue_bind_code(user: StaffUser, *, now: datetime | None = None) -> str:
     """A fresh code for `user`; it replaces any earlier one. Shown once, never stored."""

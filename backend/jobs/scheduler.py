@@ -1,5 +1,6 @@
 """The scheduler process (`flask scheduler run`): APScheduler with its job table in the database,
-run in its own process, never inside web workers.
+run in its own process, never inside web workers. Kept whole (past 400 lines): the lease, the
+run claims and the job list are one mechanism, and every part of it reads the others.
 
 Two schedulers started by mistake stay apart in two ways:
 1. a lease (SchedulerLease "main"): only the process holding an unexpired lease lets

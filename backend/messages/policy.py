@@ -43,3 +43,8 @@ def can_see_phone(user, message: Message) -> bool:
 
 def can_rate(resident, message: Message) -> bool:
     return isinstance(resident, Resident) and message.resident_id == resident.id
+
+
+def can_note(user, message) -> bool:
+    """An internal note: whoever triages or answers the message."""
+    return can_triage(user, message) or can_answer(user, message)

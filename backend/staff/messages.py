@@ -178,10 +178,6 @@ def form_object(model, name: str, missing: str):
     return obj
 
 
-def can_note(user, message) -> bool:
-    return policy.can_triage(user, message) or policy.can_answer(user, message)
-
-
 @message_action("/messages/<int:message_id>/release", policy.can_triage)
 def message_release(message):
     ops.release(message, actor=current_user)
@@ -227,7 +223,7 @@ def message_reject(message):
     return "审核未通过，已告知居民理由" if was_held else "已不予受理，居民会看到理由"
 
 
-@message_action("/messages/<int:message_id>/note", can_note)
+@message_action("/messages/<int:message_id>/note", policy.can_note)
 def message_note(message):
     ops.add_note(message, form_text("text"), actor=current_user)
     return "已添加内部备注"

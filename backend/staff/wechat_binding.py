@@ -6,18 +6,19 @@ from flask_login import current_user
 
 from backend.core.extensions import db
 from backend.accounts import wechat_binding as binding
+from backend.accounts.policy import BINDABLE_ROLES
 from backend.staff import bp
 from backend.staff.guard import roles_required
 
 
 @bp.get("/wechat-bind")
-@roles_required(*binding.BINDABLE_ROLES)
+@roles_required(*BINDABLE_ROLES)
 def wechat_bind():
     return render_template("staff/wechat_bind.html", user=current_user, code=None)
 
 
 @bp.post("/wechat-bind/code")
-@roles_required(*binding.BINDABLE_ROLES)
+@roles_required(*BINDABLE_ROLES)
 def wechat_bind_code():
     code = binding.issue_bind_code(current_user)
     db.session.commit()
@@ -26,7 +27,7 @@ def wechat_bind_code():
 
 
 @bp.post("/wechat-bind/unbind")
-@roles_required(*binding.BINDABLE_ROLES)
+@roles_required(*BINDABLE_ROLES)
 def wechat_unbind():
     binding.unbind_wechat(current_user, actor=current_user)
     db.session.commit()
