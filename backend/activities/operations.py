@@ -18,7 +18,7 @@ from backend.core.audit import record as audit, snapshot
 from backend.core.errors import Forbidden, InvalidState, ValidationFailed
 from backend.core.extensions import db
 from backend.core.textcount import clean_text, visible_length
-from backend.core.timeutil import LOCAL_TZ, format_local, utcnow
+from backend.core.timeutil import LOCAL_TZ, people_time, utcnow
 from backend.notifications.notify import notify, notify_station_liaisons
 from backend.notifications.places import Place
 from backend.org.models import Deputy, Station
@@ -304,7 +304,7 @@ def _invite(activity: Activity, deputies: list[Deputy], *, actor) -> list[Activi
     if rows:
         audit("activity.invite", activity, actor=actor,
               after={"deputy_ids": [d.id for d in deputies]})
-    when = format_local(activity.starts_at, "%m月%d日 %H:%M")
+    when = people_time(activity.starts_at)
     for d in deputies:
         notify("deputy", d.id, "activity.invited", f"活动邀请：{activity.title}",
                body=f"{activity.kind_label} · {when} · {activity.place}。请回复参加或请假。",

@@ -28,9 +28,9 @@ def test_create_invites_each_deputy_with_a_notice_and_an_audit_row(db, scene):
     notes = _notes(db, "activity.invited")
     assert {(n.recipient_kind, n.recipient_id) for n in notes} == {
         ("deputy", scene.d1.id), ("deputy", scene.d2.id)}
-    assert "走访选民" in notes[0].body and "06月02日 10:00" in notes[0].body
+    assert "走访选民" in notes[0].body and "6月2日 10:00" in notes[0].body
     actions = db.session.scalars(sa.select(AuditEvent.action).where(
-        AuditEvent.object_type == "activities")).all()
+        AuditEvent.object_type == "activities").order_by(AuditEvent.id)).all()
     assert actions == ["activity.create", "activity.invite"]
 
 
