@@ -20,7 +20,7 @@ MODEL_MODULES = (
     "backend.notifications.models", "backend.messages.models", "backend.messages.moderation_model",
     "backend.suggestions.models", "backend.reception.models", "backend.jobs.models",
     "backend.activities.models",
-    "backend.projects.models",
+    "backend.projects.models", "backend.records.evaluation_model",
 )
 
 

@@ -11,6 +11,7 @@ from backend.core.timeutil import local_today
 from backend.org.models import Deputy, Station
 from backend.records import display, policy
 from backend.records.dossier import deputy_record, deputy_records
+from backend.records.evaluation import current_settings, evaluate, rows as evaluation_rows
 from backend.records.excel import export_records_xlsx
 from backend.records.station_figures import MONTHS, year_figures
 from backend.staff import bp
@@ -37,7 +38,8 @@ def deputy_record_page(deputy_id: int):
     record = deputy_record(deputy, year, today=today)
     return render_template("staff/record_deputy.html", deputy=deputy, year=year,
                            years=_years(today), record=record,
-                           sections=display.sections(record))
+                           sections=display.sections(record),
+                           evaluation=evaluation_rows(evaluate(record, current_settings())))
 
 
 @bp.get("/records")
