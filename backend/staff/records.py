@@ -4,15 +4,17 @@ Read-only: the figures come from backend.records."""
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
+from backend.core.downloads import attachment
 from backend.core.errors import Forbidden, NotFound
 from backend.core.extensions import db
 from backend.core.loading import load_for
-from backend.core.timeutil import local_today
+from backend.core.timeutil import format_local, local_today, utcnow
 from backend.org.models import Deputy, Station
 from backend.records import display, policy
 from backend.records.dossier import deputy_record, deputy_records
 from backend.records.evaluation import current_settings, evaluate, rows as evaluation_rows
 from backend.records.excel import export_records_xlsx
+from backend.records.pdf import record_pdf
 from backend.records.station_figures import MONTHS, year_figures
 from backend.staff import bp
 from backend.staff.guard import roles_required
@@ -30,16 +32,32 @@ def my_record():
 @bp.get("/records/deputies/<int:deputy_id>")
 @roles_required("admin", "liaison", "deputy")
 def deputy_record_page(deputy_id: int):
+    deputy, record = _deputy_year(deputy_id)
+    return render_template("staff/record_deputy.html", deputy=deputy, year=record.year,
+                           years=_years(local_today()), record=record,
+                           sections=display.sections(record),
+                           evaluation=evaluation_rows(evaluate(record, current_settings())))
+
+
+@bp.get("/records/deputies/<int:deputy_id>.pdf")
+@roles_required("admin", "liaison", "deputy")
+def deputy_record_pdf(deputy_id: int):
+    deputy, record = _deputy_year(deputy_id)
+    pdf = record_pdf(record, evaluate(record, current_settings()),
+                     generated=format_local(utcnow()))
+    response = attachment(pdf, "application/pdf", f"{deputy.name}-{record.year}年度履职档案.pdf",
+                          f"deputy-record-{deputy.id}-{record.year}.pdf")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _deputy_year(deputy_id: int):
+    """The deputy the user may see, and their record for the requested year."""
     deputy = load_for(current_user, Deputy, deputy_id, policy.can_view_record,
                       missing=NotFound("没有找到这位代表"),
                       refused=Forbidden("只能查看本人或本站代表的履职档案", code="record_forbidden"))
     today = local_today()
-    year = requested_year(today)
-    record = deputy_record(deputy, year, today=today)
-    return render_template("staff/record_deputy.html", deputy=deputy, year=year,
-                           years=_years(today), record=record,
-                           sections=display.sections(record),
-                           evaluation=evaluation_rows(evaluate(record, current_settings())))
+    return deputy, deputy_record(deputy, requested_year(today), today=today)
 
 
 @bp.get("/records")

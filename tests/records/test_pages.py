@@ -58,6 +58,7 @@ def allow(*roles):
 
 MATRIX = [
     ("/staff/records/deputies/{deputy}", allow("admin", "liaison_own", "deputy_self")),
+    ("/staff/records/deputies/{deputy}.pdf", allow("admin", "liaison_own", "deputy_self")),
     ("/staff/records/me", {**allow(), "deputy_self": 302, "deputy_colleague": 302}),
     ("/staff/records", allow("admin", "liaison_own", "liaison_other")),
     ("/staff/records.xlsx", allow("admin")),
