@@ -15,6 +15,9 @@ from backend.records.dossier import deputy_record, deputy_records
 from backend.records.evaluation import current_settings, evaluate, rows as evaluation_rows
 from backend.records.excel import export_records_xlsx
 from backend.records.pdf import record_pdf
+from backend.records.responsiveness import (
+    CAVEAT, MIN_SAMPLE, DeputyResponsiveness, describe as describe_followups, year_responsiveness,
+)
 from backend.records.station_figures import MONTHS, year_figures
 from backend.staff import bp
 from backend.staff.guard import roles_required
@@ -33,10 +36,13 @@ def my_record():
 @roles_required("admin", "liaison", "deputy")
 def deputy_record_page(deputy_id: int):
     deputy, record = _deputy_year(deputy_id)
+    followups = year_responsiveness(record.year, [deputy.id])
+    followups = followups[0] if followups else DeputyResponsiveness(deputy.id, deputy.name)
     return render_template("staff/record_deputy.html", deputy=deputy, year=record.year,
                            years=_years(local_today()), record=record,
                            sections=display.sections(record),
-                           evaluation=evaluation_rows(evaluate(record, current_settings())))
+                           evaluation=evaluation_rows(evaluate(record, current_settings())),
+                           followups=describe_followups(followups))
 
 
 @bp.get("/records/deputies/<int:deputy_id>.pdf")
@@ -58,6 +64,16 @@ def _deputy_year(deputy_id: int):
                       refused=Forbidden("只能查看本人或本站代表的履职档案", code="record_forbidden"))
     today = local_today()
     return deputy, deputy_record(deputy, requested_year(today), today=today)
+
+
+@bp.get("/records/responsiveness")
+@roles_required("admin", "liaison")
+def responsiveness_page():
+    today = local_today()
+    year = requested_year(today)
+    return render_template("staff/records_responsiveness.html", year=year, years=_years(today),
+                           rows=year_responsiveness(year, _deputy_scope()), caveat=CAVEAT,
+                           min_sample=MIN_SAMPLE, pct=display.pct)
 
 
 @bp.get("/records")

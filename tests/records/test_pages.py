@@ -65,6 +65,7 @@ MATRIX = [
     ("/staff/figures", allow("admin", "liaison_own", "liaison_other")),
     ("/staff/figures?station={station}", allow("admin", "liaison_own")),
     ("/staff/records/evaluation", allow("admin")),
+    ("/staff/records/responsiveness", allow("admin", "liaison_own", "liaison_other")),
 ]
 
 
