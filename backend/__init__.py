@@ -21,7 +21,7 @@ MODEL_MODULES = (
     "backend.suggestions.models", "backend.reception.models", "backend.jobs.models",
     "backend.activities.models",
     "backend.projects.models", "backend.records.evaluation_model",
-    "backend.records.responsiveness_model",
+    "backend.records.responsiveness_model", "backend.records.report_model",
 )
 
 

@@ -15,6 +15,7 @@ from backend.records.dossier import deputy_record, deputy_records
 from backend.records.evaluation import current_settings, evaluate, rows as evaluation_rows
 from backend.records.excel import export_records_xlsx
 from backend.records.pdf import record_pdf
+from backend.records.reports import reports_of, results as report_results
 from backend.records.responsiveness import (
     CAVEAT, MIN_SAMPLE, DeputyResponsiveness, describe as describe_followups, year_responsiveness,
 )
@@ -42,7 +43,8 @@ def deputy_record_page(deputy_id: int):
                            years=_years(local_today()), record=record,
                            sections=display.sections(record),
                            evaluation=evaluation_rows(evaluate(record, current_settings())),
-                           followups=describe_followups(followups))
+                           followups=describe_followups(followups),
+                           reports=_report_lines(deputy.id, record.year))
 
 
 @bp.get("/records/deputies/<int:deputy_id>.pdf")
@@ -55,6 +57,12 @@ def deputy_record_pdf(deputy_id: int):
                           f"deputy-record-{deputy.id}-{record.year}.pdf")
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _report_lines(deputy_id: int, year: int) -> list[str]:
+    held = reports_of(deputy_id, year)
+    results = report_results(held)
+    return [f"{r.held_on} · {r.place}：{results[r.id].describe()}" for r in held]
 
 
 def _deputy_year(deputy_id: int):
