@@ -20,6 +20,7 @@ from backend.records.report_model import (
     DEFAULT_MIN_ATTENDANCE, REPORT_RATING_LABELS, ConstituencyReport, ReportRating,
 )
 
+ALREADY_RATED = "您已经评议过了，每人只能评议一次"
 PAPER_MAX = 2000  # ratings entered at once: more than any hall holds
 
 
@@ -76,10 +77,13 @@ def rate_report(report: ConstituencyReport, value: str, *, resident,
         raise InvalidState("只能在述职会当天扫码评议", code="report_not_today")
     if db.session.scalar(sa.select(ReportRating.id).filter_by(
             report_id=report.id, resident_id=resident.id)) is not None:
-        raise InvalidState("您已经评议过了，每人只能评议一次", code="report_already_rated")
+        raise InvalidState(ALREADY_RATED, code="report_already_rated")
     rating = ReportRating(report_id=report.id, value=value, source="scan", resident_id=resident.id)
     db.session.add(rating)
-    db.session.flush()  # a racing second tap from the same resident hits the unique key here
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:  # a racing second tap from the same resident: the unique key
+        raise InvalidState(ALREADY_RATED, code="report_already_rated") from None
     return rating
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from backend.core.timeutil import local_today
-from tests.conftest import csrf_token, post_form
+from tests.conftest import at_once, csrf_token, post_form
 
 TODAY = local_today()
 
@@ -181,3 +181,24 @@ def test_who_may_enter_paper(client, login, world, report, db, role):
     allowed = role in ("admin", "liaison_own")
     assert resp.status_code == (302 if allowed else 403)
     assert db.session.scalar(db.select(db.func.count()).select_from(ReportRating)) == allowed
+
+
+def test_two_taps_at_once_make_one_rating(app, postgres_only, world, report, db, make_resident):
+    """Real threads (PostgreSQL only, as the other races here: SQLite takes one writer)."""
+    from backend.core.errors import InvalidState
+    from backend.records import reports
+    from backend.records.report_model import ConstituencyReport, ReportRating
+    resident_id, report_id = make_resident().id, report.id
+    db.session.commit()
+
+    def tap(value):
+        def run():
+            from backend.accounts.resident_model import Resident
+            return reports.rate_report(db.session.get(ConstituencyReport, report_id), value,
+                                       resident=db.session.get(Resident, resident_id))
+        return run
+    outcomes = at_once(app, tap("satisfied"), tap("dissatisfied"))
+    assert sum(isinstance(o, ReportRating) for o in outcomes) == 1
+    assert sum(isinstance(o, InvalidState) and o.code == "report_already_rated"
+               for o in outcomes) == 1
+    assert db.session.scalar(db.select(db.func.count()).select_from(ReportRating)) == 1
