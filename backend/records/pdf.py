@@ -39,40 +39,49 @@ def _wrap(text: str, width_mm: float, size_mm: float) -> list[str]:
     return list(fitted.lines)
 
 
-def _layout(record: DeputyRecord, evaluation: Evaluation) -> list[_Line]:
+def _layout(record: DeputyRecord, evaluation: Evaluation, more) -> list[list[_Line]]:
+    """Blocks of lines: a section is one block, kept on one page when it fits on one."""
     width = A4_MM[0] - 2 * MARGIN_MM
     lines = [_Line(12, ((MARGIN_MM, f"{record.name} · {record.year}年度履职档案", 7, True, INK),))]
+    blocks = [lines]
     for text in (f"所在联络站：{record.stations or '暂无'}",
                  f"统计口径：按北京时间 {record.year} 年 1 月 1 日至 12 月 31 日，数字来自系统中的"
                  "留言、接待日、活动和建议记录，不经人工填报。"):
         lines += [_Line(5.5, ((MARGIN_MM, part, 3.4, False, GREY),))
                   for part in _wrap(text, width, 3.4)]
-    sections = [*display.sections(record), ("履职评价（逐项计分）", evaluation_rows(evaluation))]
+    sections = [*display.sections(record), *more,
+                ("履职评价（逐项计分）", evaluation_rows(evaluation))]
     for title, rows in sections:
-        lines.append(_Line(3, ()))
-        lines.append(_Line(7.5, ((MARGIN_MM + 2, title, 4.4, True, INK),), band=True))
+        lines = [_Line(3, ()), _Line(7.5, ((MARGIN_MM + 2, title, 4.4, True, INK),), band=True)]
+        blocks.append(lines)
         for label, value in rows:
             parts = _wrap(value, width - LABEL_MM, 3.8)
             for i, part in enumerate(parts):
                 lead = ((MARGIN_MM + 2, label, 3.8, False, GREY),) if i == 0 else ()
                 lines.append(_Line(5.4, (*lead, (MARGIN_MM + LABEL_MM, part, 3.8, False, INK))))
-    lines.append(_Line(3, ()))
+    lines = [_Line(3, ())]
+    blocks.append(lines)
     for text in ("说明：答复用时只统计应由代表本人答复的留言，并与留言数量一起显示；满意率以群众对"
                  "最近一次答复的评价为准；参与率 = 参加 ÷ 应参加。履职评价按查看时的评价设置计算。",):
         lines += [_Line(5.2, ((MARGIN_MM, part, 3.2, False, GREY),))
                   for part in _wrap(text, width, 3.2)]
-    return lines
+    return blocks
 
 
-def _pages(lines: list[_Line]) -> list[list[_Line]]:
+def _pages(blocks: list[list[_Line]]) -> list[list[_Line]]:
     room = A4_MM[1] - 2 * MARGIN_MM - 8  # the footer's share
     pages, page, used = [], [], 0.0
-    for line in lines:
-        if used + line.height_mm > room and page:
-            pages.append(page)
+    for block in blocks:
+        height = sum(line.height_mm for line in block)
+        if used + height > room and page and height <= room:
+            pages.append(page)  # the whole section on the next page
             page, used = [], 0.0
-        page.append(line)
-        used += line.height_mm
+        for line in block:  # a section longer than a page breaks between lines
+            if used + line.height_mm > room and page:
+                pages.append(page)
+                page, used = [], 0.0
+            page.append(line)
+            used += line.height_mm
     return [*pages, page]
 
 
@@ -104,9 +113,11 @@ def _draw(page: list[_Line], footer: str) -> tuple[bytes, list[TextRun]]:
     return buf.getvalue(), runs
 
 
-def record_pdf(record: DeputyRecord, evaluation: Evaluation, *, generated: str) -> bytes:
-    """The A4 PDF; `generated` is the Beijing time it was made, as shown in the footer."""
-    pages = _pages(_layout(record, evaluation))
+def record_pdf(record: DeputyRecord, evaluation: Evaluation, *, generated: str,
+               more: list[tuple[str, list[tuple[str, str]]]] = ()) -> bytes:
+    """The A4 PDF; `generated` is the Beijing time it was made, as shown in the footer; `more`
+    are further sections (title, labelled rows) after the record's own."""
+    pages = _pages(_layout(record, evaluation, more))
     drawn = [_draw(page, f"{record.name} {record.year}年度履职档案 · 生成于 {generated}（北京时间）"
                          f" · 第 {i} 页，共 {len(pages)} 页")
              for i, page in enumerate(pages, start=1)]

@@ -37,13 +37,11 @@ def my_record():
 @roles_required("admin", "liaison", "deputy")
 def deputy_record_page(deputy_id: int):
     deputy, record = _deputy_year(deputy_id)
-    followups = year_responsiveness(record.year, [deputy.id])
-    followups = followups[0] if followups else DeputyResponsiveness(deputy.id, deputy.name)
     return render_template("staff/record_deputy.html", deputy=deputy, year=record.year,
                            years=_years(local_today()), record=record,
                            sections=display.sections(record),
                            evaluation=evaluation_rows(evaluate(record, current_settings())),
-                           followups=describe_followups(followups),
+                           followups=_followup_line(deputy, record.year),
                            reports=_report_lines(deputy.id, record.year))
 
 
@@ -51,12 +49,20 @@ def deputy_record_page(deputy_id: int):
 @roles_required("admin", "liaison", "deputy")
 def deputy_record_pdf(deputy_id: int):
     deputy, record = _deputy_year(deputy_id)
-    pdf = record_pdf(record, evaluate(record, current_settings()),
+    more = [("向选民述职", [(f"第 {n} 次", line) for n, line in enumerate(
+                 _report_lines(deputy.id, record.year), start=1)] or [("述职", "本年度没有述职")]),
+            ("群众回访", [("答复两周后", _followup_line(deputy, record.year))])]
+    pdf = record_pdf(record, evaluate(record, current_settings()), more=more,
                      generated=format_local(utcnow()))
     response = attachment(pdf, "application/pdf", f"{deputy.name}-{record.year}年度履职档案.pdf",
                           f"deputy-record-{deputy.id}-{record.year}.pdf")
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _followup_line(deputy, year: int) -> str:
+    rows = year_responsiveness(year, [deputy.id])
+    return describe_followups(rows[0] if rows else DeputyResponsiveness(deputy.id, deputy.name))
 
 
 def _report_lines(deputy_id: int, year: int) -> list[str]:

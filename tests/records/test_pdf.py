@@ -45,20 +45,28 @@ def test_the_pdf_reads_back_and_its_image_says_the_same(client, login, world, sc
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
     assert f"deputy-record-{world.deputy.id}-{YEAR}.pdf" in resp.headers["Content-Disposition"]
     reader = PdfReader(BytesIO(resp.data))
-    assert len(reader.pages) == 1
+    assert len(reader.pages) == 2
     page = reader.pages[0]
-    box = page.mediabox
-    assert (round(float(box.width), 2), round(float(box.height), 2)) == A4_POINTS
-    text = page.extract_text()
+    for p in reader.pages:
+        box = p.mediabox
+        assert (round(float(box.width), 2), round(float(box.height), 2)) == A4_POINTS
+    text = "\n".join(p.extract_text() for p in reader.pages)
     for expected in (f"王建国 · {YEAR}年度履职档案", "所在联络站：城关街道人大代表联络站",
                      "收到留言 2 条", "已答复 1 条（答复率 50.0%）",
                      "答复用时中位数 2 个工作日（据 1 条已答复留言）", "到岗 1 次", "参与率 100.0%",
                      "答复率 50.0%（1/2）→ 得 12.5 分（满分 25 分）",
-                     "合计 70.0 分 · 较好", "第 1 页，共 1 页"):
+                     "合计 70.0 分 · 较好", "第 1 页，共 2 页", "第 2 页，共 2 页",
+                     "述职 本年度没有述职",
+                     "答复两周后 回访 0 人，回答 0 人", "样本太少，不计算解决率"):
         assert expected in text, expected
+
+    # A section is kept on one page: the evaluation moves whole to the second.
+    first, second = (p.extract_text() for p in reader.pages)
+    assert "履职评价（逐项计分）" in second and "→ 得" not in first
 
     image = _page_image(page)
     image.save(screenshot_dir / "record-pdf-page1.png")
+    _page_image(reader.pages[1]).save(screenshot_dir / "record-pdf-page2.png")
     assert image.size == (1240, 1754)  # A4 at 150 dpi
     # Ink (grey labels, black values) where the text layer says each line is; white margins.
     assert _darkest(image, _box_of(resp.data, "收到留言", image)) <= 120
