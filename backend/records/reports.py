@@ -14,6 +14,8 @@ from backend.core.adapters import public_url
 from backend.core.errors import Forbidden, InvalidState, ValidationFailed
 from backend.core.extensions import db
 from backend.core.timeutil import local_today
+from backend.messages.models import Message
+from backend.notifications.notify import notify
 from backend.org import policy as org_policy
 from qr.codes import qr_svg
 from backend.records.report_model import (
@@ -60,7 +62,21 @@ def plan_report(deputy, data: dict, *, actor) -> ConstituencyReport:
     db.session.flush()
     audit.record("report.plan", report, actor=actor, after={
         "deputy_id": deputy.id, "held_on": report.held_on.isoformat(), "place": report.place})
+    _invite_writers(deputy, report)
     return report
+
+
+def _invite_writers(deputy, report: ConstituencyReport) -> None:
+    """Residents who wrote to the deputy hear of the report (one notice each)."""
+    writers = db.session.scalars(
+        sa.select(Message.resident_id).where(
+            sa.or_(Message.deputy_id == deputy.id, Message.assigned_deputy_id == deputy.id),
+            Message.resident_id.is_not(None), Message.status.not_in(("held", "rejected")))
+        .distinct().order_by(Message.resident_id))
+    when = f"{report.held_on.month}月{report.held_on.day}日"
+    for resident_id in writers:
+        notify("resident", resident_id, "report.invite", f"{deputy.name}代表将于{when}向选民述职",
+               body=f"地点：{report.place}。欢迎到场听取述职并现场评议。", subject=report)
 
 
 def _check_value(value: str) -> None:

@@ -202,3 +202,26 @@ def test_two_taps_at_once_make_one_rating(app, postgres_only, world, report, db,
     assert sum(isinstance(o, InvalidState) and o.code == "report_already_rated"
                for o in outcomes) == 1
     assert db.session.scalar(db.select(db.func.count()).select_from(ReportRating)) == 1
+
+
+def test_residents_who_wrote_to_the_deputy_are_invited(client, login, world, db, make_resident,
+                                                        add_message):
+    from backend.notifications.models import Notification
+    writer, other_writer, held_writer = make_resident(), make_resident(), make_resident()
+    for resident, deputy, status in ((writer, world.deputy, None),
+                                     (writer, world.deputy, None),  # twice: one notice
+                                     (other_writer, world.colleague, None),
+                                     (held_writer, world.deputy, "held")):
+        m = add_message(world.station, to=deputy, assigned=deputy,
+                        at=bj_now(), status=status)
+        m.resident_id = resident.id
+    db.session.commit()
+    assert _plan(client, login, world, world.deputy).status_code == 302
+    notes = db.session.scalars(db.select(Notification).filter_by(topic="report.invite")).all()
+    assert [n.recipient_id for n in notes] == [writer.id]
+    assert notes[0].title.startswith("王建国代表将于") and "社区活动中心" in notes[0].body
+
+
+def bj_now():  # a moment in the past, as stored (UTC)
+    from backend.core.timeutil import utcnow
+    return utcnow() - timedelta(days=3)
