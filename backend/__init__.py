@@ -20,7 +20,8 @@ MODEL_MODULES = (
     "backend.notifications.models", "backend.messages.models", "backend.messages.moderation_model",
     "backend.suggestions.models", "backend.reception.models", "backend.jobs.models",
     "backend.activities.models",
-    "backend.projects.models",
+    "backend.projects.models", "backend.records.evaluation_model",
+    "backend.records.responsiveness_model", "backend.records.report_model",
 )
 
 

@@ -4,6 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validates
 from backend.core.timeutil import local_today
 from backend.records import display
 from backend.records.dossier import deputy_records
+from backend.records.evaluation import current_settings, evaluate, rows as evaluation_rows
 from backend.suggestions.figures import MIN_YEAR
 from miniprogram_api import bp
 from miniprogram_api.auth import current_staff, deputy_required
@@ -62,6 +63,10 @@ class RecordOut(Schema):
     sections = fields.Function(lambda r: [
         {"title": title, "rows": [{"label": k, "value": v} for k, v in rows]}
         for title, rows in display.sections(r)])
+    # 履职评价 item by item, as the office configures it, never a bare score.
+    evaluation = fields.Function(lambda r: [
+        {"label": k, "value": v} for k, v in evaluation_rows(evaluate(r, current_settings()))],
+        metadata={"description": "履职评价：逐项得分，最后一行为合计和等次"})
 
 
 @bp.get("/deputy/record")

@@ -1,4 +1,5 @@
-"""A minimal PDF writer: one full-page raster image per page.
+"""A minimal PDF writer: one full-page raster image per page, optionally under an invisible
+text layer (what the page says, for search, copy and text extraction; like an OCR'd scan).
 
 PNG's IDAT data is a zlib stream with per-row predictors, which PDF reads
 natively (FlateDecode with /Predictor 15), so pages go in without being
@@ -79,15 +80,72 @@ class _Writer:
         return self.out.getvalue()
 
 
-def pngs_to_pdf(pages: Iterable[bytes], paper_mm: tuple[float, float]) -> bytes:
-    """Each PNG stretched over a whole page of ``paper_mm`` (width, height)."""
+@dataclass(frozen=True)
+class TextRun:
+    """A line of invisible text: its left edge and baseline from the page's top-left, in mm."""
+    x_mm: float
+    baseline_mm: float
+    size_mm: float
+    text: str
+
+
+# The text layer's font: never drawn (render mode 3), so nothing is embedded; Identity-H codes
+# are the UTF-16 code units and the ToUnicode map gives them back unchanged.
+_FONT, _CID_FONT, _DESCRIPTOR, _TO_UNICODE = 3, 4, 5, 6
+_FIRST_PAGE_OBJECT = 7  # after the catalog, the page tree and the four above
+
+
+def _to_unicode_cmap() -> bytes:
+    ranges = [f"<{hi:02X}00> <{hi:02X}FF> <{hi:02X}00>" for hi in range(256)]
+    blocks = "".join(f"{len(chunk)} beginbfrange\n" + "\n".join(chunk) + "\nendbfrange\n"
+                     for chunk in (ranges[i:i + 100] for i in range(0, 256, 100)))
+    return ("/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+            "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+            "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+            "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n" + blocks +
+            "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend").encode()
+
+
+def _write_text_font(writer: _Writer) -> None:
+    writer.obj(_FONT, (f"<< /Type /Font /Subtype /Type0 /BaseFont /GlyphLessFont /Encoding "
+                       f"/Identity-H /DescendantFonts [{_CID_FONT} 0 R] /ToUnicode {_TO_UNICODE}"
+                       f" 0 R >>").encode())
+    writer.obj(_CID_FONT, (f"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /GlyphLessFont "
+                           f"/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement"
+                           f" 0 >> /FontDescriptor {_DESCRIPTOR} 0 R /DW 1000 >>").encode())
+    writer.obj(_DESCRIPTOR, b"<< /Type /FontDescriptor /FontName /GlyphLessFont /Flags 5 "
+                            b"/FontBBox [0 -120 1000 880] /ItalicAngle 0 /Ascent 880 /Descent -120"
+                            b" /CapHeight 700 /StemV 80 >>")
+    cmap = zlib.compress(_to_unicode_cmap())
+    writer.obj(_TO_UNICODE, b"<< /Length %d /Filter /FlateDecode >>" % len(cmap), cmap)
+
+
+def _text_layer(runs: Iterable[TextRun], page_height_mm: float) -> str:
+    ops = ["BT 3 Tr"]
+    for run in runs:
+        code = run.text.encode("utf-16-be").hex().upper()
+        ops.append(f"/F1 {_points(run.size_mm)} Tf 1 0 0 1 {_points(run.x_mm)} "
+                   f"{_points(page_height_mm - run.baseline_mm)} Tm <{code}> Tj")
+    ops.append("ET")
+    return " ".join(ops)
+
+
+def pngs_to_pdf(pages: Iterable[bytes], paper_mm: tuple[float, float],
+                texts: Iterable[Iterable[TextRun]] | None = None) -> bytes:
+    """Each PNG stretched over a whole page of ``paper_mm`` (width, height); with ``texts``
+    (one list of runs per page) each page also carries its words as invisible text."""
     width, height = _points(paper_mm[0]), _points(paper_mm[1])
     writer = _Writer()
     catalog, tree = 1, 2
     kids = []
+    layers = iter(texts) if texts is not None else None
+    first = 3
+    if layers is not None:
+        _write_text_font(writer)
+        first = _FIRST_PAGE_OBJECT
     for index, png in enumerate(pages):
         raster = _parse_png(png)
-        page, content, image = 3 + 3 * index, 4 + 3 * index, 5 + 3 * index
+        page, content, image = first + 3 * index, first + 1 + 3 * index, first + 2 + 3 * index
         kids.append(page)
         writer.obj(
             image,
@@ -99,13 +157,17 @@ def pngs_to_pdf(pages: Iterable[bytes], paper_mm: tuple[float, float]) -> bytes:
             ).encode(),
             raster.data,
         )
-        drawing = zlib.compress(f"q {width} 0 0 {height} 0 0 cm /Im0 Do Q".encode())
+        ops, fonts = f"q {width} 0 0 {height} 0 0 cm /Im0 Do Q", ""
+        if layers is not None:
+            ops += " " + _text_layer(next(layers, ()), paper_mm[1])
+            fonts = f" /Font << /F1 {_FONT} 0 R >>"
+        drawing = zlib.compress(ops.encode())
         writer.obj(content, b"<< /Length %d /Filter /FlateDecode >>" % len(drawing), drawing)
         writer.obj(
             page,
             (
                 f"<< /Type /Page /Parent {tree} 0 R /MediaBox [0 0 {width} {height}]"
-                f" /Resources << /XObject << /Im0 {image} 0 R >> >> /Contents {content} 0 R >>"
+                f" /Resources << /XObject << /Im0 {image} 0 R >>{fonts} >> /Contents {content} 0 R >>"
             ).encode(),
         )
     if not kids:

@@ -114,6 +114,13 @@ def open_followups(today: date, now: datetime) -> str:
     return f"开始回头看 {open_due_followups(today)} 件"
 
 
+def responsiveness_followups(today: date, now: datetime) -> str:
+    """回访: residents asked two weeks after an answer, reminded once a week later."""
+    from backend.records.responsiveness import ask_and_remind
+    asked, reminded = ask_and_remind(now)
+    return f"回访群众 {asked} 人，提醒 {reminded} 人"
+
+
 def purge_unsent_photos(today: date, now: datetime) -> str:
     """Photos residents uploaded but never sent: rows and files, one batch and commit at a time
     (each commit removes that batch's files; see backend/messages/photos.py)."""
@@ -146,6 +153,8 @@ def default_jobs(config) -> list[ScheduledJob]:
         ScheduledJob("messages.overdue", "提醒超期留言", daily(9), flag_overdue_messages, _per_day),
         ScheduledJob("suggestions.followups", "建议回头看", daily(8), open_followups, _per_day),
         ScheduledJob("photos.purge", "清理未发送的照片", daily(3, 30), purge_unsent_photos,
+                     _per_day),
+        ScheduledJob("records.followups", "留言答复回访", daily(10), responsiveness_followups,
                      _per_day),
     ]
 

@@ -8,4 +8,4 @@ from backend.staff import (  # noqa: E402,F401
     activities, org, posters, projects, reception_days, reception_records, rosters, suggestion_admin,
     suggestion_department, suggestion_figures, suggestions, views, wechat_binding,
 )
-from backend.staff import activities, records  # noqa: E402,F401
+from backend.staff import activities, record_evaluation, records, reports  # noqa: E402,F401

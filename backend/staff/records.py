@@ -4,14 +4,21 @@ Read-only: the figures come from backend.records."""
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
+from backend.core.downloads import attachment
 from backend.core.errors import Forbidden, NotFound
 from backend.core.extensions import db
 from backend.core.loading import load_for
-from backend.core.timeutil import local_today
+from backend.core.timeutil import format_local, local_today, utcnow
 from backend.org.models import Deputy, Station
 from backend.records import display, policy
 from backend.records.dossier import deputy_record, deputy_records
+from backend.records.evaluation import current_settings, evaluate, rows as evaluation_rows
 from backend.records.excel import export_records_xlsx
+from backend.records.pdf import record_pdf
+from backend.records.reports import reports_of, results as report_results
+from backend.records.responsiveness import (
+    CAVEAT, MIN_SAMPLE, DeputyResponsiveness, describe as describe_followups, year_responsiveness,
+)
 from backend.records.station_figures import MONTHS, year_figures
 from backend.staff import bp
 from backend.staff.guard import roles_required
@@ -29,15 +36,58 @@ def my_record():
 @bp.get("/records/deputies/<int:deputy_id>")
 @roles_required("admin", "liaison", "deputy")
 def deputy_record_page(deputy_id: int):
+    deputy, record = _deputy_year(deputy_id)
+    return render_template("staff/record_deputy.html", deputy=deputy, year=record.year,
+                           years=_years(local_today()), record=record,
+                           sections=display.sections(record),
+                           evaluation=evaluation_rows(evaluate(record, current_settings())),
+                           followups=_followup_line(deputy, record.year),
+                           reports=_report_lines(deputy.id, record.year))
+
+
+@bp.get("/records/deputies/<int:deputy_id>.pdf")
+@roles_required("admin", "liaison", "deputy")
+def deputy_record_pdf(deputy_id: int):
+    deputy, record = _deputy_year(deputy_id)
+    more = [("向选民述职", [(f"第 {n} 次", line) for n, line in enumerate(
+                 _report_lines(deputy.id, record.year), start=1)] or [("述职", "本年度没有述职")]),
+            ("群众回访", [("答复两周后", _followup_line(deputy, record.year))])]
+    pdf = record_pdf(record, evaluate(record, current_settings()), more=more,
+                     generated=format_local(utcnow()))
+    response = attachment(pdf, "application/pdf", f"{deputy.name}-{record.year}年度履职档案.pdf",
+                          f"deputy-record-{deputy.id}-{record.year}.pdf")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _followup_line(deputy, year: int) -> str:
+    rows = year_responsiveness(year, [deputy.id])
+    return describe_followups(rows[0] if rows else DeputyResponsiveness(deputy.id, deputy.name))
+
+
+def _report_lines(deputy_id: int, year: int) -> list[str]:
+    held = reports_of(deputy_id, year)
+    results = report_results(held)
+    return [f"{r.held_on} · {r.place}：{results[r.id].describe()}" for r in held]
+
+
+def _deputy_year(deputy_id: int):
+    """The deputy the user may see, and their record for the requested year."""
     deputy = load_for(current_user, Deputy, deputy_id, policy.can_view_record,
                       missing=NotFound("没有找到这位代表"),
                       refused=Forbidden("只能查看本人或本站代表的履职档案", code="record_forbidden"))
     today = local_today()
+    return deputy, deputy_record(deputy, requested_year(today), today=today)
+
+
+@bp.get("/records/responsiveness")
+@roles_required("admin", "liaison")
+def responsiveness_page():
+    today = local_today()
     year = requested_year(today)
-    record = deputy_record(deputy, year, today=today)
-    return render_template("staff/record_deputy.html", deputy=deputy, year=year,
-                           years=_years(today), record=record,
-                           sections=display.sections(record))
+    return render_template("staff/records_responsiveness.html", year=year, years=_years(today),
+                           rows=year_responsiveness(year, _deputy_scope()), caveat=CAVEAT,
+                           min_sample=MIN_SAMPLE, pct=display.pct)
 
 
 @bp.get("/records")

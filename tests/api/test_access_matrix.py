@@ -60,6 +60,8 @@ MATRIX = [
     ("GET", M, None, None, OWNER),
     ("POST", M + "/rating", {"value": "satisfied"}, "answered", OWNER),
     ("POST", M + "/info", {"text": "三号楼东门"}, "awaiting_info", OWNER),
+    ("POST", M + "/followup", {"response": "solved"}, "followup_asked",
+     expect(404, none=401, owner=201)),
     ("POST", M + "/suggestions/{suggestion}/rating", {"value": "satisfied"},
      "suggestion_answered", expect(404, none=401, owner=201)),
     ("GET", "/subscriptions", None, None, ANY),
@@ -106,6 +108,12 @@ def _prepare(world, state) -> dict:
              "deputy_token": _code(world.deputy)}
     if state == "answered":
         ops.reply(world.message, "已联系物业，明天修好。", actor=world.deputy_user)
+    elif state == "followup_asked":  # answered two weeks ago, and the resident asked
+        from datetime import timedelta
+        from backend.core.timeutil import utcnow
+        from backend.records.responsiveness import ask_and_remind
+        ops.reply(world.message, "已联系物业，明天修好。", actor=world.deputy_user)
+        ask_and_remind(utcnow() + timedelta(days=15))
     elif state == "awaiting_info":
         ops.request_info(world.message, "请问具体在哪一栋？", actor=world.deputy_user)
     elif state == "held":

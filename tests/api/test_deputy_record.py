@@ -14,6 +14,11 @@ def test_a_deputy_sees_their_own_record(api, world):
     assert body["median_workdays"] is None and body["participation_rate"] is None
     assert [s["title"] for s in body["sections"]] == ["联系群众", "接待选民日", "代表活动",
                                                       "代表建议"]
+    # One message theirs, unanswered: answer rates 0; nothing else to judge; no suggestion.
+    evaluation = {row["label"]: row["value"] for row in body["evaluation"]}
+    assert evaluation["答复率"] == "0.0%（0/1）→ 得 0.0 分（满分 25 分）"
+    assert evaluation["活动参与率"].startswith("不计分")
+    assert evaluation["合计"].startswith("0.0 分 · 差")
     other = api.get(f"/deputy/record?year={year}", world.tokens["other_deputy"]).json
     assert (other["deputy_id"], other["received"]) == (world.deputy_b.id, 0)
 

@@ -58,11 +58,14 @@ def allow(*roles):
 
 MATRIX = [
     ("/staff/records/deputies/{deputy}", allow("admin", "liaison_own", "deputy_self")),
+    ("/staff/records/deputies/{deputy}.pdf", allow("admin", "liaison_own", "deputy_self")),
     ("/staff/records/me", {**allow(), "deputy_self": 302, "deputy_colleague": 302}),
     ("/staff/records", allow("admin", "liaison_own", "liaison_other")),
     ("/staff/records.xlsx", allow("admin")),
     ("/staff/figures", allow("admin", "liaison_own", "liaison_other")),
     ("/staff/figures?station={station}", allow("admin", "liaison_own")),
+    ("/staff/records/evaluation", allow("admin")),
+    ("/staff/records/responsiveness", allow("admin", "liaison_own", "liaison_other")),
 ]
 
 
@@ -71,7 +74,8 @@ def test_every_record_page_is_in_the_matrix(app, world):
     covered = {adapter.match(url.split("?")[0].format(deputy=1, station=1))[0]
                for url, _ in MATRIX}
     for rule in app.url_map.iter_rules():
-        if app.view_functions[rule.endpoint].__module__ == "backend.staff.records":
+        if app.view_functions[rule.endpoint].__module__ in ("backend.staff.records",
+                                                             "backend.staff.record_evaluation"):
             assert rule.endpoint in covered, f"{rule.rule} has no row"
 
 
