@@ -47,6 +47,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from backend.core.db import render_migration_item
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
                      compare_type=True, render_item=render_migration_item)
+    from backend.core.observability import register_observability
+    register_observability(app)  # first: even a refused request gets its id
     from backend.core.input_edges import register_input_edges
     register_input_edges(app)
     csrf.init_app(app)

@@ -94,6 +94,8 @@ class BaseConfig:
     # (4094 by default), which answers longer request lines with its own English page.
     MAX_URL_LENGTH = int(os.environ.get("MAX_URL_LENGTH", "2048"))
     TIMEZONE = "Asia/Shanghai"
+    # "json": log lines as JSON objects with the request id (backend/core/observability.py).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "")
 
 
 class DevelopmentConfig(BaseConfig):
