@@ -49,6 +49,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
                      compare_type=True, render_item=render_migration_item)
     from backend.core.observability import register_observability
     register_observability(app)  # first: even a refused request gets its id
+    from backend.core.headers import register_security_headers
+    register_security_headers(app)
     from backend.core.input_edges import register_input_edges
     register_input_edges(app)
     csrf.init_app(app)

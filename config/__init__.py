@@ -38,6 +38,8 @@ class BaseConfig:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token already
 
     LOGIN_MAX_FAILURES = 5
@@ -116,7 +118,9 @@ class TestingConfig(BaseConfig):
 
 class ProductionConfig(BaseConfig):
     LIANXIN_ENV = "production"
+    # Every cookie we set (session, resident, text size) follows this: HTTPS only.
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 
 CONFIGS = {
