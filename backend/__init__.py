@@ -16,6 +16,7 @@ MIGRATIONS_DIR = ROOT / "migrations"
 # Every feature's tables, registered before Alembic or the tests look at the metadata.
 MODEL_MODULES = (
     "backend.core.audit_model", "backend.org.models", "backend.org.code_model",
+    "backend.core.push_nonces",
     "backend.workdays.models", "backend.accounts.models", "backend.accounts.resident_model",
     "backend.notifications.models", "backend.messages.models", "backend.messages.moderation_model",
     "backend.suggestions.models", "backend.reception.models", "backend.jobs.models",
@@ -79,6 +80,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.register_blueprint(mp_bp)
     csrf.exempt(mp_bp)  # token-authenticated JSON, no cookies
     register_web(app)
+    from backend.wechat_push.views import register_wechat_push
+    register_wechat_push(app)
 
     from backend.cli.commands import register_cli
     register_cli(app)

@@ -54,6 +54,11 @@ class BaseConfig:
 
     WECHAT_APPID = os.environ.get("WECHAT_APPID")
     WECHAT_SECRET = os.environ.get("WECHAT_SECRET")
+    # Message push (消息推送, safe mode): the Token and EncodingAESKey set in WeChat's console,
+    # and how old (seconds) a push's timestamp may be; 0 turns the age check off.
+    WECHAT_PUSH_TOKEN = os.environ.get("WECHAT_PUSH_TOKEN")
+    WECHAT_PUSH_AES_KEY = os.environ.get("WECHAT_PUSH_AES_KEY")
+    WECHAT_PUSH_MAX_AGE_SECONDS = int(os.environ.get("WECHAT_PUSH_MAX_AGE_SECONDS", "300"))
     WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com/")
     WECHAT_MP_PAGE = os.environ.get("WECHAT_MP_PAGE", "pages/deputy/index")
     WECHAT_ENV_VERSION = os.environ.get("WECHAT_ENV_VERSION", "release")
@@ -114,6 +119,8 @@ class TestingConfig(BaseConfig):
     WECHAT_APPID = None
     WECHAT_SECRET = None
     WECHAT_TEMPLATES = {}
+    WECHAT_PUSH_TOKEN = None
+    WECHAT_PUSH_AES_KEY = None
 
 
 class ProductionConfig(BaseConfig):

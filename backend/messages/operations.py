@@ -53,6 +53,7 @@ TRACKING_RE = re.compile(r"^LY(\d{8})-(\d{6,})$")
 # verb: (statuses it may start from, status it leads to; None keeps the status)
 TRANSITIONS = {
     "release": ({"held"}, "new"),
+    "hold": ({"new", "acknowledged", "awaiting_info", "reopened"}, "held"),
     "acknowledge": ({"new"}, "acknowledged"),
     "assign": (set(OPEN_STATUSES), None),
     "hand_back": ({"new", "acknowledged", "reopened"}, None),
@@ -69,7 +70,7 @@ TRANSITIONS = {
     "reopen": ({"answered"}, "reopened"),
 }
 VERB_LABELS = {
-    "release": "审核放行", "acknowledge": "受理", "assign": "分办", "hand_back": "退回联络员",
+    "release": "审核放行", "hold": "转人工审核", "acknowledge": "受理", "assign": "分办", "hand_back": "退回联络员",
     "set_category": "设置分类", "note": "内部备注", "reject": "不予受理", "forward": "转办",
     "merge": "合并", "reply": "答复", "request_info": "请求补充", "add_info": "补充说明",
     "rate": "评价", "close": "办结", "reopen": "重新办理",
@@ -241,6 +242,46 @@ def add_photo(*, resident: Resident, storage_key: str, width: int, height: int,
     db.session.add(photo)
     db.session.flush()
     return photo
+
+
+def photo_by_trace_id(trace_id: str) -> MessagePhoto | None:
+    return db.session.scalar(db.select(MessagePhoto).filter_by(media_trace_id=trace_id))
+
+
+def visible_photo(photo_id: int) -> MessagePhoto | None:
+    """A photo by id, unless it was hidden (found risky): the routes that send files use this."""
+    photo = db.session.get(MessagePhoto, photo_id)
+    return photo if photo is not None and photo.hidden_at is None else None
+
+
+def hide_risky_photo(photo: MessagePhoto, *, label_text: str, actor=None) -> bool:
+    """WeChat's media check found the photo risky: no one is shown it any more, and the message
+    it came with waits for a liaison (held, with the reason; a message already past the
+    liaison keeps its status and gets an internal note). False when it was hidden already."""
+    if photo.hidden_at is not None:
+        return False
+    photo.hidden_at = utcnow()
+    reason = f"照片未通过微信内容安全检测（{label_text}）"
+    record("message_photo.hide", photo, actor=actor, before={"hidden_at": None},
+           after={"hidden_at": photo.hidden_at.isoformat(), "reason": reason,
+                  "trace_id": photo.media_trace_id})
+    message = db.session.get(Message, photo.message_id) if photo.message_id else None
+    if message is not None:
+        data = {"photo_id": photo.id, "trace_id": photo.media_trace_id}
+        if message.status in TRANSITIONS["hold"][0]:
+            before = message.status
+            message.hold_reason = reason
+            _transition(message, "hold", actor, internal=True, text=reason, data=data)
+            record("message.hold", message, actor=actor, before={"status": before},
+                   after={"status": "held", "hold_reason": reason})
+            notify_station_liaisons(message.station_id, "message.held", "有留言待审核",
+                                    body=_excerpt(message.body),
+                                    place=Place("liaison_message", message.id), subject=message)
+        else:
+            _event(message, "note", actor, message.status, message.status, internal=True,
+                   text=reason, data=data)
+    db.session.flush()
+    return True
 
 
 # ---- finding a message ----
