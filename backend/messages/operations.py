@@ -7,6 +7,7 @@ Kept whole (past 400 lines): every transition of a message goes through one
 `_transition` and one TRANSITIONS table, which the display helpers read too.
 """
 import io
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,7 +17,7 @@ from flask import current_app
 from PIL import Image
 
 from backend.messages import policy
-from backend.core.adapters import get_storage
+from backend.core.adapters import get_storage, get_wechat, public_url
 from backend.core.errors import Forbidden, InvalidState, NotFound, RateLimited, ValidationFailed
 from backend.core.extensions import db
 from backend.core.images import clean_image
@@ -43,6 +44,7 @@ from backend.core.textcount import clean_text, visible_length
 from backend.core.timeutil import utcnow
 from backend.workdays.calendar import due_at
 
+log = logging.getLogger("lianxin.messages")
 BODY_MIN, BODY_MAX = 5, 2000
 MAX_PHOTOS = 9
 CATEGORIES = ("城乡建设", "交通运输", "环境保护", "教育文体", "卫生计生", "劳动和社会保障", "民政",
@@ -228,8 +230,11 @@ def store_photo(upload: bytes, *, resident: Resident) -> MessagePhoto:
     try:
         with Image.open(io.BytesIO(data)) as img:
             width, height = img.size
-        return add_photo(resident=resident, storage_key=key, width=width, height=height,
-                         size_bytes=len(data))
+        photo = add_photo(resident=resident, storage_key=key, width=width, height=height,
+                          size_bytes=len(data))
+        if resident.openid:  # WeChat checks only what mini-program users send
+            request_media_check(photo, openid=resident.openid)
+        return photo
     except BaseException:
         storage.delete(key)
         raise
@@ -242,6 +247,46 @@ def add_photo(*, resident: Resident, storage_key: str, width: int, height: int,
     db.session.add(photo)
     db.session.flush()
     return photo
+
+
+# WeChat fetches a photo it checks from here, with a signed id that lapses (it fetches within
+# 30 minutes); the wechat_push channel serves the route.
+MEDIA_FETCH_PATH = "/wechat/media/"
+MEDIA_FETCH_MAX_AGE = 2 * 3600
+
+
+def _media_signer():
+    from itsdangerous import URLSafeTimedSerializer
+    return URLSafeTimedSerializer(current_app.secret_key, salt="lianxin.wechat-media")
+
+
+def request_media_check(photo: MessagePhoto, *, openid: str) -> None:
+    """Ask WeChat to check the photo (mediaCheckAsync) when both the API and the push that
+    carries the verdict are configured; keep the trace id the verdict will name. WeChat down
+    refuses no one: the photo stays, a liaison still sees every held message."""
+    config = current_app.config
+    wechat = get_wechat()
+    if not (wechat.configured and config.get("WECHAT_PUSH_TOKEN")
+            and config.get("WECHAT_PUSH_AES_KEY")):
+        return
+    from backend.core.wechat import WeChatError
+    url = public_url(MEDIA_FETCH_PATH + _media_signer().dumps(photo.id))
+    try:
+        photo.media_trace_id = wechat.media_check_async(url, openid)
+    except WeChatError as err:
+        log.warning("mediaCheckAsync unavailable for photo %s: %s", photo.id, err)
+        return
+    db.session.flush()
+
+
+def photo_for_fetch_token(token: str) -> MessagePhoto | None:
+    """The photo a media-fetch URL names, while it is valid and the photo not hidden."""
+    from itsdangerous import BadData
+    try:
+        photo_id = _media_signer().loads(token, max_age=MEDIA_FETCH_MAX_AGE)
+    except BadData:
+        return None
+    return visible_photo(photo_id) if isinstance(photo_id, int) else None
 
 
 def photo_by_trace_id(trace_id: str) -> MessagePhoto | None:

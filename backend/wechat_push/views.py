@@ -1,15 +1,18 @@
 """GET /wechat/push answers WeChat's URL check; POST /wechat/push takes a safe-mode push:
 checked and opened by backend/core/wechat.py, taken once (backend/core/push_nonces.py), acted
 on (events.py), committed, answered `success`. A refused push is a 4xx with a code, and
-nothing changes."""
+nothing changes. GET /wechat/media/<signed id> is where WeChat fetches a photo it checks."""
 import time
 
 from flask import Flask, Response, current_app, jsonify, request
 
 from backend.core.errors import DomainError
 from backend.core.extensions import db
+from backend.core.media import image_response
 from backend.core.push_nonces import claim_nonce
 from backend.core.wechat import PushRefused, check_push_signature, open_push
+from backend.messages import operations as messages
+from backend.messages.operations import MEDIA_FETCH_PATH
 from backend.wechat_push import bp
 from backend.wechat_push.events import handle_push
 
@@ -64,6 +67,16 @@ def receive():
     return Response("success", mimetype="text/plain")
 
 
+@bp.get(MEDIA_FETCH_PATH + "<token>")
+def media_fetch(token: str):
+    """Where WeChat's media check fetches a resident's photo: the signed, lapsing id is the key."""
+    photo = messages.photo_for_fetch_token(token)
+    response = image_response(photo.storage_key) if photo is not None else None
+    if response is None:
+        raise _refused("media_not_found", "图片不存在或链接已过期", 404)
+    return response
+
+
 def _answer(err: DomainError):
     db.session.rollback()
     return jsonify(code=err.code, message=err.message), err.status
@@ -75,3 +88,4 @@ def register_wechat_push(app: Flask) -> None:
     app.register_blueprint(bp)
     csrf.exempt(bp)  # WeChat signs its pushes; it holds no session or CSRF token
     answer_errors_under(app, PREFIX, _answer)
+    answer_errors_under(app, MEDIA_FETCH_PATH, _answer)
