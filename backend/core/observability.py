@@ -121,7 +121,8 @@ def migrations_ready() -> tuple[bool, str]:
     except sa.exc.SQLAlchemyError as err:
         return False, type(err).__name__
     if current != heads:
-        return False, f"at {','.join(sorted(current)) or 'nothing'}, head is {','.join(sorted(heads))}"
+        at, head = ",".join(sorted(current)) or "nothing", ",".join(sorted(heads))
+        return False, f"at {at}, head is {head}"
     return True, "ok"
 
 

@@ -52,9 +52,10 @@ def record_reported_grants(resident: Resident, accepted_template_ids) -> list[st
 
 
 def apply_subscribe_changes(resident: Resident, changes) -> list[str]:
-    """WeChat's word on the resident's choices, [(template_id, status, from_popup)]: 'accept' in the popup
-    is one more send; 'reject' (in the popup, or later in the settings: a cancel) leaves no
-    send to spend, as WeChat would refuse it (43101). Returns the template ids changed."""
+    """WeChat's word on the resident's choices, [(template_id, status, from_popup)]: 'accept'
+    in the popup is one more send; 'reject' (in the popup, or later in the settings: a cancel)
+    leaves no send to spend, as WeChat would refuse it (43101). Returns the template ids
+    changed."""
     accepted = [t for t, status, popup in changes if status == "accept" and popup]
     changed = record_grants(resident, accepted)
     refused = sorted({t for t, status, _ in changes if status == "reject"}
