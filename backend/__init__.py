@@ -16,6 +16,7 @@ MIGRATIONS_DIR = ROOT / "migrations"
 # Every feature's tables, registered before Alembic or the tests look at the metadata.
 MODEL_MODULES = (
     "backend.core.audit_model", "backend.org.models", "backend.org.code_model",
+    "backend.core.push_nonces",
     "backend.workdays.models", "backend.accounts.models", "backend.accounts.resident_model",
     "backend.notifications.models", "backend.messages.models", "backend.messages.moderation_model",
     "backend.suggestions.models", "backend.reception.models", "backend.jobs.models",
@@ -48,6 +49,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from backend.core.db import render_migration_item
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
                      compare_type=True, render_item=render_migration_item)
+    from backend.core.observability import register_observability
+    register_observability(app)  # first: even a refused request gets its id
+    from backend.core.headers import register_security_headers
+    register_security_headers(app)
     from backend.core.input_edges import register_input_edges
     register_input_edges(app)
     csrf.init_app(app)
@@ -76,6 +81,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.register_blueprint(mp_bp)
     csrf.exempt(mp_bp)  # token-authenticated JSON, no cookies
     register_web(app)
+    from backend.wechat_push.views import register_wechat_push
+    register_wechat_push(app)
 
     from backend.cli.commands import register_cli
     register_cli(app)

@@ -38,6 +38,8 @@ class BaseConfig:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token already
 
     LOGIN_MAX_FAILURES = 5
@@ -52,6 +54,11 @@ class BaseConfig:
 
     WECHAT_APPID = os.environ.get("WECHAT_APPID")
     WECHAT_SECRET = os.environ.get("WECHAT_SECRET")
+    # Message push (消息推送, safe mode): the Token and EncodingAESKey set in WeChat's console,
+    # and how old (seconds) a push's timestamp may be; 0 turns the age check off.
+    WECHAT_PUSH_TOKEN = os.environ.get("WECHAT_PUSH_TOKEN")
+    WECHAT_PUSH_AES_KEY = os.environ.get("WECHAT_PUSH_AES_KEY")
+    WECHAT_PUSH_MAX_AGE_SECONDS = int(os.environ.get("WECHAT_PUSH_MAX_AGE_SECONDS", "300"))
     WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com/")
     WECHAT_MP_PAGE = os.environ.get("WECHAT_MP_PAGE", "pages/deputy/index")
     WECHAT_ENV_VERSION = os.environ.get("WECHAT_ENV_VERSION", "release")
@@ -94,6 +101,8 @@ class BaseConfig:
     # (4094 by default), which answers longer request lines with its own English page.
     MAX_URL_LENGTH = int(os.environ.get("MAX_URL_LENGTH", "2048"))
     TIMEZONE = "Asia/Shanghai"
+    # "json": log lines as JSON objects with the request id (backend/core/observability.py).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "")
 
 
 class DevelopmentConfig(BaseConfig):
@@ -110,11 +119,15 @@ class TestingConfig(BaseConfig):
     WECHAT_APPID = None
     WECHAT_SECRET = None
     WECHAT_TEMPLATES = {}
+    WECHAT_PUSH_TOKEN = None
+    WECHAT_PUSH_AES_KEY = None
 
 
 class ProductionConfig(BaseConfig):
     LIANXIN_ENV = "production"
+    # Every cookie we set (session, resident, text size) follows this: HTTPS only.
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 
 CONFIGS = {

@@ -42,7 +42,7 @@ def upload_photo(data):
 @endpoint(file_type="image/*")
 def photo_file(photo_id: int):
     """照片文件：上传者、留言人，以及有权查看这条留言的代表和联络员可见"""
-    photo = db.session.get(MessagePhoto, photo_id)
+    photo = ops.visible_photo(photo_id)
     response = image_response(photo.storage_key) if photo and _may_see(photo) else None
     if response is None:
         raise NotFound("照片不存在", code="photo_not_found")

@@ -21,6 +21,6 @@ def subscriptions():
 def subscribe(data):
     """记录用户允许的订阅消息模板（每个模板 +1 次）；不认识的模板忽略"""
     resident = current_resident()
-    ops.record_grants(resident, data["template_ids"])
+    ops.record_reported_grants(resident, data["template_ids"])
     db.session.commit()
     return {"templates": ops.grants_for(resident)}

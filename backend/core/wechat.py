@@ -9,6 +9,7 @@ Kept whole (past 400 lines): it is the one module that talks to WeChat, by desig
 from __future__ import annotations
 
 import binascii
+import json
 import re
 import threading
 import time
@@ -18,7 +19,7 @@ from typing import Any, Mapping
 
 import requests
 from wechatpy.client import WeChatClient
-from wechatpy.crypto import WeChatWxaCrypto
+from wechatpy.crypto import WeChatCrypto, WeChatWxaCrypto
 from wechatpy.exceptions import (
     InvalidAppIdException,
     InvalidSignatureException,
@@ -27,6 +28,11 @@ from wechatpy.exceptions import (
 from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
 from wechatpy.utils import check_signature
+from xml.parsers.expat import ExpatError
+
+import xmltodict
+
+from backend.core.errors import DomainError
 
 __all__ = [
     "SecCheckResult",
@@ -34,7 +40,9 @@ __all__ = [
     "WeChatDecryptError",
     "WeChatError",
     "WeChatNotConfigured",
+    "PushRefused",
     "check_push_signature",
+    "open_push",
 ]
 
 DEFAULT_API_BASE = "https://api.weixin.qq.com/"
@@ -105,6 +113,68 @@ def check_push_signature(token: str, signature: str, timestamp: str, nonce: str)
     except InvalidSignatureException:
         return False
     return True
+
+
+class PushRefused(DomainError):
+    """A message-push request we will not act on: unsigned, tampered, stale or unreadable."""
+    status = 403
+
+
+def _refuse(code: str, message: str, status: int = 403) -> PushRefused:
+    refused = PushRefused(message, code=code)
+    refused.status = status
+    return refused
+
+
+def open_push(token: str, aes_key: str, appid: str, *, signature: str, timestamp: str,
+              nonce: str, msg_signature: str, body: bytes, now: float,
+              max_age_seconds: int) -> dict:
+    """A safe-mode (AES) push from WeChat, checked and opened: the URL signature (token,
+    timestamp, nonce), the timestamp within max_age_seconds of `now` (0: not checked), the
+    message signature (…and the Encrypt value), the AES decryption and the appid inside it.
+    The body may be XML or JSON and so may the message in it; returns the message as a dict
+    (XML as xmltodict reads it: text values, nested dicts, repeated elements as lists)."""
+    if not check_push_signature(token, signature, timestamp, nonce):
+        raise _refuse("push_bad_signature", "推送签名不正确")
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        raise _refuse("push_bad_timestamp", "推送时间戳无效", 400) from None
+    if max_age_seconds and abs(now - sent_at) > max_age_seconds:
+        raise _refuse("push_stale", "推送已过期或时间不对，不予处理")
+    envelope = _parse(body)
+    encrypted = envelope.get("Encrypt") if isinstance(envelope, dict) else None
+    if not isinstance(encrypted, str) or not encrypted:
+        raise _refuse("push_unreadable", "推送内容无法识别", 400)
+    crypto = WeChatCrypto(token, aes_key, appid)
+    try:
+        plain = crypto.decrypt_message({"Encrypt": encrypted}, msg_signature or "", timestamp,
+                                       nonce)
+    except InvalidSignatureException:
+        raise _refuse("push_bad_signature", "推送签名不正确") from None
+    except InvalidAppIdException:
+        raise _refuse("push_wrong_app", "推送不属于本小程序") from None
+    # A wrong key or tampered ciphertext fails base64, AES padding or UTF-8 decoding.
+    except (ValueError, TypeError, IndexError, binascii.Error) as exc:
+        raise _refuse("push_undecryptable", "推送内容无法解密", 400) from exc
+    message = _parse(plain.encode("utf-8") if isinstance(plain, str) else plain)
+    if not isinstance(message, dict):
+        raise _refuse("push_unreadable", "推送内容无法识别", 400)
+    return message
+
+
+def _parse(raw: bytes) -> dict | None:
+    """An XML (<xml>…</xml>) or JSON document as a dict; None when it is neither."""
+    try:
+        text = (raw.decode("utf-8") if isinstance(raw, bytes) else raw).strip()
+        if text.startswith("<"):
+            # No entities at all: a push never needs one, and they are how XML bombs work.
+            if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
+                return None
+            return (xmltodict.parse(text, disable_entities=True) or {}).get("xml")
+        return json.loads(text)
+    except (ExpatError, ValueError):
+        return None
 
 
 class _ExpiringMemoryStorage(MemoryStorage):
@@ -386,6 +456,19 @@ class WeChatAdapter:
             if suggest == "risky":  # nothing is worse; spare the quota
                 break
         return worst
+
+    def media_check_async(self, media_url: str, openid: str, scene: int = 2) -> str:
+        """mediaCheckAsync v2 for an image WeChat fetches from `media_url`; returns the
+        trace_id its verdict (a wxa_media_check push, within 30 minutes) will carry."""
+        client = self.client
+        with _wechat_errors():
+            answer = client.post(self._url("wxa/media_check_async"), data={
+                "media_url": media_url, "media_type": 2, "version": 2, "scene": scene,
+                "openid": openid})
+        trace_id = answer.get("trace_id")
+        if not trace_id:
+            raise WeChatError(-1, "media_check_async answered without trace_id")
+        return str(trace_id)
 
     # --- notifications -----------------------------------------------------
 

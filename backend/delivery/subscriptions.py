@@ -39,6 +39,34 @@ def record_grants(resident: Resident, accepted_template_ids) -> list[str]:
     return counted
 
 
+def push_counts_grants() -> bool:
+    """With WeChat's message push configured, WeChat itself tells us each acceptance
+    (subscribe_msg_popup_event, signed): the mini-program's own report would count it twice."""
+    config = current_app.config
+    return bool(config.get("WECHAT_PUSH_TOKEN") and config.get("WECHAT_PUSH_AES_KEY"))
+
+
+def record_reported_grants(resident: Resident, accepted_template_ids) -> list[str]:
+    """What the mini-program says the resident accepted: counted unless the push counts it."""
+    return [] if push_counts_grants() else record_grants(resident, accepted_template_ids)
+
+
+def apply_subscribe_changes(resident: Resident, changes) -> list[str]:
+    """WeChat's word on the resident's choices, [(template_id, status, from_popup)]: 'accept'
+    in the popup is one more send; 'reject' (in the popup, or later in the settings: a cancel)
+    leaves no send to spend, as WeChat would refuse it (43101). Returns the template ids
+    changed."""
+    accepted = [t for t, status, popup in changes if status == "accept" and popup]
+    changed = record_grants(resident, accepted)
+    refused = sorted({t for t, status, _ in changes if status == "reject"}
+                     & set(_templates().values()))
+    for template_id in refused:
+        db.session.execute(sa.update(SubscribeGrant)
+                           .filter_by(resident_id=resident.id, template_id=template_id)
+                           .values(remaining=0))
+    return sorted(set(changed) | set(refused))
+
+
 def _templates() -> dict[str, str]:
     return current_app.config.get("WECHAT_TEMPLATES") or {}
 

@@ -80,7 +80,10 @@ class Message(db.Model):
     assigned_deputy = relationship("Deputy", foreign_keys=[assigned_deputy_id])
     resident = relationship("Resident")
     merged_into = relationship("Message", remote_side=[id])
+    # What anyone may see: a photo WeChat's media check found risky is hidden (hidden_at).
     photos = relationship("MessagePhoto", order_by="MessagePhoto.position",
+                          primaryjoin="and_(Message.id == MessagePhoto.message_id,"
+                                      " MessagePhoto.hidden_at.is_(None))",
                           back_populates="message")
     replies = relationship("MessageReply", order_by="MessageReply.id", back_populates="message")
     events = relationship("MessageEvent", order_by="MessageEvent.id", back_populates="message")
@@ -123,6 +126,10 @@ class MessagePhoto(db.Model):
     height: Mapped[int] = mapped_column(default=0)
     size_bytes: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    # The trace_id WeChat's mediaCheckAsync answered for this photo: its later verdict
+    # (a wxa_media_check push) names the photo only by it.
+    media_trace_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     message = relationship(Message, back_populates="photos")
 

@@ -7,6 +7,7 @@ Kept whole (past 400 lines): every transition of a message goes through one
 `_transition` and one TRANSITIONS table, which the display helpers read too.
 """
 import io
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,7 +17,7 @@ from flask import current_app
 from PIL import Image
 
 from backend.messages import policy
-from backend.core.adapters import get_storage
+from backend.core.adapters import get_storage, get_wechat, public_url
 from backend.core.errors import Forbidden, InvalidState, NotFound, RateLimited, ValidationFailed
 from backend.core.extensions import db
 from backend.core.images import clean_image
@@ -43,6 +44,7 @@ from backend.core.textcount import clean_text, visible_length
 from backend.core.timeutil import utcnow
 from backend.workdays.calendar import due_at
 
+log = logging.getLogger("lianxin.messages")
 BODY_MIN, BODY_MAX = 5, 2000
 MAX_PHOTOS = 9
 CATEGORIES = ("城乡建设", "交通运输", "环境保护", "教育文体", "卫生计生", "劳动和社会保障", "民政",
@@ -53,6 +55,7 @@ TRACKING_RE = re.compile(r"^LY(\d{8})-(\d{6,})$")
 # verb: (statuses it may start from, status it leads to; None keeps the status)
 TRANSITIONS = {
     "release": ({"held"}, "new"),
+    "hold": ({"new", "acknowledged", "awaiting_info", "reopened"}, "held"),
     "acknowledge": ({"new"}, "acknowledged"),
     "assign": (set(OPEN_STATUSES), None),
     "hand_back": ({"new", "acknowledged", "reopened"}, None),
@@ -69,7 +72,7 @@ TRANSITIONS = {
     "reopen": ({"answered"}, "reopened"),
 }
 VERB_LABELS = {
-    "release": "审核放行", "acknowledge": "受理", "assign": "分办", "hand_back": "退回联络员",
+    "release": "审核放行", "hold": "转人工审核", "acknowledge": "受理", "assign": "分办", "hand_back": "退回联络员",
     "set_category": "设置分类", "note": "内部备注", "reject": "不予受理", "forward": "转办",
     "merge": "合并", "reply": "答复", "request_info": "请求补充", "add_info": "补充说明",
     "rate": "评价", "close": "办结", "reopen": "重新办理",
@@ -227,8 +230,11 @@ def store_photo(upload: bytes, *, resident: Resident) -> MessagePhoto:
     try:
         with Image.open(io.BytesIO(data)) as img:
             width, height = img.size
-        return add_photo(resident=resident, storage_key=key, width=width, height=height,
-                         size_bytes=len(data))
+        photo = add_photo(resident=resident, storage_key=key, width=width, height=height,
+                          size_bytes=len(data))
+        if resident.openid:  # WeChat checks only what mini-program users send
+            request_media_check(photo, openid=resident.openid)
+        return photo
     except BaseException:
         storage.delete(key)
         raise
@@ -241,6 +247,86 @@ def add_photo(*, resident: Resident, storage_key: str, width: int, height: int,
     db.session.add(photo)
     db.session.flush()
     return photo
+
+
+# WeChat fetches a photo it checks from here, with a signed id that lapses (it fetches within
+# 30 minutes); the wechat_push channel serves the route.
+MEDIA_FETCH_PATH = "/wechat/media/"
+MEDIA_FETCH_MAX_AGE = 2 * 3600
+
+
+def _media_signer():
+    from itsdangerous import URLSafeTimedSerializer
+    return URLSafeTimedSerializer(current_app.secret_key, salt="lianxin.wechat-media")
+
+
+def request_media_check(photo: MessagePhoto, *, openid: str) -> None:
+    """Ask WeChat to check the photo (mediaCheckAsync) when both the API and the push that
+    carries the verdict are configured; keep the trace id the verdict will name. WeChat down
+    refuses no one: the photo stays, a liaison still sees every held message."""
+    config = current_app.config
+    wechat = get_wechat()
+    if not (wechat.configured and config.get("WECHAT_PUSH_TOKEN")
+            and config.get("WECHAT_PUSH_AES_KEY")):
+        return
+    from backend.core.wechat import WeChatError
+    url = public_url(MEDIA_FETCH_PATH + _media_signer().dumps(photo.id))
+    try:
+        photo.media_trace_id = wechat.media_check_async(url, openid)
+    except WeChatError as err:
+        log.warning("mediaCheckAsync unavailable for photo %s: %s", photo.id, err)
+        return
+    db.session.flush()
+
+
+def photo_for_fetch_token(token: str) -> MessagePhoto | None:
+    """The photo a media-fetch URL names, while it is valid and the photo not hidden."""
+    from itsdangerous import BadData
+    try:
+        photo_id = _media_signer().loads(token, max_age=MEDIA_FETCH_MAX_AGE)
+    except BadData:
+        return None
+    return visible_photo(photo_id) if isinstance(photo_id, int) else None
+
+
+def photo_by_trace_id(trace_id: str) -> MessagePhoto | None:
+    return db.session.scalar(db.select(MessagePhoto).filter_by(media_trace_id=trace_id))
+
+
+def visible_photo(photo_id: int) -> MessagePhoto | None:
+    """A photo by id, unless it was hidden (found risky): the routes that send files use this."""
+    photo = db.session.get(MessagePhoto, photo_id)
+    return photo if photo is not None and photo.hidden_at is None else None
+
+
+def hide_risky_photo(photo: MessagePhoto, *, label_text: str, actor=None) -> bool:
+    """WeChat's media check found the photo risky: no one is shown it any more, and the message
+    it came with waits for a liaison (held, with the reason; a message already past the
+    liaison keeps its status and gets an internal note). False when it was hidden already."""
+    if photo.hidden_at is not None:
+        return False
+    photo.hidden_at = utcnow()
+    reason = f"照片未通过微信内容安全检测（{label_text}）"
+    record("message_photo.hide", photo, actor=actor, before={"hidden_at": None},
+           after={"hidden_at": photo.hidden_at.isoformat(), "reason": reason,
+                  "trace_id": photo.media_trace_id})
+    message = db.session.get(Message, photo.message_id) if photo.message_id else None
+    if message is not None:
+        data = {"photo_id": photo.id, "trace_id": photo.media_trace_id}
+        if message.status in TRANSITIONS["hold"][0]:
+            before = message.status
+            message.hold_reason = reason
+            _transition(message, "hold", actor, internal=True, text=reason, data=data)
+            record("message.hold", message, actor=actor, before={"status": before},
+                   after={"status": "held", "hold_reason": reason})
+            notify_station_liaisons(message.station_id, "message.held", "有留言待审核",
+                                    body=_excerpt(message.body),
+                                    place=Place("liaison_message", message.id), subject=message)
+        else:
+            _event(message, "note", actor, message.status, message.status, internal=True,
+                   text=reason, data=data)
+    db.session.flush()
+    return True
 
 
 # ---- finding a message ----

@@ -14,7 +14,7 @@ from backend.core.adapters import get_storage
 from backend.core.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from backend.core.extensions import db
 from backend.core.media import image_response
-from backend.messages.models import RATING_LABELS, Message, MessagePhoto
+from backend.messages.models import RATING_LABELS, Message
 from backend.messages import operations as ops
 from backend.org import public
 from backend.suggestions import residents as outcome
@@ -219,7 +219,7 @@ def unread_answer_count() -> int:
 @bp.get("/m/<int:message_id>/photos/<int:photo_id>")
 def photo(message_id: int, photo_id: int):
     message = _load(message_id)
-    item = db.session.get(MessagePhoto, photo_id)
+    item = ops.visible_photo(photo_id)
     response = image_response(item.storage_key) if item and item.message_id == message.id else None
     if response is None:
         abort(404)

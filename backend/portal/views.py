@@ -67,6 +67,7 @@ def text_size():
     resp = redirect(target)
     large = request.args.get("large") == "1"
     resp.set_cookie(LARGE_TEXT_COOKIE, "1" if large else "0", max_age=365 * 86400,
-                    samesite="Lax", httponly=True)
+                    samesite="Lax", httponly=True,
+                    secure=current_app.config["SESSION_COOKIE_SECURE"])
     return resp
 

@@ -13,7 +13,7 @@ from backend.messages import policy
 from backend.core.errors import DomainError, Forbidden, ValidationFailed
 from backend.core.extensions import db
 from backend.core.media import image_response
-from backend.messages.models import RATING_LABELS, STATUS_LABELS, MessagePhoto
+from backend.messages.models import RATING_LABELS, STATUS_LABELS
 from backend.org.models import Deputy
 from backend.messages import display as views
 from backend.messages import operations as ops
@@ -118,7 +118,7 @@ def render_message(message, *, revealed_phone: str | None = None):
 def message_photo(message_id, photo_id):
     # Residents' photos never go through the public /media route: each request checks can_view.
     message = ops.get_for(current_user, message_id)
-    photo = db.session.get(MessagePhoto, photo_id)
+    photo = ops.visible_photo(photo_id)
     response = image_response(photo.storage_key) if photo and photo.message_id == message.id else None
     if response is None:
         abort(404)
