@@ -2,7 +2,7 @@
 and when it was hidden
 
 Revision ID: b7c3e9a41d25
-Revises: e1fe5ebaca6a
+Revises: b85437a2a267
 Create Date: 2026-12-03 08:40:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7c3e9a41d25'
-down_revision = 'e1fe5ebaca6a'
+down_revision = 'b85437a2a267'
 branch_labels = None
 depends_on = None
 
