@@ -18,6 +18,7 @@ MODEL_MODULES = (
     "backend.core.audit_model", "backend.org.models", "backend.org.code_model",
     "backend.workdays.models", "backend.accounts.models", "backend.accounts.resident_model",
     "backend.notifications.models", "backend.messages.models", "backend.messages.moderation_model",
+    "backend.messages.triage_model",
     "backend.suggestions.models", "backend.reception.models", "backend.jobs.models",
     "backend.activities.models",
     "backend.projects.models",

@@ -130,6 +130,13 @@ def purge_unsent_photos(today: date, now: datetime) -> str:
                                           if failed else "")
 
 
+def store_category_suggestions(today: date, now: datetime) -> str:
+    """The model's category for new messages, stored off the submission's path; unkeyed and
+    idempotent (a row already stored is kept: INSERT … ON CONFLICT DO NOTHING)."""
+    from backend.messages.triage import fill_suggestions
+    return f"存储分类建议 {fill_suggestions()} 条"
+
+
 def default_jobs(config) -> list[ScheduledJob]:
     def daily(hour, minute=0):
         return CronTrigger(hour=hour, minute=minute, timezone=LOCAL_TZ)
@@ -146,6 +153,9 @@ def default_jobs(config) -> list[ScheduledJob]:
         ScheduledJob("suggestions.followups", "建议回头看", daily(8), open_followups, _per_day),
         ScheduledJob("photos.purge", "清理未发送的照片", daily(3, 30), purge_unsent_photos,
                      _per_day),
+        ScheduledJob("triage.suggest", "留言分类建议",
+                     IntervalTrigger(seconds=config.get("TRIAGE_SUGGEST_SECONDS", 60),
+                                     timezone=LOCAL_TZ), store_category_suggestions),
     ]
 
 
