@@ -42,3 +42,33 @@ class MessageTriage(db.Model):
     @property
     def confidence_pct(self) -> int:
         return round(self.confidence * 100)
+
+
+class RoutingRule(db.Model):
+    """分办规则: the office's table from a category (and, optionally, words in the message) to
+    the deputy of the station or the department that usually handles it."""
+    __tablename__ = "routing_rules"
+    __table_args__ = (
+        sa.CheckConstraint("(deputy_id IS NULL) != (department_id IS NULL)", name="one_assignee"),
+        sa.Index("ix_routing_rules_station_category", "station_id", "category"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(sa.String(20))
+    # Words separated by spaces; any one of them in the message makes the rule apply.
+    keywords: Mapped[str] = mapped_column(sa.String(200), default="")
+    deputy_id: Mapped[int | None] = mapped_column(sa.ForeignKey("deputies.id", ondelete="CASCADE"))
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    station = relationship("Station")
+    deputy = relationship("Deputy")
+    department = relationship("Department")
+
+    @property
+    def keyword_list(self) -> list[str]:
+        return self.keywords.split()
+
+    @property
+    def assignee_label(self) -> str:
+        return f"{self.deputy.name}代表" if self.deputy else self.department.name

@@ -125,3 +125,40 @@ def test_pages_work_without_a_model(world, login, app, tmp_path, monkeypatch):
     done = _post(client, f"{url}/category", {"category": "民政"}, url)
     assert "已设置分类：民政" in done
     assert db.session.scalar(sa.select(sa.func.count()).select_from(MessageTriage)) == 0
+
+
+def test_admin_adds_a_rule_and_the_liaison_assigns_with_one_tap(world, login, make_staff, make_deputy, app):
+    from backend.messages.triage_model import RoutingRule
+    from tests.conftest import post_form
+    deputy = make_deputy(name="交通口代表", stations=list(world.first.deputy.stations))
+    admin = make_staff("admin")
+    db.session.commit()
+    client = app.test_client()  # the admin's own browser
+    assert post_form(client, "/staff/login", {"username": admin.username,
+                                              "password": "correct-horse-9"}).status_code == 302
+    page = _post(client, "/staff/routing", {"station_id": world.first.station_id, "category": "城乡建设",
+                                            "keywords": "公交", "assignee": f"deputy:{deputy.id}"},
+                 "/staff/routing")
+    assert "已添加分办规则" in page and 'data-testid="rule"' in page
+    refused = _post(client, "/staff/routing", {"station_id": world.first.station_id, "category": "城乡建设",
+                                               "assignee": ""}, "/staff/routing")
+    assert "请选择一位代表或一个承办单位" in refused
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(RoutingRule)) == 1
+
+    client = login(world.liaison)
+    assert "建议分办：" + deputy.name + "代表" in _page(client, "/staff/messages")
+    url = f"/staff/messages/{world.first.id}"
+    page = _page(client, url)
+    assert 'data-testid="assign-suggested"' in page
+    done = _post(client, f"{url}/assign", {"deputy_id": deputy.id}, url)
+    assert f"已分办给{deputy.name}代表" in done
+    db.session.expire_all()
+    assert db.session.get(Message, world.first.id).assigned_deputy_id == deputy.id
+
+    # the liaison cannot edit the table
+    rule_id = db.session.scalar(sa.select(RoutingRule.id))
+    assert client.get("/staff/routing").status_code == 403
+    resp = client.post(f"/staff/routing/{rule_id}/delete",
+                       data={"csrf_token": csrf_token(client, "/staff/")})
+    assert resp.status_code == 403
+    assert db.session.get(RoutingRule, rule_id) is not None
