@@ -162,3 +162,26 @@ def test_admin_adds_a_rule_and_the_liaison_assigns_with_one_tap(world, login, ma
                        data={"csrf_token": csrf_token(client, "/staff/")})
     assert resp.status_code == 403
     assert db.session.get(RoutingRule, rule_id) is not None
+
+
+def test_hot_issues_page_links_a_prefilled_suggestion_draft(db, login, make_deputy, make_resident, make_staff):
+    deputy = make_deputy(name="王建国")
+    texts = ["桂花苑小区3号楼电梯坏了两个星期，物业一直不修，老人上下楼很困难。",
+             "桂花苑小区3号楼的电梯已经坏了半个月，物业不管不问，老人没法下楼。"]
+    ids = [submit_message(resident=make_resident(web_key=uuid.uuid4().hex), deputy=deputy, body=t,
+                          idempotency_key=uuid.uuid4().hex).message.id for t in texts]
+    liaison = make_staff("liaison", stations=list(deputy.stations))
+    deputy_user = make_staff("deputy", deputy=deputy)
+    db.session.commit()
+    client = login(liaison)
+    page = _page(client, "/staff/hot-issues?days=7")
+    assert page.count('data-testid="hot-issue"') == 1 and "2 位居民 · 2 条留言" in page
+    link = re.search(r'data-testid="draft-suggestion"\s+href="([^"]+)"', page).group(1)
+    form = _page(client, link)
+    for message_id in ids:
+        assert re.search(rf'value="{message_id}"[^>]*checked', form), message_id
+    assert "staff/hot-issues" in _page(client, "/staff/")
+
+
+def test_hot_issues_page_is_not_a_deputys(world, login):
+    assert login(world.deputy_user).get("/staff/hot-issues").status_code == 403
