@@ -5,13 +5,14 @@ from backend.org.models import Deputy
 from backend.messages import display as views
 from backend.messages import operations as ops
 from backend.messages import triage
+from backend.messages.hot_issues import hot_issues
 from backend.messages.queue import liaison_queue, queue_counts
 from miniprogram_api import bp
 from miniprogram_api.auth import current_staff, liaison_required
 from miniprogram_api.casework import case_action, phone_action
 from miniprogram_api.endpoint import endpoint
 from miniprogram_api.schemas_staff import (
-    AssignIn, CategoryIn, ForwardIn, LiaisonMessageOut, MergeIn, NoteIn, QueuePageOut, QueueQuery,
+    AssignIn, CategoryIn, ForwardIn, HotIssuesOut, HotIssuesQuery, LiaisonMessageOut, MergeIn, NoteIn, QueuePageOut, QueueQuery,
     ReasonIn,
 )
 
@@ -24,6 +25,15 @@ def liaison_queue_page(data):
     page = liaison_queue(current_staff(), data["filters"], cursor=data["cursor"])
     return {"items": page.items, "next_cursor": page.next_cursor,
             "counts": queue_counts(current_staff())}
+
+
+@bp.get("/liaison/hot-issues")
+@liaison_required
+@endpoint(query=HotIssuesQuery, out=HotIssuesOut)
+def liaison_hot_issues(data):
+    """热点问题：近期多位居民反映的同一问题，按热度排序"""
+    return {"items": hot_issues(current_staff(), days=data["days"],
+                                station_ids=[data["station_id"]] if data["station_id"] else [])}
 
 
 @bp.get("/liaison/messages/<int:message_id>")

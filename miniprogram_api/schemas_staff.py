@@ -172,6 +172,27 @@ class LiaisonMessageOut(StaffMessageOut):
         "description": "本站较早、仍在办理、内容相近的留言，可用 merge 合并"})
 
 
+HOT_WINDOWS = (7, 30, 90)
+
+
+class HotIssuesQuery(In):
+    days = fields.Int(load_default=30, validate=validate.OneOf(
+        HOT_WINDOWS, error="请选择 7、30 或 90 天"), metadata={"enum": list(HOT_WINDOWS)})
+    station_id = RowId(load_default=None, metadata={"description": "不填：我所有的联络站"})
+
+
+class HotIssueOut(Schema):
+    title = fields.Str(dump_only=True, metadata={"description": "第一条留言的开头"})
+    heat = fields.Float(dump_only=True, metadata={"description": "热度：反映的居民人数，按最近程度衰减"})
+    residents = fields.Int(dump_only=True, metadata={"description": "反映的居民人数（同一居民只算一次）"})
+    last_at = LocalDateTime(dump_only=True)
+    messages = fields.List(fields.Nested(StaffMessageSummaryOut), dump_only=True)
+
+
+class HotIssuesOut(Schema):
+    items = fields.List(fields.Nested(HotIssueOut), dump_only=True)
+
+
 class InboxPageOut(Schema):
     items = fields.List(fields.Nested(StaffMessageSummaryOut), dump_only=True)
     next_cursor = fields.Str(allow_none=True, dump_only=True)

@@ -77,3 +77,18 @@ def test_openapi_documents_the_triage_fields(api):
     schemas = doc["components"]["schemas"]
     assert {"CategorySuggestionOut", "AssigneeOut", "DuplicateOut", "LabelChanceOut"} <= set(schemas)
     assert {"category_suggestion", "suggested_assignee", "duplicates"} <= set(schemas["LiaisonMessageOut"]["properties"])
+
+
+def test_hot_issues_in_liaison_mode(api, world, make_resident):
+    texts = ["桂花苑小区3号楼电梯坏了两个星期，物业一直不修，老人上下楼很困难。",
+             "桂花苑小区3号楼的电梯已经坏了半个月，物业不管不问，老人没法下楼。"]
+    ids = [ops.submit_message(resident=make_resident(), deputy=world.deputy, body=t,
+                              idempotency_key=uuid.uuid4().hex).message.id for t in texts]
+    db.session.commit()
+    (issue,) = api.get("/liaison/hot-issues?days=7", world.tokens["liaison"]).json["items"]
+    assert issue["residents"] == 2 and [m["id"] for m in issue["messages"]] == ids
+    assert api.get("/liaison/hot-issues", world.tokens["other_liaison"]).json["items"] == []
+    bad = api.get("/liaison/hot-issues?days=5", world.tokens["liaison"])
+    assert bad.status_code == 422 and bad.json["errors"] == {"days": ["请选择 7、30 或 90 天"]}
+    other = api.get(f"/liaison/hot-issues?station_id={world.station.id}", world.tokens["other_liaison"])
+    assert other.status_code == 403 and other.json["code"] == "station_forbidden"
