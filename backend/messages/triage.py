@@ -6,6 +6,7 @@ scheduler job (`fill_suggestions`) stores suggestions for new messages, and the 
 computes the few not stored yet in memory. A missing or failing model means no suggestion and
 a log line (backend/triage/category.py), never a lost or delayed message.
 """
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -155,23 +156,32 @@ class Duplicate:
     score: float
 
 
+@functools.lru_cache(maxsize=8192)
+def _shingles(body: str):
+    # A message's body never changes after it is sent, so its shingles are cached by the text
+    # itself (ids can be reused by a wiped SQLite table; the text cannot lie).
+    return DuplicateIndex.shingles(body)
+
+
 def duplicates_of(message: Message, limit: int = 5) -> list[Duplicate]:
     """Earlier messages of the same station, still being handled, that say the same thing.
 
     One text against a bounded set: every candidate is scored exactly (the shingle similarity
     the DuplicateIndex verifies with), so nothing hangs on LSH buckets or a cached index going
-    stale after a merge or a closure."""
-    mine = DuplicateIndex.shingles(message.body)
+    stale after a merge or a closure. Only ids and bodies are read; the matches are loaded."""
+    mine = _shingles(message.body)
     if len(mine) < MIN_SHINGLES:
         return []
-    earlier = db.session.scalars(
-        sa.select(Message).where(Message.station_id == message.station_id, Message.id < message.id,
-                                 Message.status.in_(DUPLICATE_STATUSES))
+    earlier = db.session.execute(
+        sa.select(Message.id, Message.body).where(
+            Message.station_id == message.station_id, Message.id < message.id,
+            Message.status.in_(DUPLICATE_STATUSES))
         .order_by(Message.id.desc()).limit(DUPLICATE_WINDOW)).all()
-    found = []
-    for other in earlier:
-        score = similarity(mine, DuplicateIndex.shingles(other.body))
+    scores = {}
+    for other_id, body in earlier:
+        score = similarity(mine, _shingles(body))
         if score >= THRESHOLD:
-            found.append(Duplicate(other, round(score, 3)))
-    found.sort(key=lambda d: (-d.score, -d.message.id))
-    return found[:limit]
+            scores[other_id] = round(score, 3)
+    best = sorted(scores, key=lambda i: (-scores[i], -i))[:limit]
+    loaded = {m.id: m for m in db.session.scalars(sa.select(Message).where(Message.id.in_(best)))} if best else {}
+    return [Duplicate(loaded[i], scores[i]) for i in best if i in loaded]
