@@ -154,7 +154,7 @@ def default_jobs(config) -> list[ScheduledJob]:
         ScheduledJob("photos.purge", "清理未发送的照片", daily(3, 30), purge_unsent_photos,
                      _per_day),
         ScheduledJob("triage.suggest", "留言分类建议",
-                     IntervalTrigger(seconds=config.get("TRIAGE_SUGGEST_SECONDS", 60),
+                     IntervalTrigger(seconds=config["TRIAGE_SUGGEST_SECONDS"],
                                      timezone=LOCAL_TZ), store_category_suggestions),
     ]
 

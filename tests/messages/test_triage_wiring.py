@@ -171,3 +171,13 @@ def test_duplicates_are_earlier_open_messages_of_the_same_station(submit, make_d
     from backend.messages import operations as ops
     ops.merge(first, other, actor=liaison_of(first.station))
     assert triage.duplicates_of(copy) == []
+
+
+def test_the_scheduler_job_stores_suggestions_and_reports(submit, app):
+    from backend.jobs.scheduler import default_jobs, run_job
+    job = {j.id: j for j in default_jobs(app.config)}["triage.suggest"]
+    assert job.run_key is None and job.trigger.interval.total_seconds() == app.config["TRIAGE_SUGGEST_SECONDS"]
+    submit(body=BUS)
+    db.session.commit()
+    assert run_job("triage.suggest") == "done"
+    assert len(_rows()) == 1
