@@ -84,12 +84,19 @@ def _row_values(t: MessageTriage) -> dict:
                 decided_at=None, created_at=t.created_at)
 
 
+# The job looks at the latest messages only, so a run costs the same on a million-row table;
+# an older message without a stored suggestion is computed when a page shows it.
+FILL_LOOKBACK = 2000
+
+
 def fill_suggestions(limit: int = 500) -> int:
     """The scheduler's step: store suggestions for the latest messages that have none. Returns
     how many were stored (0 when the model is missing: the next run tries again)."""
+    latest = sa.select(Message.id).order_by(Message.id.desc()).limit(FILL_LOOKBACK).scalar_subquery()
     missing = db.session.scalars(
         sa.select(Message).outerjoin(MessageTriage, MessageTriage.message_id == Message.id)
-        .where(MessageTriage.message_id.is_(None)).order_by(Message.id.desc()).limit(limit)).all()
+        .where(Message.id.in_(latest), MessageTriage.message_id.is_(None))
+        .order_by(Message.id.desc()).limit(limit)).all()
     rows = []
     for message in missing:
         fresh = compute(message)

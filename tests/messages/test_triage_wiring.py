@@ -181,3 +181,11 @@ def test_the_scheduler_job_stores_suggestions_and_reports(submit, app):
     db.session.commit()
     assert run_job("triage.suggest") == "done"
     assert len(_rows()) == 1
+
+
+def test_the_job_looks_only_at_the_latest_messages(submit, monkeypatch):
+    monkeypatch.setattr(triage, "FILL_LOOKBACK", 2)
+    old, *latest = [submit(body=b).message for b in (BUS, SCHOOL, BUS_AGAIN)]
+    assert triage.fill_suggestions() == 2
+    assert [r.message_id for r in _rows()] == [m.id for m in latest]
+    assert triage.suggestion_for(old).label == "城乡建设"  # still shown, computed on read
