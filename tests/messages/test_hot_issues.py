@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 
 from backend.core.errors import Forbidden
-from backend.core.extensions import db
 from backend.core.timeutil import utcnow
 from backend.messages import operations as ops
 from backend.messages.hot_issues import hot_issues

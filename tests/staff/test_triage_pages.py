@@ -171,7 +171,6 @@ def test_hot_issues_page_links_a_prefilled_suggestion_draft(db, login, make_depu
     ids = [submit_message(resident=make_resident(web_key=uuid.uuid4().hex), deputy=deputy, body=t,
                           idempotency_key=uuid.uuid4().hex).message.id for t in texts]
     liaison = make_staff("liaison", stations=list(deputy.stations))
-    deputy_user = make_staff("deputy", deputy=deputy)
     db.session.commit()
     client = login(liaison)
     page = _page(client, "/staff/hot-issues?days=7")
