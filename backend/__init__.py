@@ -19,6 +19,7 @@ MODEL_MODULES = (
     "backend.core.push_nonces",
     "backend.workdays.models", "backend.accounts.models", "backend.accounts.resident_model",
     "backend.notifications.models", "backend.messages.models", "backend.messages.moderation_model",
+    "backend.messages.triage_model",
     "backend.suggestions.models", "backend.reception.models", "backend.jobs.models",
     "backend.activities.models",
     "backend.projects.models", "backend.records.evaluation_model",

@@ -93,6 +93,8 @@ class BaseConfig:
     SCHEDULER_LEASE_SECONDS = float(os.environ.get("SCHEDULER_LEASE_SECONDS", "60"))
     SCHEDULER_RENEW_SECONDS = float(os.environ.get("SCHEDULER_RENEW_SECONDS", "20"))
     SCHEDULER_OUTBOX_SECONDS = int(os.environ.get("SCHEDULER_OUTBOX_SECONDS", "30"))
+    # How often the scheduler stores the category model's suggestions for new messages.
+    TRIAGE_SUGGEST_SECONDS = int(os.environ.get("TRIAGE_SUGGEST_SECONDS", "60"))
     # "module:function(config)" returning another job list; empty: the standard jobs. For tests.
     SCHEDULER_JOBS = os.environ.get("SCHEDULER_JOBS", "")
 

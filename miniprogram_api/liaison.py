@@ -4,14 +4,16 @@ from backend.core.extensions import db
 from backend.org.models import Deputy
 from backend.messages import display as views
 from backend.messages import operations as ops
+from backend.messages import triage
+from backend.messages.hot_issues import hot_issues
 from backend.messages.queue import liaison_queue, queue_counts
 from miniprogram_api import bp
 from miniprogram_api.auth import current_staff, liaison_required
 from miniprogram_api.casework import case_action, phone_action
 from miniprogram_api.endpoint import endpoint
 from miniprogram_api.schemas_staff import (
-    AssignIn, CategoryIn, ForwardIn, MergeIn, NoteIn, QueuePageOut, QueueQuery, ReasonIn,
-    StaffMessageOut,
+    AssignIn, CategoryIn, ForwardIn, HotIssuesOut, HotIssuesQuery, LiaisonMessageOut, MergeIn, NoteIn, QueuePageOut, QueueQuery,
+    ReasonIn,
 )
 
 
@@ -25,11 +27,20 @@ def liaison_queue_page(data):
             "counts": queue_counts(current_staff())}
 
 
+@bp.get("/liaison/hot-issues")
+@liaison_required
+@endpoint(query=HotIssuesQuery, out=HotIssuesOut)
+def liaison_hot_issues(data):
+    """热点问题：近期多位居民反映的同一问题，按热度排序"""
+    return {"items": hot_issues(current_staff(), days=data["days"],
+                                station_ids=[data["station_id"]] if data["station_id"] else [])}
+
+
 @bp.get("/liaison/messages/<int:message_id>")
 @liaison_required
-@endpoint(out=StaffMessageOut)
+@endpoint(out=LiaisonMessageOut)
 def liaison_message(message_id: int):
-    """一条留言，含内部记录和现在可以进行的操作"""
+    """一条留言，含内部记录、现在可以进行的操作、分类建议、建议分办对象和可能重复的留言"""
     return ops.get_for(current_staff(), message_id)
 
 
@@ -39,10 +50,11 @@ def liaison_acknowledge(message, data, actor):
     ops.acknowledge(message, actor=actor)
 
 
-@case_action("/liaison/messages/<int:message_id>/category", liaison_required, CategoryIn)
+@case_action("/liaison/messages/<int:message_id>/category", liaison_required, CategoryIn,
+             out=LiaisonMessageOut)
 def liaison_category(message, data, actor):
-    """设置分类"""
-    ops.set_category(message, data["category"], actor=actor)
+    """设置分类；有分类建议时记为采纳或更正（用于重新训练模型）"""
+    triage.categorise(message, data["category"], actor=actor)
 
 
 @case_action("/liaison/messages/<int:message_id>/assign", liaison_required, AssignIn)

@@ -1,4 +1,6 @@
 """Schemas of messages: what a resident sends, and a message as its writer sees it."""
+import functools
+
 from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 from werkzeug.datastructures import FileStorage
 
@@ -6,6 +8,7 @@ from backend.messages.models import RATING_LABELS, RATINGS
 from backend.suggestions.models import SUGGESTION_RATINGS
 from backend.messages import display as views
 from backend.messages import operations as ops
+from backend.messages import routing, triage
 from backend.suggestions import residents as outcome
 from backend.messages.queue import is_overdue
 from miniprogram_api.schemas import In, LocalDateTime, RowId, text_field
@@ -37,6 +40,17 @@ class MessageView:
     actions = property(lambda self: sorted(views.allowed_actions(self.viewer, self.message)))
     # The deputy suggestions the message fed, as its writer sees them (MyMessageOut only).
     resident_suggestions = property(lambda self: outcome.suggestions_for_message(self.message))
+    # The triage model's help (liaison schemas only).
+    duplicates = property(lambda self: triage.duplicates_of(self.message))
+
+    @functools.cached_property
+    def category_suggestion(self):
+        return triage.suggestion_for(self.message)
+
+    @property
+    def suggested_assignee(self):
+        t = self.category_suggestion
+        return routing.route(self.message, self.message.category or (t.label if t else None))
 
     @property
     def deadline(self):

@@ -124,6 +124,75 @@ class StaffMessageOut(MessageOut, StaffMessageSummaryOut):
         "description": "当前可以进行的操作，如 reply、assign、reveal_phone"})
 
 
+# ---- liaison mode: the triage model's help ----
+
+class LabelChanceOut(Schema):
+    label = fields.Function(lambda pair: pair[0], dump_only=True, metadata={"type": "string"})
+    probability = fields.Function(lambda pair: pair[1], dump_only=True, metadata={"type": "number"})
+
+
+class CategorySuggestionOut(Schema):
+    label = fields.Str(dump_only=True, metadata={"description": "建议的一级分类"})
+    confidence = fields.Float(dump_only=True, metadata={"description": "0 到 1"})
+    uncertain = fields.Bool(attribute="is_uncertain", dump_only=True, metadata={
+        "description": "为 true 时模型没有把握：只能作为参考，请联络员选择"})
+    top3 = fields.List(fields.Nested(LabelChanceOut), dump_only=True, metadata={
+        "description": "第一名不明显领先（或不确定）时列出前三名，否则为空"})
+    decision = fields.Str(allow_none=True, dump_only=True, metadata={
+        "description": "accepted（采纳）或 corrected（更正）；null 为尚未处理"})
+    decided_label = fields.Str(dump_only=True)
+
+
+class AssigneeOut(Schema):
+    kind = fields.Function(lambda r: "deputy" if r.deputy else "department", dump_only=True,
+                           metadata={"type": "string", "enum": ["deputy", "department"]})
+    id = fields.Function(lambda r: (r.deputy or r.department).id, dump_only=True,
+                         metadata={"type": "integer"})
+    name = fields.Str(attribute="label", dump_only=True)
+
+
+class DuplicateOut(Schema):
+    id = fields.Int(attribute="message.id", dump_only=True)
+    tracking_no = fields.Str(attribute="message.tracking_no", dump_only=True)
+    status = fields.Str(attribute="message.status", dump_only=True)
+    excerpt = fields.Function(lambda d: d.message.body[:60], dump_only=True, metadata={"type": "string"})
+    score = fields.Float(dump_only=True, metadata={"description": "相似度，0.5 到 1"})
+
+
+class LiaisonMessageSummaryOut(StaffMessageSummaryOut):
+    # null when the model is missing or failing: the message is there, its suggestion is not
+    category_suggestion = fields.Nested(CategorySuggestionOut, allow_none=True, dump_only=True)
+
+
+class LiaisonMessageOut(StaffMessageOut):
+    category_suggestion = fields.Nested(CategorySuggestionOut, allow_none=True, dump_only=True)
+    suggested_assignee = fields.Nested(AssigneeOut, allow_none=True, dump_only=True, metadata={
+        "description": "分办规则建议的代表或承办单位"})
+    duplicates = fields.List(fields.Nested(DuplicateOut), dump_only=True, metadata={
+        "description": "本站较早、仍在办理、内容相近的留言，可用 merge 合并"})
+
+
+HOT_WINDOWS = (7, 30, 90)
+
+
+class HotIssuesQuery(In):
+    days = fields.Int(load_default=30, validate=validate.OneOf(
+        HOT_WINDOWS, error="请选择 7、30 或 90 天"), metadata={"enum": list(HOT_WINDOWS)})
+    station_id = RowId(load_default=None, metadata={"description": "不填：我所有的联络站"})
+
+
+class HotIssueOut(Schema):
+    title = fields.Str(dump_only=True, metadata={"description": "第一条留言的开头"})
+    heat = fields.Float(dump_only=True, metadata={"description": "热度：反映的居民人数，按最近程度衰减"})
+    residents = fields.Int(dump_only=True, metadata={"description": "反映的居民人数（同一居民只算一次）"})
+    last_at = LocalDateTime(dump_only=True)
+    messages = fields.List(fields.Nested(StaffMessageSummaryOut), dump_only=True)
+
+
+class HotIssuesOut(Schema):
+    items = fields.List(fields.Nested(HotIssueOut), dump_only=True)
+
+
 class InboxPageOut(Schema):
     items = fields.List(fields.Nested(StaffMessageSummaryOut), dump_only=True)
     next_cursor = fields.Str(allow_none=True, dump_only=True)
@@ -138,7 +207,7 @@ class QueueCountsOut(Schema):
 
 
 class QueuePageOut(Schema):
-    items = fields.List(fields.Nested(StaffMessageSummaryOut), dump_only=True)
+    items = fields.List(fields.Nested(LiaisonMessageSummaryOut), dump_only=True)
     next_cursor = fields.Str(allow_none=True, dump_only=True)
     counts = fields.Nested(QueueCountsOut, dump_only=True)
 

@@ -55,3 +55,23 @@ def train_command(csv_file, corrections, model_dir):
     size = sum(f.stat().st_size for f in target.glob("category.*"))
     click.echo(f"已用 {len(rows)} 条留言和 {len(extra)} 条更正训练模型：{len(model.labels)} 个类别，"
                f"写入 {target}（{size / 1e6:.1f} MB）。")
+
+
+@triage_cli.command("corrections", help="导出联络员采纳或更正过分类的留言（列：subject、body、label），供 train --corrections 使用。")
+@click.argument("csv_file", type=click.Path(dir_okay=False, writable=True))
+@click.option("--all-labels", is_flag=True, help="也导出模型没有的类别（默认只导出模型认识的类别）")
+def corrections_command(csv_file, all_labels):
+    import csv
+
+    from backend.messages.triage import decided_rows
+    rows = decided_rows(only_known_labels=not all_labels)
+    try:
+        with open(csv_file, "w", encoding="utf-8", newline="") as fh:
+            out = csv.writer(fh)
+            out.writerow(["subject", "body", "label", "suggested", "decision", "message_id"])
+            for r in rows:
+                out.writerow(["", r.body, r.label, r.suggested, r.decision, r.message_id])
+    except OSError as err:
+        raise click.ClickException(f"无法写入文件 {csv_file}：{err}") from err
+    corrected = sum(r.decision == "corrected" for r in rows)
+    click.echo(f"已导出 {len(rows)} 条（其中更正 {corrected} 条）到 {csv_file}。")

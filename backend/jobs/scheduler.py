@@ -138,6 +138,13 @@ def purge_unsent_photos(today: date, now: datetime) -> str:
                                           if failed else "")
 
 
+def store_category_suggestions(today: date, now: datetime) -> str:
+    """The model's category for new messages, stored off the submission's path; unkeyed and
+    idempotent (a row already stored is kept: INSERT … ON CONFLICT DO NOTHING)."""
+    from backend.messages.triage import fill_suggestions
+    return f"存储分类建议 {fill_suggestions()} 条"
+
+
 def default_jobs(config) -> list[ScheduledJob]:
     def daily(hour, minute=0):
         return CronTrigger(hour=hour, minute=minute, timezone=LOCAL_TZ)
@@ -156,6 +163,9 @@ def default_jobs(config) -> list[ScheduledJob]:
                      _per_day),
         ScheduledJob("records.followups", "留言答复回访", daily(10), responsiveness_followups,
                      _per_day),
+        ScheduledJob("triage.suggest", "留言分类建议",
+                     IntervalTrigger(seconds=config["TRIAGE_SUGGEST_SECONDS"],
+                                     timezone=LOCAL_TZ), store_category_suggestions),
     ]
 
 

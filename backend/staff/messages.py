@@ -17,6 +17,7 @@ from backend.messages.models import RATING_LABELS, STATUS_LABELS
 from backend.org.models import Deputy
 from backend.messages import display as views
 from backend.messages import operations as ops
+from backend.messages import routing, triage
 from backend.messages.queue import (
     QueueFilters, is_overdue, liaison_queue, queue_counts, similar_open_messages,
 )
@@ -43,9 +44,13 @@ def message_queue():
     filters = _queue_filters(request.args)
     cursor = request.args.get("cursor") or None
     page = liaison_queue(current_user, filters, cursor=cursor)
+    suggestions = triage.suggestions_for(page.items)
     year = local_today().year
     return render_template(
         "staff/messages_queue.html", page=page, items=views.preload(page.items),
+        suggestions=suggestions, routes=routing.routes_for(
+            [(m, m.category or (suggestions[m.id].label if m.id in suggestions else None))
+             for m in page.items]),
         filters=filters, counts=queue_counts(current_user), is_overdue=is_overdue,
         deadline_of=views.next_deadline,
         stations=views.queue_stations(current_user),
@@ -101,6 +106,10 @@ def render_message(message, *, revealed_phone: str | None = None):
     """The detail page for any staff user who may view the message; it shows only the
     actions `allowed_actions` grants, the inbox and the queue share it."""
     actions = views.allowed_actions(current_user, message)
+    triaging = "set_category" in actions or "merge" in actions
+    suggestion = triage.suggestion_for(message) if triaging else None
+    route = routing.route(message, message.category or (suggestion.label if suggestion else None)) \
+        if triaging else None
     return render_template(
         "staff/messages_detail.html", message=message, actions=actions,
         timeline=ops.full_timeline(message), merged_here=ops.merged_into(message),
@@ -110,7 +119,9 @@ def render_message(message, *, revealed_phone: str | None = None):
         categories=ops.CATEGORIES, event_labels=views.EVENT_LABELS,
         event_summary=views.event_summary,
         deputies=views.assignable_deputies(message) if "assign" in actions else [],
-        similar=similar_open_messages(message) if "merge" in actions else [])
+        similar=similar_open_messages(message) if "merge" in actions else [],
+        suggestion=suggestion, route=route,
+        duplicates=triage.duplicates_of(message) if triaging else [])
 
 
 @bp.get("/messages/<int:message_id>/photos/<int:photo_id>")
@@ -192,7 +203,7 @@ def message_acknowledge(message):
 
 @message_action("/messages/<int:message_id>/category", policy.can_triage)
 def message_category(message):
-    ops.set_category(message, form_text("category"), actor=current_user)
+    triage.categorise(message, form_text("category"), actor=current_user)
     return f"已设置分类：{message.category}"
 
 

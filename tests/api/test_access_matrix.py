@@ -79,6 +79,7 @@ MATRIX = [
     ("POST", DS + "/cosign", None, "suggestion_submitted", COLLEAGUE),
     ("GET", "/liaison/queue", None, None, QUEUE),
     ("GET", L, None, None, LIAISON),
+    ("GET", "/liaison/hot-issues", None, None, expect(403, none=401, liaison=200, other_liaison=200)),
     ("POST", L + "/acknowledge", None, None, LIAISON),
     ("POST", L + "/category", {"category": "城乡建设"}, None, LIAISON),
     ("POST", L + "/assign", {"deputy_id": "{deputy_b}"}, None, LIAISON),

@@ -92,6 +92,10 @@ MATRIX = [
     ("POST", "/staff/accounts/{target}/activate", {}, ADMIN),
     # everyone's own password
     ("GET", "/staff/password", None, EVERY_STAFF),
+    # the routing table (分办规则): the admin office's
+    ("GET", "/staff/routing", None, ADMIN),
+    ("POST", "/staff/routing", {"station_id": "{station_a}", "category": "城乡建设", "keywords": "电梯",
+                                "assignee": "deputy:{deputy_a}"}, ADMIN),
     ("POST", "/staff/password", {"old_password": "correct-horse-9", "new_password": "brand-new-pass-1",
                                  "confirm": "brand-new-pass-1"}, EVERY_STAFF),
 ]
