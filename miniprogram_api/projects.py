@@ -73,6 +73,7 @@ def _ballot(round_):
     return {"year": round_.year, "session_name": round_.session_name, "places": round_.places,
             "is_open": round_.status == "voting",
             "has_voted": voting.has_voted(round_, current_staff().deputy_id),
+            "is_present": voting.is_present(round_, current_staff().deputy_id),
             "candidates": candidates_for_ballot(round_)}
 
 

@@ -64,6 +64,7 @@ class BallotOut(Schema):
     places = fields.Int(dump_only=True)
     is_open = fields.Bool(dump_only=True)
     has_voted = fields.Bool(dump_only=True)
+    is_present = fields.Bool(dump_only=True, metadata={"description": "是否已登记出席会议（只有出席代表可以投票）"})
     candidates = fields.List(fields.Nested(CandidateOut), dump_only=True)
 
 

@@ -37,13 +37,14 @@ EVENT_LABELS = {**VERB_LABELS, "propose": "提出建议", "merged_in": "同类�
 ROUND_VERBS = {
     "propose": ({"collecting"}, None), "close_collection": ({"collecting"}, "screening"),
     "screen": ({"collecting", "screening"}, None), "open_vote": ({"screening"}, "voting"),
+    "register_present": ({"voting"}, None),
     "cast": ({"voting"}, None), "close_vote": ({"voting"}, "counting"),
     "enter_paper": ({"counting"}, None), "decide": ({"counting"}, "decided"),
     "deliver": ({"decided"}, None),
 }
 ROUND_VERB_LABELS = {
     "propose": "提出项目建议", "close_collection": "结束征集", "screen": "初选",
-    "open_vote": "开始投票", "cast": "投票", "close_vote": "结束投票", "enter_paper": "录入纸质票",
+    "open_vote": "开始投票", "register_present": "补登出席代表", "cast": "投票", "close_vote": "结束投票", "enter_paper": "录入纸质票",
     "decide": "公布结果", "deliver": "转入实施",
 }
 

@@ -7,7 +7,7 @@ round's ballot count, in one transaction. There is no ballot row to link back to
 no role, admin or database superuser, can read who voted for what; the price is that electronic
 ballots cannot be recounted one by one (the counters equal the participations by construction,
 and a test checks it)."""
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -101,6 +101,8 @@ class ProjectProposal(db.Model):
     merged_into = relationship("ProjectProposal", remote_side=[id])
     events = relationship("ProjectEvent", order_by="ProjectEvent.id", back_populates="proposal")
     updates = relationship("ProjectUpdate", order_by="ProjectUpdate.id")
+    milestones = relationship("ProjectMilestone",
+                              order_by="(ProjectMilestone.due_on, ProjectMilestone.id)")
 
     @property
     def status_label(self) -> str:
@@ -142,6 +144,16 @@ class ProjectVoteParticipation(db.Model):
     __tablename__ = "project_vote_participations"
     round_id: Mapped[int] = mapped_column(sa.ForeignKey("project_rounds.id"), primary_key=True)
     deputy_id: Mapped[int] = mapped_column(sa.ForeignKey("deputies.id"), primary_key=True)
+
+
+class ProjectAttendee(db.Model):
+    """A deputy registered present at the session (出席代表): the vote's electorate. Only those
+    present may cast an electronic ballot, and turnout is counted against them."""
+    __tablename__ = "project_attendees"
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("project_rounds.id"), primary_key=True)
+    deputy_id: Mapped[int] = mapped_column(sa.ForeignKey("deputies.id"), primary_key=True)
+    registered_by_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
 class ProjectTally(db.Model):
@@ -196,6 +208,26 @@ class ProjectUpdate(db.Model):
     body: Mapped[str] = mapped_column(sa.Text, default="")
     progress: Mapped[int] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class ProjectMilestone(db.Model):
+    """A planned step of a project in delivery (立项、设计、施工、验收…), with the date it is due
+    (Beijing) and the date the lead department reported it done."""
+    __tablename__ = "project_milestones"
+    __table_args__ = (sa.CheckConstraint("(done_on IS NULL) = (done_by_id IS NULL)",
+                                         name="done_has_reporter"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("project_proposals.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(60))
+    due_on: Mapped[date] = mapped_column(sa.Date)
+    done_on: Mapped[date | None] = mapped_column(sa.Date)
+    done_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    def is_overdue(self, today: date) -> bool:
+        return self.done_on is None and self.due_on < today
 
 
 class ProjectRating(db.Model):

@@ -9,7 +9,7 @@ from backend.core.errors import NotFound
 from backend.core.extensions import db
 from backend.core.parsing import row_id
 from backend.messages import operations as message_ops
-from backend.org.models import Department
+from backend.org.models import Department, Deputy
 from backend.projects import (
     collection, core, delivery, lists, policy, results, screening, voting,
 )
@@ -35,6 +35,10 @@ def _int(name: str, limit: int = INT_MAX):
     if not (value.isascii() and value.isdigit()) or len(value) > 18:
         return None
     return int(value) if int(value) <= limit else None
+
+
+def _ids(name: str) -> list:
+    return [row_id(v) for v in request.form.getlist(name)]
 
 
 @bp.app_template_global()
@@ -63,7 +67,18 @@ def projects():
     return render_template(
         "staff/projects.html", round=round_, proposals=shown, policy=policy,
         supports=lists.support_counts(p.id for p in shown), statuses=PROPOSAL_STATUS_LABELS,
-        has_voted=bool(round_) and voting.has_voted(round_, current_user.deputy_id))
+        has_voted=bool(round_) and voting.has_voted(round_, current_user.deputy_id),
+        deputies=_roll_call(round_))
+
+
+def _roll_call(round_):
+    """For the office while the vote is to open or open: active deputies, and who is present."""
+    if round_ is None or not policy.is_office(current_user) or round_.status not in (
+            "screening", "voting"):
+        return None
+    present = screening.attendee_ids(round_)
+    return [(d, d.id in present) for d in db.session.scalars(
+        db.select(Deputy).where(Deputy.is_active.is_(True)).order_by(Deputy.name, Deputy.id))]
 
 
 @bp.post("/projects/rounds")
@@ -78,8 +93,10 @@ def project_round_open():
 ROUND_ACTIONS = {
     "close-collection": (lambda r, u: screening.close_collection(r, actor=u), "征集已结束，进入初选"),
     "open-vote": (lambda r, u: screening.open_vote(
-        r, places=_int("places"), session_name=request.form.get("session_name", ""), actor=u),
-        "投票已开始"),
+        r, places=_int("places"), session_name=request.form.get("session_name", ""),
+        present_ids=_ids("present_ids"), actor=u), "投票已开始"),
+    "register-present": (lambda r, u: screening.register_present(r, _ids("present_ids"), actor=u),
+                         "出席代表已补登"),
     "close-vote": (lambda r, u: voting.close_vote(r, actor=u), "投票已结束"),
     "paper": (lambda r, u: voting.enter_paper(r, ballots=_int("ballots"), counts={
         cid: _int(f"votes_{cid}") for cid in results.candidate_ids(r)}, actor=u), "纸质票已录入"),
@@ -186,7 +203,8 @@ def project_ballot():
         raise NotFound("暂无进行中的项目票决", code="project_vote_not_found")
     return render_template("staff/project_ballot.html", round=round_,
                            candidates=screening.candidates_for_ballot(round_),
-                           has_voted=voting.has_voted(round_, current_user.deputy_id))
+                           has_voted=voting.has_voted(round_, current_user.deputy_id),
+                           is_present=voting.is_present(round_, current_user.deputy_id))
 
 
 @bp.post("/projects/ballot")

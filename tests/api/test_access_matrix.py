@@ -174,7 +174,8 @@ def _project_round(world, *, voting: bool) -> dict:
     for p in proposals:
         screening.nominate(p, department_id=department.id, estimated_cost=100000,
                            plan="年内完成人行道翻修并通过验收", actor=office)
-    screening.open_vote(round_, places=1, session_name="区人大会议", actor=office)
+    screening.open_vote(round_, places=1, session_name="区人大会议",
+                        present_ids=[world.deputy.id, world.deputy_b.id], actor=office)
     return {"candidate": proposals[0].id}
 
 

@@ -17,15 +17,15 @@ ROLES = ("anonymous", "admin", "liaison", "deputy", "department", "other_departm
 
 
 @pytest.fixture
-def world(db, office, voting_round, make_staff, make_deputy_user, make_department, make_station):
+def world(db, office, voting_round, make_staff, make_voter, make_department, make_station):
     round_, c = voting_round
     w = type("World", (), {})()
     w.round, w.c = round_, c
     w.users = {"admin": office, "liaison": make_staff("liaison", stations=[make_station()]),
-               "deputy": make_deputy_user(),
+               "deputy": make_voter(round_),
                "department": make_staff("department", department=c[0].department),
                "other_department": make_staff("department", department=make_department())}
-    voting.cast_ballot(round_, [c[0].id, c[1].id, c[2].id], actor=make_deputy_user())
+    voting.cast_ballot(round_, [c[0].id, c[1].id, c[2].id], actor=make_voter(round_))
     voting.close_vote(round_, actor=office)
     voting.decide(round_, actor=office)
     delivery.start_delivery(round_, actor=office)  # c0..c2 delivering, c3, c4 unchosen
@@ -111,9 +111,9 @@ def test_only_deputies_cast_a_ballot(client, login, db, voting_round, make_staff
     assert round_.ballots_cast == 0
 
 
-def test_deputy_casts_on_the_portal_once(client, login, db, voting_round, make_deputy_user):
+def test_deputy_casts_on_the_portal_once(client, login, db, voting_round, make_voter):
     round_, c = voting_round
-    login(make_deputy_user())
+    login(make_voter(round_))
     page = client.get("/staff/projects/ballot").get_data(as_text=True)
     assert 'data-testid="ballot"' in page and c[0].title in page
     resp = post_form(client, "/staff/projects/ballot",
@@ -146,11 +146,11 @@ def test_resident_sees_public_and_own_but_not_anothers_rejected(client, db, offi
     assert page.status_code == 200 and "与已有项目重复" in page.get_data(as_text=True)
 
 
-def test_public_results_only_once_decided(client, db, voting_round, office, make_deputy_user):
+def test_public_results_only_once_decided(client, db, voting_round, office, make_voter):
     round_, c = voting_round
     db.session.commit()
     assert client.get(f"/projects/results/{round_.year}").status_code == 404
-    voting.cast_ballot(round_, [c[0].id], actor=make_deputy_user())
+    voting.cast_ballot(round_, [c[0].id], actor=make_voter(round_))
     voting.close_vote(round_, actor=office)
     db.session.commit()
     assert client.get(f"/projects/results/{round_.year}").status_code == 404
@@ -175,10 +175,10 @@ API = "/api/mp/v1"
 
 @pytest.mark.parametrize("who, status", [("none", 401), ("resident", 403), ("liaison", 403),
                                          ("deputy", 200)])
-def test_api_ballot_is_for_deputies_only(client, db, voting_round, make_deputy_user, make_staff,
+def test_api_ballot_is_for_deputies_only(client, db, voting_round, make_voter, make_staff,
                                          make_station, who, status):
     round_, c = voting_round
-    staff = {"none": None, "resident": None, "deputy": make_deputy_user(),
+    staff = {"none": None, "resident": None, "deputy": make_voter(round_),
              "liaison": make_staff("liaison", stations=[make_station()])}[who]
     token = None if who == "none" else _token(db, staff)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
