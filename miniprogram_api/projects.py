@@ -8,7 +8,8 @@ from miniprogram_api import bp
 from miniprogram_api.auth import current_resident, current_staff, deputy_required, resident_required
 from miniprogram_api.endpoint import endpoint
 from miniprogram_api.schemas_projects import (
-    BallotIn, BallotOut, ProjectListOut, ProjectListQuery, ProposalIn, ProposalOut,
+    BallotIn, BallotOut, ProjectListOut, ProjectListQuery, ProposalDetailOut, ProposalIn,
+    ProposalOut,
 )
 
 
@@ -52,9 +53,9 @@ def propose(data):
 
 @bp.get("/projects/<int:proposal_id>")
 @resident_required
-@endpoint(out=ProposalOut)
+@endpoint(out=ProposalDetailOut)
 def project(proposal_id: int):
-    """一个项目建议：内容、状态、附议人数、进度"""
+    """一个项目建议：内容、状态、附议人数、进度、实施节点"""
     return _with_supports([core.get_for(current_resident(), proposal_id)])[0]
 
 

@@ -6,6 +6,7 @@ from flask import abort, redirect, render_template, request, url_for
 
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.extensions import db
+from backend.core.timeutil import local_today
 from backend.projects import collection, core, delivery, lists, policy, results
 from backend.projects.models import ProjectRound
 from backend.portal import bp
@@ -76,7 +77,8 @@ def project(proposal_id: int):
         "portal/project.html", p=proposal, supports=collection.support_count(proposal),
         receipt=request.args.get("receipt") == "1" and policy.is_proposer(resident, proposal),
         followed=followed, is_proposer=policy.is_proposer(resident, proposal),
-        timeline=lists.public_timeline(proposal), rating=delivery.rating_summary(proposal))
+        timeline=lists.public_timeline(proposal), rating=delivery.rating_summary(proposal),
+        today=local_today())
 
 
 @bp.post("/projects/<int:proposal_id>/<any(support, follow):verb>")

@@ -56,6 +56,12 @@ def can_report_progress(user, proposal: ProjectProposal) -> bool:
             and proposal.department_id == user.department_id)
 
 
+def can_plan_milestones(user, proposal: ProjectProposal) -> bool:
+    """The lead department plans its steps; the office may set them for it."""
+    return proposal.status == "delivering" and (
+        is_office(user) or can_report_progress(user, proposal))
+
+
 def can_rate(user, proposal: ProjectProposal) -> bool:
     """Deputies rate a project once it is reported done (100 %)."""
     return (can_propose_as_deputy(user) and proposal.status == "delivering"

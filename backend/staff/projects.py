@@ -8,6 +8,7 @@ from flask_login import current_user
 from backend.core.errors import NotFound
 from backend.core.extensions import db
 from backend.core.parsing import row_id
+from backend.core.timeutil import local_today
 from backend.messages import operations as message_ops
 from backend.org.models import Department, Deputy
 from backend.projects import (
@@ -16,7 +17,7 @@ from backend.projects import (
 from backend.projects.models import PROPOSAL_STATUS_LABELS, ProjectProposal
 from backend.staff import bp
 from backend.staff.guard import roles_required
-from backend.staff.pages import run_and_flash
+from backend.staff.pages import form_date, run_and_flash
 
 STAFF = ("admin", "liaison", "deputy", "department")
 INT_MAX = 2**31 - 1  # the integer columns
@@ -149,7 +150,7 @@ def project(proposal_id: int):
         "staff/project.html", p=proposal, policy=policy, others=others,
         event_labels=core.EVENT_LABELS, rating=delivery.rating_summary(proposal),
         rated=delivery.has_rated(proposal, current_user.deputy_id),
-        supports=collection.support_count(proposal),
+        supports=collection.support_count(proposal), today=local_today(),
         departments=db.session.scalars(db.select(Department).filter_by(is_active=True)
                                        .order_by(Department.name)).all())
 
@@ -169,6 +170,9 @@ PROPOSAL_ACTIONS = {
         p, progress=_int("progress"), title=request.form.get("title", ""),
         body=request.form.get("body", ""), actor=u), "进度已报告，关注者会收到通知"),
     "rate": (lambda p, u: delivery.rate(p, request.form.get("value", ""), actor=u), "测评已提交"),
+    "milestone": (lambda p, u: delivery.plan_milestone(
+        p, title=request.form.get("title", ""), due_on=form_date("due_on"), actor=u),
+        "实施节点已安排"),
 }
 
 
@@ -193,6 +197,17 @@ def project_action(proposal_id: int, verb: str):
     operation, done = PROPOSAL_ACTIONS[verb]
     return _run(lambda: operation(proposal, current_user), done,
                 url_for("staff.project", proposal_id=proposal_id))
+
+
+@bp.post("/projects/milestones/<int:milestone_id>/done")
+@roles_required("department")
+def project_milestone_done(milestone_id: int):
+    milestone = delivery.get_milestone(current_user, milestone_id)
+    raw = request.form.get("done_on", "").strip()  # empty: today; nonsense: the operation's error
+    done_on = (form_date("done_on") or raw) if raw else None
+    return _run(lambda: delivery.complete_milestone(milestone, done_on=done_on, actor=current_user),
+                "节点已完成，关注者会收到通知",
+                url_for("staff.project", proposal_id=milestone.proposal_id))
 
 
 @bp.get("/projects/ballot")

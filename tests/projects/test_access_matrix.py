@@ -2,16 +2,20 @@
 A refused role gets 403 (anonymous staff: the login page; a resident: 404 for what is not
 theirs to see) and nothing changes; an allowed one gets the page or a success flash."""
 import uuid
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from backend.accounts.resident_model import Resident
 from backend.core.audit_model import AuditEvent
+from backend.core.timeutil import local_today
 from backend.projects import delivery, voting
 from backend.projects.delivery import rating_summary
 from miniprogram_api.auth import session_for
 from tests.conftest import post_form
+
+SOON = local_today() + timedelta(days=30)
 
 ROLES = ("anonymous", "admin", "liaison", "deputy", "department", "other_department")
 
@@ -30,6 +34,7 @@ def world(db, office, voting_round, make_staff, make_voter, make_department, mak
     voting.decide(round_, actor=office)
     delivery.start_delivery(round_, actor=office)  # c0..c2 delivering, c3, c4 unchosen
     delivery.report_progress(c[1], progress=100, title="全部完工", actor=w.users["department"])
+    w.m = delivery.plan_milestone(c[0], title="完成设计招标", due_on=SOON, actor=office)
     db.session.commit()
     return w
 
@@ -50,7 +55,7 @@ STAFF_PAGES = [
 
 
 def _fill(url, w):
-    return url.format(c0=w.c[0].id, c1=w.c[1].id, c3=w.c[3].id, round=w.round.id)
+    return url.format(c0=w.c[0].id, c1=w.c[1].id, c3=w.c[3].id, round=w.round.id, m=w.m.id)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -70,6 +75,9 @@ STAFF_ACTIONS = [
      {"department"}, lambda w: w.c[0].progress == 50),
     ("/staff/projects/{c1}/rate", {"value": "satisfied"}, {"deputy"},
      lambda w: rating_summary(w.c[1]).total == 1),
+    ("/staff/projects/{c0}/milestone", {"title": "主体施工", "due_on": SOON.isoformat()},
+     {"admin", "department"}, lambda w: len(w.c[0].milestones) == 2),
+    ("/staff/projects/milestones/{m}/done", {}, {"department"}, lambda w: w.m.done_on is not None),
     ("/staff/projects/{c0}/nominate", {}, {"admin"}, None),
     ("/staff/projects/{c3}/carry-over", {}, {"admin"}, None),  # not in the reserve: bounced  # screening over: office bounced
     ("/staff/projects/rounds/{round}/close-vote", {}, {"admin"}, None),  # wrong state: flashed
