@@ -21,7 +21,7 @@ class ProjectListQuery(In):
         "description": "正在输入的项目名称：给出时只返回类似的已有建议（可以附议，不必重复提）"})
 
 
-class MilestoneOut(Schema):
+class ProjectMilestoneOut(Schema):
     title = fields.Str(dump_only=True)
     due_on = fields.Date(dump_only=True, metadata={"description": "计划完成日期"})
     done_on = fields.Date(dump_only=True, allow_none=True, metadata={"description": "完成日期，未完成为空"})
@@ -44,7 +44,7 @@ class ProposalOut(Schema):
 
 class ProposalDetailOut(ProposalOut):
     """One project as its page shows it: with the delivery's milestones (not in lists)."""
-    milestones = fields.List(fields.Nested(MilestoneOut), dump_only=True,
+    milestones = fields.List(fields.Nested(ProjectMilestoneOut), dump_only=True,
                              metadata={"description": "实施节点（按计划完成日期排列）"})
 
 
