@@ -13,7 +13,7 @@ def test_a_deputy_sees_their_own_record(api, world):
         world.deputy.id, year, 1, 1)
     assert body["median_workdays"] is None and body["participation_rate"] is None
     assert [s["title"] for s in body["sections"]] == ["联系群众", "接待选民日", "代表活动",
-                                                      "代表建议"]
+                                                      "代表建议", "民生实事项目"]
     other = api.get(f"/deputy/record?year={year}", world.tokens["other_deputy"]).json
     assert (other["deputy_id"], other["received"]) == (world.deputy_b.id, 0)
 
