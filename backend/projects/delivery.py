@@ -16,8 +16,8 @@ from backend.notifications.notify import notify
 from backend.notifications.places import Place
 from backend.projects import core, policy
 from backend.projects.models import (
-    RATING_LABELS, RATINGS, ProjectMilestone, ProjectProposal, ProjectRating, ProjectRound,
-    ProjectUpdate,
+    RATING_LABELS, RATINGS, ProjectMilestone, ProjectProposal, ProjectRating, ProjectRatingCount,
+    ProjectRound, ProjectUpdate,
 )
 
 TITLE_MIN, TITLE_MAX = 2, 60
@@ -182,24 +182,29 @@ def get_milestone(user, milestone_id: int) -> ProjectMilestone:
 
 
 def rate(proposal: ProjectProposal, value: str, *, actor) -> ProjectRating:
-    """A deputy's end-of-year rating of a finished project: once each, not changed after."""
+    """A deputy's end-of-year rating of a finished project: once each, secret, not changed after.
+    The proposal's row lock makes two ratings of one project take turns on its counter."""
     core.lock(proposal)
     core.guard(proposal, "rate", policy.can_rate(actor, proposal))
     if value not in RATINGS:
         raise ValidationFailed(errors={"value": ["请选择满意、基本满意或不满意"]},
                                code="rating_invalid")
-    if db.session.scalar(db.select(ProjectRating.id).filter_by(
-            proposal_id=proposal.id, deputy_id=actor.deputy_id)) is not None:
+    if has_rated(proposal, actor.deputy_id):
         raise InvalidState("您已经测评过这个项目", code="project_already_rated")
-    row = ProjectRating(proposal_id=proposal.id, deputy_id=actor.deputy_id, value=value)
+    row = ProjectRating(proposal_id=proposal.id, deputy_id=actor.deputy_id)
     db.session.add(row)
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
         raise InvalidState("您已经测评过这个项目", code="project_already_rated")
+    if db.session.get(ProjectRatingCount, (proposal.id, value)) is None:
+        db.session.add(ProjectRatingCount(proposal_id=proposal.id, value=value, votes=0))
+        db.session.flush()
+    db.session.execute(db.update(ProjectRatingCount).filter_by(proposal_id=proposal.id, value=value)
+                       .values(votes=ProjectRatingCount.votes + 1))
     core.transition(proposal, "rate", actor, public=False)
-    audit.record("project.rate", proposal, actor=actor, after={"value": value})
+    audit.record("project.rate", proposal, actor=actor)  # who rated, never how
     return row
 
 
@@ -224,8 +229,8 @@ class RatingSummary:
 def rating_summary(proposal: ProjectProposal) -> RatingSummary:
     counts = dict.fromkeys(RATINGS, 0)
     counts.update(db.session.execute(
-        db.select(ProjectRating.value, db.func.count()).filter_by(proposal_id=proposal.id)
-        .group_by(ProjectRating.value)).all())
+        db.select(ProjectRatingCount.value, ProjectRatingCount.votes)
+        .filter_by(proposal_id=proposal.id)).all())
     return RatingSummary(counts, sum(counts.values()))
 
 

@@ -15,7 +15,8 @@ from backend.core.extensions import db
 from backend.core.timeutil import local_today
 from backend.projects import results
 from backend.projects.models import (
-    ProjectMilestone, ProjectProposal, ProjectRating, ProjectRound, ProjectSupport, ProjectTally,
+    ProjectMilestone, ProjectProposal, ProjectRatingCount, ProjectRound, ProjectSupport,
+    ProjectTally,
 )
 
 CHOSEN = ("chosen", "delivering")
@@ -72,11 +73,14 @@ def year_projects(year: int, *, today: date | None = None) -> YearProjects | Non
                   sa.func.count(sa.case((sa.and_(~done, ProjectMilestone.due_on < today), 1))))
         .join(ProjectProposal, ProjectProposal.id == ProjectMilestone.proposal_id)
         .where(in_round)).one()
-    good = sa.func.count(sa.case((ProjectRating.value.in_(("satisfied", "basically_satisfied")), 1)))
-    per_project = (sa.select(ProjectRating.proposal_id, good.label("good"),
-                             sa.func.count().label("all"))
-                   .join(ProjectProposal, ProjectProposal.id == ProjectRating.proposal_id)
-                   .where(in_round).group_by(ProjectRating.proposal_id).subquery())
+    counts = ProjectRatingCount
+    good = sa.func.sum(sa.case((counts.value.in_(("satisfied", "basically_satisfied")),
+                                counts.votes), else_=0))
+    per_project = (sa.select(counts.proposal_id, good.label("good"),
+                             sa.func.sum(counts.votes).label("all"))
+                   .join(ProjectProposal, ProjectProposal.id == counts.proposal_id)
+                   .where(in_round).group_by(counts.proposal_id)
+                   .having(sa.func.sum(counts.votes) > 0).subquery())
     f.rated, f.rated_satisfied = db.session.execute(
         sa.select(sa.func.count(), sa.func.count(sa.case((2 * per_project.c.good > per_project.c.all, 1))))
         .select_from(per_project)).one()

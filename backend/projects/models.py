@@ -6,7 +6,8 @@ The secret ballot: no row anywhere holds a deputy's choices. Casting writes a pa
 round's ballot count, in one transaction. There is no ballot row to link back to a deputy, so
 no role, admin or database superuser, can read who voted for what; the price is that electronic
 ballots cannot be recounted one by one (the counters equal the participations by construction,
-and a test checks it)."""
+and a test checks it). The deputies' end-of-year rating of delivered projects (满意度测评) is
+kept the same way: who rated, and counts per answer."""
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -231,7 +232,8 @@ class ProjectMilestone(db.Model):
 
 
 class ProjectRating(db.Model):
-    """A deputy's end-of-year rating of a delivered project (满意度测评): one each, by name."""
+    """Who rated a delivered project (满意度测评): the deputy and nothing else, once each. The
+    rating is secret like the ballot (see `ProjectRatingCount`), so no row says how they rated."""
     __tablename__ = "project_ratings"
     __table_args__ = (sa.UniqueConstraint("proposal_id", "deputy_id",
                                           name="uq_project_ratings_deputy"),)
@@ -239,8 +241,18 @@ class ProjectRating(db.Model):
     proposal_id: Mapped[int] = mapped_column(
         sa.ForeignKey("project_proposals.id", ondelete="CASCADE"))
     deputy_id: Mapped[int] = mapped_column(sa.ForeignKey("deputies.id"), index=True)
-    value: Mapped[str] = mapped_column(str_enum("project_rating", *RATINGS))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class ProjectRatingCount(db.Model):
+    """满意 / 基本满意 / 不满意 counted per project: deputies assess the government's delivery,
+    and a rating the departments could read by name would not be free; so, as in the usual
+    无记名 测评, only the counts are kept, added in the same transaction as the rater's row."""
+    __tablename__ = "project_rating_counts"
+    __table_args__ = (sa.CheckConstraint("votes >= 0", name="votes_not_negative"),)
+    proposal_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("project_proposals.id", ondelete="CASCADE"), primary_key=True)
+    value: Mapped[str] = mapped_column(str_enum("project_rating", *RATINGS), primary_key=True)
+    votes: Mapped[int] = mapped_column(default=0)
 
 
 class ProjectEvent(db.Model):

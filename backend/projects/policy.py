@@ -1,8 +1,8 @@
 """Who may see and do what with livelihood projects: shared by operations, pages and the API.
 The office (admin) runs the round; deputies propose and vote; a liaison turns a queue message
 into a proposal; a department reports progress on the projects it leads; residents propose,
-support and follow. Nobody, the office included, can read a deputy's choices: there is no
-such row (see models.py)."""
+support and follow. Nobody, the office included, can read a deputy's choices or how they rated
+a project (满意度测评): there is no such row (see models.py)."""
 from backend.accounts.resident_model import Resident
 from backend.messages import policy as message_policy
 from backend.projects.models import ProjectProposal, ProjectRound

@@ -339,3 +339,35 @@ def test_a_reserve_project_joins_a_later_years_list(db, office, voting_round, ma
     screening.nominate(c[4], department_id=make_department().id, estimated_cost=1000,
                        plan="新年度重新评估后实施", actor=office)
     assert c[4].status == "candidate"
+
+
+def test_no_table_links_a_deputy_to_their_rating(db, office, voting_round, make_voter,
+                                                 make_staff):
+    """满意度测评 is secret like the ballot: rating writes who rated and a count, and no row,
+    event or audit entry says how a deputy rated."""
+    round_, c = voting_round
+    voters = [make_voter(round_) for _ in range(2)]
+    voting.cast_ballot(round_, [c[0].id], actor=voters[0])
+    voting.cast_ballot(round_, [c[0].id], actor=voters[1])
+    voting.close_vote(round_, actor=office)
+    voting.decide(round_, actor=office)
+    delivery.start_delivery(round_, actor=office)
+    lead = make_staff("department", department=c[0].department)
+    delivery.report_progress(c[0], progress=100, title="全部完工", actor=lead)
+    delivery.rate(c[0], "satisfied", actor=voters[0])
+    db.session.commit()
+    before = _snapshot(db)
+    delivery.rate(c[0], "dissatisfied", actor=voters[1])
+    db.session.commit()
+    after = _snapshot(db)
+    changed = {t: after[t] - before[t] for t in after if after[t] - before[t]}
+    assert set(changed) == {"project_ratings", "project_rating_counts", "project_events",
+                            "audit_events"}
+    (rater,) = changed["project_ratings"]
+    assert set(dict(rater)) == {"id", "proposal_id", "deputy_id"}  # no value, no time
+    written = str(changed["project_events"]) + str(changed["audit_events"])
+    assert "dissatisfied" not in written and "不满意" not in written
+    (count,) = changed["project_rating_counts"]
+    assert dict(count)["value"] == "dissatisfied" and "deputy_id" not in dict(count)
+    assert delivery.rating_summary(c[0]).counts == {"satisfied": 1, "basically_satisfied": 0,
+                                                    "dissatisfied": 1}
