@@ -51,6 +51,18 @@ def propose(data):
     return _with_supports([proposal])[0]
 
 
+@bp.post("/deputy/projects")
+@deputy_required
+@endpoint(body=ProposalIn, out=ProposalOut, status=201)
+def propose_as_deputy(data):
+    """代表提出民生实事项目建议，返回回执（编号）；同一提交编号重试只算一次"""
+    key = data.pop("idempotency_key")
+    proposal = collection.propose_as_deputy(_round(), data, actor=current_staff(),
+                                            idempotency_key=key)
+    db.session.commit()
+    return _with_supports([proposal])[0]
+
+
 @bp.get("/projects/<int:proposal_id>")
 @resident_required
 @endpoint(out=ProposalDetailOut)

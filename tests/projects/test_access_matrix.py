@@ -232,3 +232,33 @@ def test_api_offers_similar_proposals(client, db, make_round, make_proposal):
     token = _token(db)
     got = client.get(API + "/projects?q=加装电梯", headers={"Authorization": f"Bearer {token}"})
     assert [p["id"] for p in got.json["items"]] == [lift.id]
+
+
+def test_api_deputy_proposes_once_per_key_and_only_while_collecting(client, db, office,
+                                                                    make_round, make_deputy_user):
+    from backend.projects import screening
+    from backend.projects.models import ProjectProposal
+    round_ = make_round()
+    deputy = make_deputy_user()
+    headers = {"Authorization": f"Bearer {_token(db, deputy)}"}
+    body = {"title": "老街路灯改造", "content": "更换老街两侧损坏的路灯", "reason": "夜里出行不安全",
+            "category": "交通", "idempotency_key": "deputy-key-0001"}
+    first = client.post(API + "/deputy/projects", json=body, headers=headers)
+    again = client.post(API + "/deputy/projects", json=body, headers=headers)  # a retry
+    assert first.status_code == again.status_code == 201, first.json
+    assert first.json["id"] == again.json["id"] and first.json["number"].startswith("MS2027-")
+    (made,) = db.session.scalars(sa.select(ProjectProposal)).all()
+    assert (made.author_kind, made.deputy_id, made.staff_id) == ("deputy", deputy.deputy_id,
+                                                                 deputy.id)
+    resident = {"Authorization": f"Bearer {_token(db)}"}
+    assert client.post(API + "/deputy/projects", json={**body, "idempotency_key": "resident-k-1"},
+                       headers=resident).status_code == 403
+    bad = client.post(API + "/deputy/projects", json={**body, "title": "", "idempotency_key": "k" * 10},
+                      headers=headers)
+    assert bad.status_code == 422 and "title" in bad.json["errors"]
+    screening.close_collection(round_, actor=office)
+    db.session.commit()
+    late = client.post(API + "/deputy/projects", json={**body, "idempotency_key": "deputy-key-0002"},
+                       headers=headers)
+    assert late.status_code == 409 and late.json["code"] == "round_cannot_propose"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ProjectProposal)) == 1
