@@ -81,6 +81,8 @@ STAFF_ACTIONS = [
     ("/staff/projects/{c0}/nominate", {}, {"admin"}, None),
     ("/staff/projects/{c3}/carry-over", {}, {"admin"}, None),  # not in the reserve: bounced  # screening over: office bounced
     ("/staff/projects/rounds/{round}/close-vote", {}, {"admin"}, None),  # wrong state: flashed
+    ("/staff/projects/rounds/{round}/register-present", {"present_ids": "1"}, {"admin"},
+     None),  # the vote is over: nobody joins the electorate
 ]
 
 
