@@ -6,20 +6,18 @@ event row and, where someone should hear of it, an outbox row, all in the caller
 Kept whole (past 400 lines): every transition of a message goes through one
 `_transition` and one TRANSITIONS table, which the display helpers read too.
 """
-import io
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from PIL import Image
 
 from backend.messages import policy
 from backend.core.adapters import get_storage
 from backend.core.errors import Forbidden, InvalidState, NotFound, RateLimited, ValidationFailed
 from backend.core.extensions import db
-from backend.core.images import clean_image
+from backend.core.photos import store_image
 from backend.core.loading import load_for
 from backend.messages.models import (
     OPEN_STATUSES, RATING_LABELS, RATINGS, Message, MessageEvent, MessagePhoto, MessageRating,
@@ -221,16 +219,12 @@ def store_photo(upload: bytes, *, resident: Resident) -> MessagePhoto:
     claimed by a message). The file is written before the row: if the row fails, the file is
     removed again; if the caller's transaction rolls back, the caller removes it
     (`photo.storage_key`) or the daily purge does."""
-    data, ext = clean_image(upload)
-    storage = get_storage()
-    key = storage.save(data, "messages", ext)
+    stored = store_image(upload, "messages")
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
-        return add_photo(resident=resident, storage_key=key, width=width, height=height,
-                         size_bytes=len(data))
+        return add_photo(resident=resident, storage_key=stored.key, width=stored.width,
+                         height=stored.height, size_bytes=stored.size_bytes)
     except BaseException:
-        storage.delete(key)
+        get_storage().delete(stored.key)
         raise
 
 

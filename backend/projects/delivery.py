@@ -7,8 +7,10 @@ from datetime import date
 from sqlalchemy.exc import IntegrityError
 
 from backend.core import audit
+from backend.core.adapters import get_storage
 from backend.core.errors import InvalidState, NotFound, ValidationFailed
 from backend.core.extensions import db
+from backend.core.photos import store_image
 from backend.core.textcount import clean_text, visible_length
 from backend.core.timeutil import local, local_today
 from backend.accounts.models import StaffUser
@@ -16,12 +18,13 @@ from backend.notifications.notify import notify
 from backend.notifications.places import Place
 from backend.projects import core, policy
 from backend.projects.models import (
-    RATING_LABELS, RATINGS, ProjectMilestone, ProjectProposal, ProjectRating, ProjectRatingCount,
-    ProjectRound, ProjectUpdate,
+    RATING_LABELS, RATINGS, ProjectMilestone, ProjectPhoto, ProjectProposal, ProjectRating,
+    ProjectRatingCount, ProjectRound, ProjectUpdate,
 )
 
 TITLE_MIN, TITLE_MAX = 2, 60
 BODY_MAX = 2000
+PHOTOS_MAX = 9
 MILESTONES_MAX = 20  # a year's project: design, tender, works, acceptance… not a diary
 MILESTONE_YEARS = 5  # how far past the vote a step may be due
 
@@ -80,8 +83,10 @@ def carry_over(proposal: ProjectProposal, into: ProjectRound, *, actor) -> Proje
 
 
 def report_progress(proposal: ProjectProposal, *, progress, title: str, body: str = "",
-                    actor) -> ProjectUpdate:
-    """Progress only goes forward; 100 % is done."""
+                    photos=(), actor) -> ProjectUpdate:
+    """Progress only goes forward; 100 % is done. `photos` are uploads (bytes), cleaned and
+    stored with the report; public with the project. Files written before a failure here are
+    removed again; the caller removes them (`update.photos`) if its commit fails."""
     core.lock(proposal)
     core.guard(proposal, "progress", policy.can_report_progress(actor, proposal))
     errors: dict = {}
@@ -95,11 +100,13 @@ def report_progress(proposal: ProjectProposal, *, progress, title: str, body: st
     body = clean_text(body or "")
     if visible_length(body) > BODY_MAX:
         errors["body"] = [f"进展说明不能超过{BODY_MAX}个字"]
+    if len(photos) > PHOTOS_MAX:
+        errors["photos"] = [f"每次最多上传{PHOTOS_MAX}张照片"]
     if errors:
         raise ValidationFailed(errors=errors, code="progress_invalid")
     before = proposal.progress
     update = ProjectUpdate(proposal_id=proposal.id, staff_id=actor.id, title=title, body=body,
-                           progress=progress)
+                           progress=progress, photos=_stored_photos(photos))
     db.session.add(update)
     proposal.progress = progress
     db.session.flush()
@@ -108,6 +115,23 @@ def report_progress(proposal: ProjectProposal, *, progress, title: str, body: st
                  after={"progress": progress, "title": title})
     _tell(proposal, "project.progress", f"项目进展：完成{progress}%", f"{proposal.title}：{title}")
     return update
+
+
+def _stored_photos(uploads) -> list[ProjectPhoto]:
+    stored = []
+    try:
+        for n, upload in enumerate(uploads, 1):
+            try:
+                stored.append(store_image(upload, "projects"))
+            except ValidationFailed as err:
+                raise ValidationFailed(errors={"photos": [f"第{n}张照片：{err.message}"]},
+                                       code="progress_invalid") from None
+    except BaseException:
+        for image in stored:
+            get_storage().delete(image.key)
+        raise
+    return [ProjectPhoto(storage_key=i.key, width=i.width, height=i.height,
+                         size_bytes=i.size_bytes) for i in stored]
 
 
 def _tell(proposal: ProjectProposal, topic: str, title: str, body: str) -> None:
@@ -171,6 +195,13 @@ def complete_milestone(milestone: ProjectMilestone, *, actor, done_on=None) -> P
         "milestone": milestone.id, "done_on": done_on.isoformat(), "late": late})
     _tell(proposal, "project.milestone", f"项目节点完成：{milestone.title}", f"{proposal.title}：{text}")
     return milestone
+
+
+def photo_of(proposal: ProjectProposal, photo_id: int) -> ProjectPhoto | None:
+    """The progress photo `photo_id` if it belongs to this project's reports."""
+    return db.session.scalar(db.select(ProjectPhoto).join(ProjectUpdate)
+                             .where(ProjectPhoto.id == photo_id,
+                                    ProjectUpdate.proposal_id == proposal.id))
 
 
 def get_milestone(user, milestone_id: int) -> ProjectMilestone:

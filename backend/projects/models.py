@@ -210,6 +210,22 @@ class ProjectUpdate(db.Model):
     progress: Mapped[int] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
+    photos = relationship("ProjectPhoto", order_by="ProjectPhoto.id")
+
+
+class ProjectPhoto(db.Model):
+    """A photo of a progress report: the lead department's, public with its project. Residents'
+    photos are not taken on proposals (see the issue note: their photos stay private)."""
+    __tablename__ = "project_photos"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("project_updates.id", ondelete="CASCADE"), index=True)
+    storage_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    width: Mapped[int] = mapped_column()
+    height: Mapped[int] = mapped_column()
+    size_bytes: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
 
 class ProjectMilestone(db.Model):
     """A planned step of a project in delivery (立项、设计、施工、验收…), with the date it is due

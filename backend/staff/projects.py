@@ -168,7 +168,9 @@ PROPOSAL_ACTIONS = {
                    "储备项目已转入本年度征集"),
     "progress": (lambda p, u: delivery.report_progress(
         p, progress=_int("progress"), title=request.form.get("title", ""),
-        body=request.form.get("body", ""), actor=u), "进度已报告，关注者会收到通知"),
+        body=request.form.get("body", ""), actor=u,
+        photos=[f.read() for f in request.files.getlist("photos") if f.filename]),
+        "进度已报告，关注者会收到通知"),
     "rate": (lambda p, u: delivery.rate(p, request.form.get("value", ""), actor=u), "测评已提交"),
     "milestone": (lambda p, u: delivery.plan_milestone(
         p, title=request.form.get("title", ""), due_on=form_date("due_on"), actor=u),

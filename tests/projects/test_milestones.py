@@ -45,7 +45,7 @@ def test_the_lead_department_plans_and_completes_a_step_and_followers_hear(db, d
     told = db.session.query(Notification).filter_by(topic="project.milestone").all()
     assert sorted(n.recipient_id for n in told) == core.follower_ids(project)  # proposer too
     assert follower.id in core.follower_ids(project) and {n.recipient_kind for n in told} == {"resident"}
-    steps = [text for _, text, _ in lists.public_timeline(project)]
+    steps = [text for _, text, *_ in lists.public_timeline(project)]
     assert any(t.startswith("节点完成：完成设计招标") for t in steps)
     with pytest.raises(InvalidState) as twice:
         delivery.complete_milestone(first, actor=lead)
