@@ -43,7 +43,6 @@ def main(url: str, deputies: int = 300, threads: int = 8) -> None:
             screening.nominate(p, department_id=department.id, estimated_cost=1000,
                                plan="基准测试用的实施方案文字", actor=office)
         screening.close_collection(round_, actor=office)
-        screening.open_vote(round_, places=3, session_name="基准会议", actor=office)
         users = []
         for n in range(deputies):
             d = Deputy(name=f"代表{n}", level="county")
@@ -53,6 +52,9 @@ def main(url: str, deputies: int = 300, threads: int = 8) -> None:
                           password_hash="!")
             db.session.add(u)
             users.append(u)
+        db.session.flush()
+        screening.open_vote(round_, places=3, session_name="基准会议",
+                            present_ids=[u.deputy_id for u in users], actor=office)
         db.session.commit()
         round_id, user_ids = round_.id, [u.id for u in users]
         candidates = [t.candidate_id for t in db.session.query(ProjectTally)]

@@ -8,7 +8,8 @@ from miniprogram_api import bp
 from miniprogram_api.auth import current_resident, current_staff, deputy_required, resident_required
 from miniprogram_api.endpoint import endpoint
 from miniprogram_api.schemas_projects import (
-    BallotIn, BallotOut, ProjectListOut, ProjectListQuery, ProposalIn, ProposalOut,
+    BallotIn, BallotOut, ProjectListOut, ProjectListQuery, ProposalDetailOut, ProposalIn,
+    ProposalOut,
 )
 
 
@@ -50,11 +51,23 @@ def propose(data):
     return _with_supports([proposal])[0]
 
 
+@bp.post("/deputy/projects")
+@deputy_required
+@endpoint(body=ProposalIn, out=ProposalOut, status=201)
+def propose_as_deputy(data):
+    """代表提出民生实事项目建议，返回回执（编号）；同一提交编号重试只算一次"""
+    key = data.pop("idempotency_key")
+    proposal = collection.propose_as_deputy(_round(), data, actor=current_staff(),
+                                            idempotency_key=key)
+    db.session.commit()
+    return _with_supports([proposal])[0]
+
+
 @bp.get("/projects/<int:proposal_id>")
 @resident_required
-@endpoint(out=ProposalOut)
+@endpoint(out=ProposalDetailOut)
 def project(proposal_id: int):
-    """一个项目建议：内容、状态、附议人数、进度"""
+    """一个项目建议：内容、状态、附议人数、进度、实施节点"""
     return _with_supports([core.get_for(current_resident(), proposal_id)])[0]
 
 
@@ -73,6 +86,7 @@ def _ballot(round_):
     return {"year": round_.year, "session_name": round_.session_name, "places": round_.places,
             "is_open": round_.status == "voting",
             "has_voted": voting.has_voted(round_, current_staff().deputy_id),
+            "is_present": voting.is_present(round_, current_staff().deputy_id),
             "candidates": candidates_for_ballot(round_)}
 
 

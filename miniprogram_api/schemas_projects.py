@@ -21,6 +21,12 @@ class ProjectListQuery(In):
         "description": "正在输入的项目名称：给出时只返回类似的已有建议（可以附议，不必重复提）"})
 
 
+class ProjectMilestoneOut(Schema):
+    title = fields.Str(dump_only=True)
+    due_on = fields.Date(dump_only=True, metadata={"description": "计划完成日期"})
+    done_on = fields.Date(dump_only=True, allow_none=True, metadata={"description": "完成日期，未完成为空"})
+
+
 class ProposalOut(Schema):
     id = fields.Int(dump_only=True)
     number = fields.Str(dump_only=True, metadata={"description": "回执编号"})
@@ -34,6 +40,12 @@ class ProposalOut(Schema):
     progress = fields.Int(dump_only=True)
     reject_reason = fields.Str(dump_only=True)
     created_at = LocalDateTime(dump_only=True)
+
+
+class ProposalDetailOut(ProposalOut):
+    """One project as its page shows it: with the delivery's milestones (not in lists)."""
+    milestones = fields.List(fields.Nested(ProjectMilestoneOut), dump_only=True,
+                             metadata={"description": "实施节点（按计划完成日期排列）"})
 
 
 class RoundOut(Schema):
@@ -64,6 +76,7 @@ class BallotOut(Schema):
     places = fields.Int(dump_only=True)
     is_open = fields.Bool(dump_only=True)
     has_voted = fields.Bool(dump_only=True)
+    is_present = fields.Bool(dump_only=True, metadata={"description": "是否已登记出席会议（只有出席代表可以投票）"})
     candidates = fields.List(fields.Nested(CandidateOut), dump_only=True)
 
 

@@ -6,7 +6,6 @@ event row and, where someone should hear of it, an outbox row, all in the caller
 Kept whole (past 400 lines): every transition of a message goes through one
 `_transition` and one TRANSITIONS table, which the display helpers read too.
 """
-import io
 import logging
 import re
 from dataclasses import dataclass
@@ -14,13 +13,12 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from PIL import Image
 
 from backend.messages import policy
 from backend.core.adapters import get_storage, get_wechat, public_url
 from backend.core.errors import Forbidden, InvalidState, NotFound, RateLimited, ValidationFailed
 from backend.core.extensions import db
-from backend.core.images import clean_image
+from backend.core.photos import store_image
 from backend.core.loading import load_for
 from backend.messages.models import (
     OPEN_STATUSES, RATING_LABELS, RATINGS, Message, MessageEvent, MessagePhoto, MessageRating,
@@ -224,19 +222,15 @@ def store_photo(upload: bytes, *, resident: Resident) -> MessagePhoto:
     claimed by a message). The file is written before the row: if the row fails, the file is
     removed again; if the caller's transaction rolls back, the caller removes it
     (`photo.storage_key`) or the daily purge does."""
-    data, ext = clean_image(upload)
-    storage = get_storage()
-    key = storage.save(data, "messages", ext)
+    stored = store_image(upload, "messages")
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
-        photo = add_photo(resident=resident, storage_key=key, width=width, height=height,
-                          size_bytes=len(data))
+        photo = add_photo(resident=resident, storage_key=stored.key, width=stored.width,
+                          height=stored.height, size_bytes=stored.size_bytes)
         if resident.openid:  # WeChat checks only what mini-program users send
             request_media_check(photo, openid=resident.openid)
         return photo
     except BaseException:
-        storage.delete(key)
+        get_storage().delete(stored.key)
         raise
 
 

@@ -5,7 +5,9 @@ import uuid
 from flask import abort, redirect, render_template, request, url_for
 
 from backend.core.errors import NotFound, ValidationFailed
+from backend.core.media import image_response
 from backend.core.extensions import db
+from backend.core.timeutil import local_today
 from backend.projects import collection, core, delivery, lists, policy, results
 from backend.projects.models import ProjectRound
 from backend.portal import bp
@@ -76,7 +78,19 @@ def project(proposal_id: int):
         "portal/project.html", p=proposal, supports=collection.support_count(proposal),
         receipt=request.args.get("receipt") == "1" and policy.is_proposer(resident, proposal),
         followed=followed, is_proposer=policy.is_proposer(resident, proposal),
-        timeline=lists.public_timeline(proposal), rating=delivery.rating_summary(proposal))
+        timeline=lists.public_timeline(proposal), rating=delivery.rating_summary(proposal),
+        today=local_today())
+
+
+@bp.get("/projects/<int:proposal_id>/photos/<int:photo_id>")
+def project_photo(proposal_id: int, photo_id: int):
+    """A progress photo, public with its project (reports exist only once it is in delivery)."""
+    proposal = core.get_for(current_web_resident(), proposal_id)
+    photo = delivery.photo_of(proposal, photo_id)
+    response = image_response(photo.storage_key) if photo else None
+    if response is None:
+        abort(404)
+    return response
 
 
 @bp.post("/projects/<int:proposal_id>/<any(support, follow):verb>")

@@ -80,13 +80,8 @@ def propose_as_resident(round_: ProjectRound, data: dict, *, resident,
                         idempotency_key: str) -> ProjectProposal:
     """A resident's proposal; a retry with the same key gets the first receipt back."""
     core.guard_round(round_, "propose")
-    key = (idempotency_key or "").strip()
-    if not 8 <= len(key) <= 64:
-        raise ValidationFailed("缺少有效的提交编号，请刷新页面后重试", code="idempotency_key_invalid")
-    existing = db.session.scalar(db.select(ProjectProposal).filter_by(idempotency_key=key))
+    key, existing = _replayed(idempotency_key, lambda p: p.resident_id == resident.id)
     if existing is not None:
-        if existing.resident_id != resident.id:
-            raise InvalidState("提交编号已被使用，请刷新页面后重试", code="idempotency_key_conflict")
         return existing
     values = _checked(round_, data)
     proposal = _add(round_, {**values, "author_kind": "resident", "resident_id": resident.id,
@@ -95,11 +90,31 @@ def propose_as_resident(round_: ProjectRound, data: dict, *, resident,
     return proposal
 
 
-def propose_as_deputy(round_: ProjectRound, data: dict, *, actor) -> ProjectProposal:
+def _replayed(idempotency_key, is_theirs) -> tuple[str, ProjectProposal | None]:
+    """(the key, the proposal a retry with it already made). A key of someone else's refuses."""
+    key = (idempotency_key or "").strip()
+    if not 8 <= len(key) <= 64:
+        raise ValidationFailed("缺少有效的提交编号，请刷新页面后重试", code="idempotency_key_invalid")
+    existing = db.session.scalar(db.select(ProjectProposal).filter_by(idempotency_key=key))
+    if existing is not None and not is_theirs(existing):
+        raise InvalidState("提交编号已被使用，请刷新页面后重试", code="idempotency_key_conflict")
+    return key, existing
+
+
+def propose_as_deputy(round_: ProjectRound, data: dict, *, actor,
+                      idempotency_key: str | None = None) -> ProjectProposal:
+    """A deputy's proposal, on the staff page or (with a retry key) from the mini-program."""
     core.guard_round(round_, "propose", policy.can_propose_as_deputy(actor))
+    key = None
+    if idempotency_key is not None:
+        key, existing = _replayed(idempotency_key, lambda p: p.staff_id == actor.id
+                                  and p.author_kind == "deputy")
+        if existing is not None:
+            return existing
     values = _checked(round_, data)
     return _add(round_, {**values, "author_kind": "deputy", "deputy_id": actor.deputy_id,
-                         "staff_id": actor.id}, f"{actor.deputy.name}代表", actor)
+                         "staff_id": actor.id, "idempotency_key": key},
+                f"{actor.deputy.name}代表", actor)
 
 
 def propose_from_message(round_: ProjectRound, message, data: dict, *, actor) -> ProjectProposal:

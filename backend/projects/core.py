@@ -24,26 +24,29 @@ TRANSITIONS = {
     "carry_over": ({"reserve"}, "submitted"),  # from the reserve pool into a later year's round
     "deliver": ({"chosen"}, "delivering"),
     "progress": ({"delivering"}, None),
+    "plan_milestone": ({"delivering"}, None),
+    "complete_milestone": ({"delivering"}, None),
     "rate": ({"delivering"}, None),
 }
 VERB_LABELS = {
     "support": "附议", "merge": "合并", "reject": "不予采纳", "nominate": "列为候选项目",
     "withdraw": "移出候选名单", "choose": "票决当选", "tie": "列入再次表决",
     "lose": "未当选", "reserve": "列入项目储备库", "carry_over": "转入新年度", "deliver": "转入实施", "progress": "报告进度",
-    "rate": "满意度测评",
+    "plan_milestone": "安排实施节点", "complete_milestone": "完成实施节点", "rate": "满意度测评",
 }
 # Every event kind a timeline may show.
 EVENT_LABELS = {**VERB_LABELS, "propose": "提出建议", "merged_in": "同类建议并入"}
 ROUND_VERBS = {
     "propose": ({"collecting"}, None), "close_collection": ({"collecting"}, "screening"),
     "screen": ({"collecting", "screening"}, None), "open_vote": ({"screening"}, "voting"),
+    "register_present": ({"voting"}, None),
     "cast": ({"voting"}, None), "close_vote": ({"voting"}, "counting"),
     "enter_paper": ({"counting"}, None), "decide": ({"counting"}, "decided"),
     "deliver": ({"decided"}, None),
 }
 ROUND_VERB_LABELS = {
     "propose": "提出项目建议", "close_collection": "结束征集", "screen": "初选",
-    "open_vote": "开始投票", "cast": "投票", "close_vote": "结束投票", "enter_paper": "录入纸质票",
+    "open_vote": "开始投票", "register_present": "补登出席代表", "cast": "投票", "close_vote": "结束投票", "enter_paper": "录入纸质票",
     "decide": "公布结果", "deliver": "转入实施",
 }
 

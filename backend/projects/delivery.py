@@ -2,23 +2,31 @@
 the reserve pool; the lead department reports progress, and every follower is told; deputies
 rate each finished project (满意度测评)."""
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy.exc import IntegrityError
 
 from backend.core import audit
-from backend.core.errors import InvalidState, ValidationFailed
+from backend.core.adapters import get_storage
+from backend.core.errors import InvalidState, NotFound, ValidationFailed
 from backend.core.extensions import db
+from backend.core.photos import store_image
 from backend.core.textcount import clean_text, visible_length
+from backend.core.timeutil import local, local_today
 from backend.accounts.models import StaffUser
 from backend.notifications.notify import notify
 from backend.notifications.places import Place
 from backend.projects import core, policy
 from backend.projects.models import (
-    RATING_LABELS, RATINGS, ProjectProposal, ProjectRating, ProjectRound, ProjectUpdate,
+    RATING_LABELS, RATINGS, ProjectMilestone, ProjectPhoto, ProjectProposal, ProjectRating,
+    ProjectRatingCount, ProjectRound, ProjectUpdate,
 )
 
 TITLE_MIN, TITLE_MAX = 2, 60
 BODY_MAX = 2000
+PHOTOS_MAX = 9
+MILESTONES_MAX = 20  # a year's project: design, tender, works, acceptance… not a diary
+MILESTONE_YEARS = 5  # how far past the vote a step may be due
 
 
 def start_delivery(round_: ProjectRound, *, actor) -> list[ProjectProposal]:
@@ -75,8 +83,10 @@ def carry_over(proposal: ProjectProposal, into: ProjectRound, *, actor) -> Proje
 
 
 def report_progress(proposal: ProjectProposal, *, progress, title: str, body: str = "",
-                    actor) -> ProjectUpdate:
-    """Progress only goes forward; 100 % is done."""
+                    photos=(), actor) -> ProjectUpdate:
+    """Progress only goes forward; 100 % is done. `photos` are uploads (bytes), cleaned and
+    stored with the report; public with the project. Files written before a failure here are
+    removed again; the caller removes them (`update.photos`) if its commit fails."""
     core.lock(proposal)
     core.guard(proposal, "progress", policy.can_report_progress(actor, proposal))
     errors: dict = {}
@@ -90,45 +100,142 @@ def report_progress(proposal: ProjectProposal, *, progress, title: str, body: st
     body = clean_text(body or "")
     if visible_length(body) > BODY_MAX:
         errors["body"] = [f"进展说明不能超过{BODY_MAX}个字"]
+    if len(photos) > PHOTOS_MAX:
+        errors["photos"] = [f"每次最多上传{PHOTOS_MAX}张照片"]
     if errors:
         raise ValidationFailed(errors=errors, code="progress_invalid")
     before = proposal.progress
     update = ProjectUpdate(proposal_id=proposal.id, staff_id=actor.id, title=title, body=body,
-                           progress=progress)
+                           progress=progress, photos=_stored_photos(photos))
     db.session.add(update)
     proposal.progress = progress
     db.session.flush()
     core.transition(proposal, "progress", actor, text=f"{title}（{progress}%）")
     audit.record("project.progress", proposal, actor=actor, before={"progress": before},
                  after={"progress": progress, "title": title})
-    core.notify_followers(proposal, "project.progress", f"项目进展：完成{progress}%",
-                          body=f"{proposal.title}：{title}")
-    if proposal.deputy_id is not None:
-        notify("deputy", proposal.deputy_id, "project.progress", f"项目进展：完成{progress}%",
-               body=f"{proposal.title}：{title}", place=Place("staff_project", proposal.id),
-               subject=proposal)
+    _tell(proposal, "project.progress", f"项目进展：完成{progress}%", f"{proposal.title}：{title}")
     return update
 
 
+def _stored_photos(uploads) -> list[ProjectPhoto]:
+    stored = []
+    try:
+        for n, upload in enumerate(uploads, 1):
+            try:
+                stored.append(store_image(upload, "projects"))
+            except ValidationFailed as err:
+                raise ValidationFailed(errors={"photos": [f"第{n}张照片：{err.message}"]},
+                                       code="progress_invalid") from None
+    except BaseException:
+        for image in stored:
+            get_storage().delete(image.key)
+        raise
+    return [ProjectPhoto(storage_key=i.key, width=i.width, height=i.height,
+                         size_bytes=i.size_bytes) for i in stored]
+
+
+def _tell(proposal: ProjectProposal, topic: str, title: str, body: str) -> None:
+    """A delivery step reaches the followers and the deputy who proposed it."""
+    core.notify_followers(proposal, topic, title, body=body)
+    if proposal.deputy_id is not None:
+        notify("deputy", proposal.deputy_id, topic, title, body=body,
+               place=Place("staff_project", proposal.id), subject=proposal)
+
+
+def plan_milestone(proposal: ProjectProposal, *, title: str, due_on, actor) -> ProjectMilestone:
+    """A step of the delivery with the day it is due (Beijing)."""
+    core.lock(proposal)
+    core.guard(proposal, "plan_milestone", policy.can_plan_milestones(actor, proposal))
+    errors: dict = {}
+    title = clean_text(title or "")
+    if not TITLE_MIN <= visible_length(title) <= TITLE_MAX:
+        errors["title"] = [f"请填写节点名称（{TITLE_MIN}到{TITLE_MAX}个字）"]
+    voted = local(proposal.round.vote_opened_at).date() if proposal.round.vote_opened_at else None
+    if not isinstance(due_on, date):
+        errors["due_on"] = ["请填写计划完成日期（年-月-日）"]
+    elif voted and not voted <= due_on <= date(voted.year + MILESTONE_YEARS, 12, 31):
+        errors["due_on"] = [f"计划完成日期应在票决之日（{voted:%Y-%m-%d}）到"
+                            f"{voted.year + MILESTONE_YEARS}年底之间"]
+    if len(proposal.milestones) >= MILESTONES_MAX:
+        errors["title"] = [f"一个项目最多安排{MILESTONES_MAX}个实施节点"]
+    if errors:
+        raise ValidationFailed(errors=errors, code="milestone_invalid")
+    row = ProjectMilestone(proposal_id=proposal.id, title=title, due_on=due_on,
+                           created_by_id=actor.id)
+    db.session.add(row)
+    db.session.flush()
+    db.session.expire(proposal, ["milestones"])
+    core.transition(proposal, "plan_milestone", actor, text=f"{title}（计划{due_on:%Y-%m-%d}完成）",
+                    public=False)
+    audit.record("project.plan_milestone", proposal, actor=actor,
+                 after={"milestone": row.id, "title": title, "due_on": due_on.isoformat()})
+    return row
+
+
+def complete_milestone(milestone: ProjectMilestone, *, actor, done_on=None) -> ProjectMilestone:
+    """The lead department reports a step done, on a day not in the future; once."""
+    proposal = db.session.get(ProjectProposal, milestone.proposal_id)
+    core.lock(proposal)
+    core.guard(proposal, "complete_milestone", policy.can_report_progress(actor, proposal))
+    db.session.refresh(milestone)
+    if milestone.done_on is not None:
+        raise InvalidState(f"节点「{milestone.title}」已于{milestone.done_on:%Y-%m-%d}完成",
+                           code="milestone_already_done")
+    today = local_today()
+    done_on = today if done_on is None else done_on
+    voted = local(proposal.round.vote_opened_at).date() if proposal.round.vote_opened_at else None
+    if not isinstance(done_on, date) or done_on > today or (voted and done_on < voted):
+        raise ValidationFailed(errors={"done_on": ["完成日期应在票决之日以后，且不能晚于今天"]},
+                               code="milestone_invalid")
+    milestone.done_on, milestone.done_by_id = done_on, actor.id
+    late = done_on > milestone.due_on
+    text = f"{milestone.title}（{done_on:%Y-%m-%d}完成{'，晚于计划' if late else ''}）"
+    core.transition(proposal, "complete_milestone", actor, text=text)
+    audit.record("project.complete_milestone", proposal, actor=actor, after={
+        "milestone": milestone.id, "done_on": done_on.isoformat(), "late": late})
+    _tell(proposal, "project.milestone", f"项目节点完成：{milestone.title}", f"{proposal.title}：{text}")
+    return milestone
+
+
+def photo_of(proposal: ProjectProposal, photo_id: int) -> ProjectPhoto | None:
+    """The progress photo `photo_id` if it belongs to this project's reports."""
+    return db.session.scalar(db.select(ProjectPhoto).join(ProjectUpdate)
+                             .where(ProjectPhoto.id == photo_id,
+                                    ProjectUpdate.proposal_id == proposal.id))
+
+
+def get_milestone(user, milestone_id: int) -> ProjectMilestone:
+    milestone = db.session.get(ProjectMilestone, milestone_id)
+    if milestone is None:
+        raise NotFound("实施节点不存在", code="milestone_not_found")
+    core.get_for(user, milestone.proposal_id)  # 404/403 as for its project
+    return milestone
+
+
 def rate(proposal: ProjectProposal, value: str, *, actor) -> ProjectRating:
-    """A deputy's end-of-year rating of a finished project: once each, not changed after."""
+    """A deputy's end-of-year rating of a finished project: once each, secret, not changed after.
+    The proposal's row lock makes two ratings of one project take turns on its counter."""
     core.lock(proposal)
     core.guard(proposal, "rate", policy.can_rate(actor, proposal))
     if value not in RATINGS:
         raise ValidationFailed(errors={"value": ["请选择满意、基本满意或不满意"]},
                                code="rating_invalid")
-    if db.session.scalar(db.select(ProjectRating.id).filter_by(
-            proposal_id=proposal.id, deputy_id=actor.deputy_id)) is not None:
+    if has_rated(proposal, actor.deputy_id):
         raise InvalidState("您已经测评过这个项目", code="project_already_rated")
-    row = ProjectRating(proposal_id=proposal.id, deputy_id=actor.deputy_id, value=value)
+    row = ProjectRating(proposal_id=proposal.id, deputy_id=actor.deputy_id)
     db.session.add(row)
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
         raise InvalidState("您已经测评过这个项目", code="project_already_rated")
+    if db.session.get(ProjectRatingCount, (proposal.id, value)) is None:
+        db.session.add(ProjectRatingCount(proposal_id=proposal.id, value=value, votes=0))
+        db.session.flush()
+    db.session.execute(db.update(ProjectRatingCount).filter_by(proposal_id=proposal.id, value=value)
+                       .values(votes=ProjectRatingCount.votes + 1))
     core.transition(proposal, "rate", actor, public=False)
-    audit.record("project.rate", proposal, actor=actor, after={"value": value})
+    audit.record("project.rate", proposal, actor=actor)  # who rated, never how
     return row
 
 
@@ -153,8 +260,8 @@ class RatingSummary:
 def rating_summary(proposal: ProjectProposal) -> RatingSummary:
     counts = dict.fromkeys(RATINGS, 0)
     counts.update(db.session.execute(
-        db.select(ProjectRating.value, db.func.count()).filter_by(proposal_id=proposal.id)
-        .group_by(ProjectRating.value)).all())
+        db.select(ProjectRatingCount.value, ProjectRatingCount.votes)
+        .filter_by(proposal_id=proposal.id)).all())
     return RatingSummary(counts, sum(counts.values()))
 
 

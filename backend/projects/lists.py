@@ -48,12 +48,15 @@ PUBLIC_WORDS = {"submitted": "已提交", "merged": "已与同类建议合并", 
 
 
 def public_timeline(proposal: ProjectProposal) -> list[tuple]:
-    """(when, title, progress or None), oldest first: the public status changes and the lead
-    department's titled progress updates (whose own events are not repeated)."""
-    steps = [(e.created_at, PUBLIC_WORDS.get(e.to_status, ""), None) for e in proposal.events
-             if e.is_public and e.kind not in ("progress", "merged_in")
+    """(when, title, progress or None, photos), oldest first: the public status changes, the lead
+    department's titled progress updates (whose own events are not repeated) and the
+    milestones it reported done."""
+    steps = [(e.created_at, PUBLIC_WORDS.get(e.to_status, ""), None, ()) for e in proposal.events
+             if e.is_public and e.kind not in ("progress", "merged_in", "complete_milestone")
              and e.to_status in PUBLIC_WORDS]
-    steps += [(u.created_at, u.title, u.progress) for u in proposal.updates]
+    steps += [(e.created_at, f"节点完成：{e.text}", None, ()) for e in proposal.events
+              if e.kind == "complete_milestone"]
+    steps += [(u.created_at, u.title, u.progress, u.photos) for u in proposal.updates]
     return sorted(steps, key=lambda s: s[0])
 
 

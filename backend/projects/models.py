@@ -6,8 +6,9 @@ The secret ballot: no row anywhere holds a deputy's choices. Casting writes a pa
 round's ballot count, in one transaction. There is no ballot row to link back to a deputy, so
 no role, admin or database superuser, can read who voted for what; the price is that electronic
 ballots cannot be recounted one by one (the counters equal the participations by construction,
-and a test checks it)."""
-from datetime import datetime
+and a test checks it). The deputies' end-of-year rating of delivered projects (满意度测评) is
+kept the same way: who rated, and counts per answer."""
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -101,6 +102,8 @@ class ProjectProposal(db.Model):
     merged_into = relationship("ProjectProposal", remote_side=[id])
     events = relationship("ProjectEvent", order_by="ProjectEvent.id", back_populates="proposal")
     updates = relationship("ProjectUpdate", order_by="ProjectUpdate.id")
+    milestones = relationship("ProjectMilestone",
+                              order_by="(ProjectMilestone.due_on, ProjectMilestone.id)")
 
     @property
     def status_label(self) -> str:
@@ -142,6 +145,16 @@ class ProjectVoteParticipation(db.Model):
     __tablename__ = "project_vote_participations"
     round_id: Mapped[int] = mapped_column(sa.ForeignKey("project_rounds.id"), primary_key=True)
     deputy_id: Mapped[int] = mapped_column(sa.ForeignKey("deputies.id"), primary_key=True)
+
+
+class ProjectAttendee(db.Model):
+    """A deputy registered present at the session (出席代表): the vote's electorate. Only those
+    present may cast an electronic ballot, and turnout is counted against them."""
+    __tablename__ = "project_attendees"
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("project_rounds.id"), primary_key=True)
+    deputy_id: Mapped[int] = mapped_column(sa.ForeignKey("deputies.id"), primary_key=True)
+    registered_by_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
 class ProjectTally(db.Model):
@@ -197,9 +210,46 @@ class ProjectUpdate(db.Model):
     progress: Mapped[int] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
+    photos = relationship("ProjectPhoto", order_by="ProjectPhoto.id")
+
+
+class ProjectPhoto(db.Model):
+    """A photo of a progress report: the lead department's, public with its project. Residents'
+    photos are not taken on proposals (see the issue note: their photos stay private)."""
+    __tablename__ = "project_photos"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("project_updates.id", ondelete="CASCADE"), index=True)
+    storage_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    width: Mapped[int] = mapped_column()
+    height: Mapped[int] = mapped_column()
+    size_bytes: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class ProjectMilestone(db.Model):
+    """A planned step of a project in delivery (立项、设计、施工、验收…), with the date it is due
+    (Beijing) and the date the lead department reported it done."""
+    __tablename__ = "project_milestones"
+    __table_args__ = (sa.CheckConstraint("(done_on IS NULL) = (done_by_id IS NULL)",
+                                         name="done_has_reporter"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("project_proposals.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(60))
+    due_on: Mapped[date] = mapped_column(sa.Date)
+    done_on: Mapped[date | None] = mapped_column(sa.Date)
+    done_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    def is_overdue(self, today: date) -> bool:
+        return self.done_on is None and self.due_on < today
+
 
 class ProjectRating(db.Model):
-    """A deputy's end-of-year rating of a delivered project (满意度测评): one each, by name."""
+    """Who rated a delivered project (满意度测评): the deputy and nothing else, once each. The
+    rating is secret like the ballot (see `ProjectRatingCount`), so no row says how they rated."""
     __tablename__ = "project_ratings"
     __table_args__ = (sa.UniqueConstraint("proposal_id", "deputy_id",
                                           name="uq_project_ratings_deputy"),)
@@ -207,8 +257,18 @@ class ProjectRating(db.Model):
     proposal_id: Mapped[int] = mapped_column(
         sa.ForeignKey("project_proposals.id", ondelete="CASCADE"))
     deputy_id: Mapped[int] = mapped_column(sa.ForeignKey("deputies.id"), index=True)
-    value: Mapped[str] = mapped_column(str_enum("project_rating", *RATINGS))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class ProjectRatingCount(db.Model):
+    """满意 / 基本满意 / 不满意 counted per project: deputies assess the government's delivery,
+    and a rating the departments could read by name would not be free; so, as in the usual
+    无记名 测评, only the counts are kept, added in the same transaction as the rater's row."""
+    __tablename__ = "project_rating_counts"
+    __table_args__ = (sa.CheckConstraint("votes >= 0", name="votes_not_negative"),)
+    proposal_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("project_proposals.id", ondelete="CASCADE"), primary_key=True)
+    value: Mapped[str] = mapped_column(str_enum("project_rating", *RATINGS), primary_key=True)
+    votes: Mapped[int] = mapped_column(default=0)
 
 
 class ProjectEvent(db.Model):

@@ -1,8 +1,8 @@
 """Who may see and do what with livelihood projects: shared by operations, pages and the API.
 The office (admin) runs the round; deputies propose and vote; a liaison turns a queue message
 into a proposal; a department reports progress on the projects it leads; residents propose,
-support and follow. Nobody, the office included, can read a deputy's choices: there is no
-such row (see models.py)."""
+support and follow. Nobody, the office included, can read a deputy's choices or how they rated
+a project (满意度测评): there is no such row (see models.py)."""
 from backend.accounts.resident_model import Resident
 from backend.messages import policy as message_policy
 from backend.projects.models import ProjectProposal, ProjectRound
@@ -54,6 +54,12 @@ def can_vote(user, round_: ProjectRound) -> bool:
 def can_report_progress(user, proposal: ProjectProposal) -> bool:
     return (_role(user) == "department" and proposal.status == "delivering"
             and proposal.department_id == user.department_id)
+
+
+def can_plan_milestones(user, proposal: ProjectProposal) -> bool:
+    """The lead department plans its steps; the office may set them for it."""
+    return proposal.status == "delivering" and (
+        is_office(user) or can_report_progress(user, proposal))
 
 
 def can_rate(user, proposal: ProjectProposal) -> bool:

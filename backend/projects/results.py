@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from backend.core.extensions import db
-from backend.org.models import Department, Deputy
+from backend.org.models import Department
 from backend.projects.models import (
-    ProjectPaperCount, ProjectPaperEntry, ProjectProposal, ProjectRound, ProjectTally,
+    ProjectAttendee, ProjectPaperCount, ProjectPaperEntry, ProjectProposal, ProjectRound, ProjectTally,
     ProjectVoteParticipation,
 )
 
@@ -49,7 +49,7 @@ class Row:
 @dataclass
 class Results:
     places: int
-    electorate: int  # active deputies
+    electorate: int  # deputies registered present at the session
     participants: int  # deputies who cast an electronic ballot
     electronic_ballots: int
     paper_ballots: int
@@ -89,6 +89,11 @@ def candidate_ids(round_: ProjectRound) -> list[int]:
                                    .order_by(ProjectTally.candidate_id)))
 
 
+def electorate(round_: ProjectRound) -> int:
+    return db.session.scalar(db.select(sa.func.count()).select_from(ProjectAttendee)
+                             .filter_by(round_id=round_.id))
+
+
 def paper_state(round_: ProjectRound) -> PaperState:
     entries = list(db.session.scalars(db.select(ProjectPaperEntry).filter_by(round_id=round_.id)
                                       .order_by(ProjectPaperEntry.id)))
@@ -120,8 +125,7 @@ def compute(round_: ProjectRound) -> Results:
             for cid, title, cost, dep, electronic, paper_n in db.session.execute(query)]
     result = Results(
         places=round_.places or 0,
-        electorate=db.session.scalar(db.select(sa.func.count()).select_from(Deputy)
-                                     .where(Deputy.is_active.is_(True))),
+        electorate=electorate(round_),
         participants=db.session.scalar(db.select(sa.func.count())
                                        .select_from(ProjectVoteParticipation)
                                        .filter_by(round_id=round_.id)),

@@ -12,7 +12,7 @@ from backend.notifications.places import Place
 from backend.org.models import Department, Deputy
 from backend.projects import core, policy
 from backend.projects.models import (
-    ProjectFollow, ProjectProposal, ProjectRound, ProjectSupport, ProjectTally,
+    ProjectAttendee, ProjectFollow, ProjectProposal, ProjectRound, ProjectSupport, ProjectTally,
 )
 
 REASON_MIN, REASON_MAX = 2, 500
@@ -125,8 +125,10 @@ def candidates(round_: ProjectRound) -> list[ProjectProposal]:
         .order_by(ProjectProposal.id)))
 
 
-def open_vote(round_: ProjectRound, *, places, session_name: str, actor) -> ProjectRound:
-    """N places among M candidates, M > N (差额); a zero counter per candidate."""
+def open_vote(round_: ProjectRound, *, places, session_name: str, present_ids,
+              actor) -> ProjectRound:
+    """N places among M candidates, M > N (差额); a zero counter per candidate; the deputies
+    registered present are the electorate, and only they are called to vote."""
     core.lock_round(round_)
     core.guard_round(round_, "open_vote", _office(actor))
     listed = candidates(round_)
@@ -138,6 +140,7 @@ def open_vote(round_: ProjectRound, *, places, session_name: str, actor) -> Proj
         errors["places"] = [f"候选项目（{len(listed)}个）须多于票决项目数（{places}个），实行差额票决"]
     if not 2 <= visible_length(session_name) <= SESSION_MAX:
         errors["session_name"] = ["请填写会议名称，如“区十八届人大四次会议”"]
+    present = _present_deputies(present_ids, errors)
     if errors:
         raise ValidationFailed(errors=errors, code="vote_invalid")
     round_.places, round_.session_name = places, session_name
@@ -145,13 +148,58 @@ def open_vote(round_: ProjectRound, *, places, session_name: str, actor) -> Proj
     core.move_round(round_, "open_vote")
     db.session.add_all(ProjectTally(candidate_id=c.id, round_id=round_.id) for c in listed)
     db.session.flush()
+    _register(round_, present, actor)
     audit.record("project_round.open_vote", round_, actor=actor, after={
-        "places": places, "candidates": [c.id for c in listed], "session_name": session_name})
-    for deputy_id in db.session.scalars(db.select(Deputy.id).where(Deputy.is_active.is_(True))):
-        notify("deputy", deputy_id, "project.vote_open", f"{round_.year}年度民生实事项目票决开始",
-               body=f"候选项目{len(listed)}个，应选{places}个，请在会议期间投票",
-               place=Place("project_ballot"), subject=round_)
+        "places": places, "candidates": [c.id for c in listed], "session_name": session_name,
+        "present": [d.id for d in present]})
     return round_
+
+
+def register_present(round_: ProjectRound, present_ids, *, actor) -> list[Deputy]:
+    """A deputy who arrives after the vote opened joins the electorate; nobody leaves it (a
+    deputy struck off after voting would leave a ballot without its voter). Idempotent."""
+    core.lock_round(round_)
+    core.guard_round(round_, "register_present", _office(actor))
+    errors: dict = {}
+    present = _present_deputies(present_ids, errors)
+    if errors:
+        raise ValidationFailed(errors=errors, code="attendees_invalid")
+    taken = set(db.session.scalars(db.select(ProjectAttendee.deputy_id)
+                                   .filter_by(round_id=round_.id)))
+    added = [d for d in present if d.id not in taken]
+    _register(round_, added, actor)
+    audit.record("project_round.register_present", round_, actor=actor,
+                 after={"added": [d.id for d in added]})
+    return added
+
+
+def _present_deputies(present_ids, errors: dict) -> list[Deputy]:
+    ids = present_ids if isinstance(present_ids, (list, tuple)) else []
+    wanted = {i for i in ids if isinstance(i, int)}
+    found = list(db.session.scalars(db.select(Deputy).where(
+        Deputy.id.in_(wanted), Deputy.is_active.is_(True)).order_by(Deputy.id))) if wanted else []
+    if not wanted:
+        errors["present_ids"] = ["请选择出席会议的代表"]
+    elif len(found) != len(wanted) or len(wanted) != len(ids):
+        errors["present_ids"] = ["出席代表名单中有不存在、已离任或重复的代表"]
+    return found
+
+
+def _register(round_: ProjectRound, deputies: list[Deputy], actor) -> None:
+    db.session.add_all(ProjectAttendee(round_id=round_.id, deputy_id=d.id,
+                                       registered_by_id=actor.id) for d in deputies)
+    db.session.flush()
+    count = db.session.scalar(db.select(db.func.count()).select_from(ProjectTally)
+                              .filter_by(round_id=round_.id))
+    for deputy in deputies:
+        notify("deputy", deputy.id, "project.vote_open", f"{round_.year}年度民生实事项目票决开始",
+               body=f"候选项目{count}个，应选{round_.places}个，请在会议期间投票",
+               place=Place("project_ballot"), subject=round_)
+
+
+def attendee_ids(round_: ProjectRound) -> set[int]:
+    return set(db.session.scalars(db.select(ProjectAttendee.deputy_id)
+                                  .filter_by(round_id=round_.id)))
 
 
 def candidates_for_ballot(round_: ProjectRound) -> list[dict]:

@@ -6,18 +6,24 @@ writes no event on any candidate, and its audit entry names the round, not the c
 from sqlalchemy.exc import IntegrityError
 
 from backend.core import audit
-from backend.core.errors import InvalidState, ValidationFailed
+from backend.core.errors import Forbidden, InvalidState, ValidationFailed
 from backend.core.extensions import db
 from backend.core.timeutil import utcnow
 from backend.notifications.notify import notify
 from backend.notifications.places import Place
 from backend.projects import core, policy, results
 from backend.projects.models import (
-    ProjectPaperCount, ProjectPaperEntry, ProjectProposal, ProjectRound, ProjectTally,
+    ProjectAttendee, ProjectPaperCount, ProjectPaperEntry, ProjectProposal, ProjectRound, ProjectTally,
     ProjectVoteParticipation,
 )
 
 ALREADY_VOTED = "您已经投过票了，选票投出后不能更改"
+NOT_PRESENT = "您未登记出席本次会议，不能投票；如已到会，请联系会务工作人员补登"
+
+
+def is_present(round_: ProjectRound, deputy_id: int | None) -> bool:
+    return deputy_id is not None and db.session.get(
+        ProjectAttendee, (round_.id, deputy_id)) is not None
 
 
 def has_voted(round_: ProjectRound, deputy_id: int | None) -> bool:
@@ -31,6 +37,8 @@ def cast_ballot(round_: ProjectRound, candidate_ids, *, actor) -> None:
     turns: the second finds the participation (or the closed round) and changes nothing."""
     core.lock_round(round_)
     core.guard_round(round_, "cast", policy.can_propose_as_deputy(actor))
+    if not is_present(round_, actor.deputy_id):
+        raise Forbidden(NOT_PRESENT, code="deputy_not_present")
     if has_voted(round_, actor.deputy_id):
         raise InvalidState(ALREADY_VOTED, code="already_voted")
     chosen = _checked_choice(round_, candidate_ids)
@@ -97,6 +105,10 @@ def enter_paper(round_: ProjectRound, *, ballots, counts: dict, actor) -> Projec
         errors["counts"] = ["有不在候选名单中的项目"]
     if not errors and sum(counts.values()) > ballots * round_.places:
         errors["counts"] = [f"得票总数不能多于选票张数的{round_.places}倍"]
+    electorate = results.electorate(round_)
+    if not errors and ballots + round_.ballots_cast > electorate:
+        errors["ballots"] = [f"纸质票{ballots}张与电子票{round_.ballots_cast}张合计，"
+                             f"不能多于出席代表{electorate}人"]
     if errors:
         raise ValidationFailed(errors=errors, code="paper_invalid")
     old = db.session.scalar(db.select(ProjectPaperEntry).filter_by(

@@ -15,6 +15,11 @@ Definitions (口径), for a year Y counted in Beijing dates:
   参与率 = attended ÷ (invited to held ones + their own confirmed reports). Reports are attended.
 - 代表建议: as in the suggestion figures (backend.suggestions.figures): led, co-signed, classes,
   the deputy's ratings of the answers.
+- 民生实事项目 (backend.projects), by the projects' year Y (voted at Y's session, rated at its
+  end, even if the rating slips into January): registered present at the vote (出席票决), an
+  electronic ballot cast (电子投票; a paper ballot is secret and names nobody, so it is in 出席
+  only), delivered projects rated (项目测评, the 验单 inspection). What they voted for is
+  nowhere to be counted.
 A deputy who moved station keeps everything: the record follows the deputy, not the station.
 A constant number of queries whatever the number of deputies; the median reads the answered
 messages grouped by deputy and the two Beijing dates, and counts working days from one index."""
@@ -28,6 +33,9 @@ from backend.core.extensions import db
 from backend.core.timeutil import local_today
 from backend.messages.models import Message, MessageRating
 from backend.org.models import Deputy, Station, deputy_stations
+from backend.projects.models import (
+    ProjectAttendee, ProjectProposal, ProjectRating, ProjectRound, ProjectVoteParticipation,
+)
 from backend.reception.models import (
     Appointment, DutySwap, ReceptionDay, ReceptionDuty, ReceptionRecord, record_deputies,
 )
@@ -68,6 +76,9 @@ class DeputyRecord:
     reported: int = 0  # own activities confirmed by the station (attended by definition)
     suggestions: Counts = field(default_factory=Counts)
     cosigned: int = 0
+    vote_sessions: int = 0  # 票决出席
+    votes_cast: int = 0  # electronic ballots
+    projects_rated: int = 0  # 验单: delivered projects rated
 
     @property
     def rated(self) -> int:
@@ -108,6 +119,7 @@ def deputy_records(year: int, deputy_ids: list[int] | None = None, *,
     _reception(records, ids, year, today)
     _activities(records, ids, year)
     _suggestions(records, year, today)
+    _projects(records, ids, year)
     return list(records.values())
 
 
@@ -280,3 +292,20 @@ def _suggestions(records, year, today) -> None:
         if row.deputy_id in records:
             records[row.deputy_id].suggestions = row.counts
             records[row.deputy_id].cosigned = row.cosigned
+
+
+def _projects(records, ids, year) -> None:
+    for name, model in (("vote_sessions", ProjectAttendee), ("votes_cast", ProjectVoteParticipation)):
+        for deputy_id, n in db.session.execute(
+                sa.select(model.deputy_id, sa.func.count())
+                .join(ProjectRound, ProjectRound.id == model.round_id)
+                .where(ProjectRound.year == year, model.deputy_id.in_(ids))
+                .group_by(model.deputy_id)):
+            setattr(records[deputy_id], name, n)
+    for deputy_id, n in db.session.execute(
+            sa.select(ProjectRating.deputy_id, sa.func.count())
+            .join(ProjectProposal, ProjectProposal.id == ProjectRating.proposal_id)
+            .join(ProjectRound, ProjectRound.id == ProjectProposal.round_id)
+            .where(ProjectRound.year == year, ProjectRating.deputy_id.in_(ids))
+            .group_by(ProjectRating.deputy_id)):
+        records[deputy_id].projects_rated = n

@@ -1,5 +1,7 @@
 """What the staff pages share: loading or 404, searchable paginated lists, and the one way a
 form page runs its operation (commit once, flash, redirect; or show the form again)."""
+from datetime import date
+
 from flask import abort, flash, redirect, render_template, request
 
 from backend.core.errors import DomainError, Forbidden, NotFound, ValidationFailed
@@ -94,3 +96,11 @@ def error_text(err: DomainError) -> str:
     """A domain error as one flash line: its field messages, or its message."""
     details = [text for texts in (err.errors or {}).values() for text in texts]
     return "；".join(details) or err.message
+
+
+def form_date(name: str):
+    """The date a form field spells as YYYY-MM-DD, or None (the operation says what is wrong)."""
+    try:
+        return date.fromisoformat(request.form.get(name, "").strip())
+    except ValueError:
+        return None

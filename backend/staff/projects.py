@@ -8,15 +8,16 @@ from flask_login import current_user
 from backend.core.errors import NotFound
 from backend.core.extensions import db
 from backend.core.parsing import row_id
+from backend.core.timeutil import local_today
 from backend.messages import operations as message_ops
-from backend.org.models import Department
+from backend.org.models import Department, Deputy
 from backend.projects import (
     collection, core, delivery, lists, policy, results, screening, voting,
 )
 from backend.projects.models import PROPOSAL_STATUS_LABELS, ProjectProposal
 from backend.staff import bp
 from backend.staff.guard import roles_required
-from backend.staff.pages import run_and_flash
+from backend.staff.pages import form_date, run_and_flash
 
 STAFF = ("admin", "liaison", "deputy", "department")
 INT_MAX = 2**31 - 1  # the integer columns
@@ -35,6 +36,10 @@ def _int(name: str, limit: int = INT_MAX):
     if not (value.isascii() and value.isdigit()) or len(value) > 18:
         return None
     return int(value) if int(value) <= limit else None
+
+
+def _ids(name: str) -> list:
+    return [row_id(v) for v in request.form.getlist(name)]
 
 
 @bp.app_template_global()
@@ -63,7 +68,18 @@ def projects():
     return render_template(
         "staff/projects.html", round=round_, proposals=shown, policy=policy,
         supports=lists.support_counts(p.id for p in shown), statuses=PROPOSAL_STATUS_LABELS,
-        has_voted=bool(round_) and voting.has_voted(round_, current_user.deputy_id))
+        has_voted=bool(round_) and voting.has_voted(round_, current_user.deputy_id),
+        deputies=_roll_call(round_))
+
+
+def _roll_call(round_):
+    """For the office while the vote is to open or open: active deputies, and who is present."""
+    if round_ is None or not policy.is_office(current_user) or round_.status not in (
+            "screening", "voting"):
+        return None
+    present = screening.attendee_ids(round_)
+    return [(d, d.id in present) for d in db.session.scalars(
+        db.select(Deputy).where(Deputy.is_active.is_(True)).order_by(Deputy.name, Deputy.id))]
 
 
 @bp.post("/projects/rounds")
@@ -78,8 +94,10 @@ def project_round_open():
 ROUND_ACTIONS = {
     "close-collection": (lambda r, u: screening.close_collection(r, actor=u), "征集已结束，进入初选"),
     "open-vote": (lambda r, u: screening.open_vote(
-        r, places=_int("places"), session_name=request.form.get("session_name", ""), actor=u),
-        "投票已开始"),
+        r, places=_int("places"), session_name=request.form.get("session_name", ""),
+        present_ids=_ids("present_ids"), actor=u), "投票已开始"),
+    "register-present": (lambda r, u: screening.register_present(r, _ids("present_ids"), actor=u),
+                         "出席代表已补登"),
     "close-vote": (lambda r, u: voting.close_vote(r, actor=u), "投票已结束"),
     "paper": (lambda r, u: voting.enter_paper(r, ballots=_int("ballots"), counts={
         cid: _int(f"votes_{cid}") for cid in results.candidate_ids(r)}, actor=u), "纸质票已录入"),
@@ -132,7 +150,7 @@ def project(proposal_id: int):
         "staff/project.html", p=proposal, policy=policy, others=others,
         event_labels=core.EVENT_LABELS, rating=delivery.rating_summary(proposal),
         rated=delivery.has_rated(proposal, current_user.deputy_id),
-        supports=collection.support_count(proposal),
+        supports=collection.support_count(proposal), today=local_today(),
         departments=db.session.scalars(db.select(Department).filter_by(is_active=True)
                                        .order_by(Department.name)).all())
 
@@ -150,8 +168,13 @@ PROPOSAL_ACTIONS = {
                    "储备项目已转入本年度征集"),
     "progress": (lambda p, u: delivery.report_progress(
         p, progress=_int("progress"), title=request.form.get("title", ""),
-        body=request.form.get("body", ""), actor=u), "进度已报告，关注者会收到通知"),
+        body=request.form.get("body", ""), actor=u,
+        photos=[f.read() for f in request.files.getlist("photos") if f.filename]),
+        "进度已报告，关注者会收到通知"),
     "rate": (lambda p, u: delivery.rate(p, request.form.get("value", ""), actor=u), "测评已提交"),
+    "milestone": (lambda p, u: delivery.plan_milestone(
+        p, title=request.form.get("title", ""), due_on=form_date("due_on"), actor=u),
+        "实施节点已安排"),
 }
 
 
@@ -178,6 +201,17 @@ def project_action(proposal_id: int, verb: str):
                 url_for("staff.project", proposal_id=proposal_id))
 
 
+@bp.post("/projects/milestones/<int:milestone_id>/done")
+@roles_required("department")
+def project_milestone_done(milestone_id: int):
+    milestone = delivery.get_milestone(current_user, milestone_id)
+    raw = request.form.get("done_on", "").strip()  # empty: today; nonsense: the operation's error
+    done_on = (form_date("done_on") or raw) if raw else None
+    return _run(lambda: delivery.complete_milestone(milestone, done_on=done_on, actor=current_user),
+                "节点已完成，关注者会收到通知",
+                url_for("staff.project", proposal_id=milestone.proposal_id))
+
+
 @bp.get("/projects/ballot")
 @roles_required("deputy")
 def project_ballot():
@@ -186,7 +220,8 @@ def project_ballot():
         raise NotFound("暂无进行中的项目票决", code="project_vote_not_found")
     return render_template("staff/project_ballot.html", round=round_,
                            candidates=screening.candidates_for_ballot(round_),
-                           has_voted=voting.has_voted(round_, current_user.deputy_id))
+                           has_voted=voting.has_voted(round_, current_user.deputy_id),
+                           is_present=voting.is_present(round_, current_user.deputy_id))
 
 
 @bp.post("/projects/ballot")

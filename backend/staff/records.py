@@ -19,6 +19,7 @@ from backend.records.reports import reports_of, results as report_results
 from backend.records.responsiveness import (
     CAVEAT, MIN_SAMPLE, DeputyResponsiveness, describe as describe_followups, year_responsiveness,
 )
+from backend.projects.figures import year_projects
 from backend.records.station_figures import MONTHS, year_figures
 from backend.staff import bp
 from backend.staff.guard import roles_required
@@ -128,7 +129,8 @@ def station_dashboard():
         shown = [f for f in shown if f.station_id == chosen]
     return render_template("staff/records_dashboard.html", year=year, years=_years(today),
                            shown=shown, stations=stations, chosen=chosen, months=MONTHS,
-                           pct=display.pct, show_district=ids is None)
+                           pct=display.pct, show_district=ids is None,
+                           projects=year_projects(year, today=today) if ids is None else None)
 
 
 def _deputy_scope() -> list[int] | None:

@@ -97,6 +97,10 @@ MATRIX = [
     ("GET", "/projects/{project}", None, "project_collecting", ANY),
     ("POST", "/projects/{project}/support", None, "project_collecting",
      expect(200, none=401, owner=409)),
+    ("POST", "/deputy/projects", {"title": "老街路灯改造", "content": "更换老街两侧损坏的路灯",
+                                  "reason": "夜里出行不安全", "category": "交通",
+                                  "idempotency_key": "matrix-deputy-project-1"},
+     "project_collecting", expect(403, none=401, deputy=201, other_deputy=201)),
     ("GET", "/deputy/projects/ballot", None, "project_voting", DEPUTIES),
     ("POST", "/deputy/projects/ballot", {"candidate_ids": ["{candidate}"]}, "project_voting",
      DEPUTIES),
@@ -183,7 +187,8 @@ def _project_round(world, *, voting: bool) -> dict:
     for p in proposals:
         screening.nominate(p, department_id=department.id, estimated_cost=100000,
                            plan="年内完成人行道翻修并通过验收", actor=office)
-    screening.open_vote(round_, places=1, session_name="区人大会议", actor=office)
+    screening.open_vote(round_, places=1, session_name="区人大会议",
+                        present_ids=[world.deputy.id, world.deputy_b.id], actor=office)
     return {"candidate": proposals[0].id}
 
 

@@ -13,7 +13,7 @@ def test_a_deputy_sees_their_own_record(api, world):
         world.deputy.id, year, 1, 1)
     assert body["median_workdays"] is None and body["participation_rate"] is None
     assert [s["title"] for s in body["sections"]] == ["联系群众", "接待选民日", "代表活动",
-                                                      "代表建议"]
+                                                      "代表建议", "民生实事项目"]
     # One message theirs, unanswered: answer rates 0; nothing else to judge; no suggestion.
     evaluation = {row["label"]: row["value"] for row in body["evaluation"]}
     assert evaluation["答复率"] == "0.0%（0/1）→ 得 0.0 分（满分 25 分）"

@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from backend.core.timeutil import local_today
 from backend.org.models import Department
 from backend.accounts.resident_model import Resident
 from backend.projects import collection
@@ -165,7 +166,21 @@ def test_propose_support_vote_deliver_on_a_phone(live_server, page, new_context,
     form.locator("input[name=title]").fill("1至3号楼扶手安装完成")
     page.get_by_test_id("report").click()
     expect(page.get_by_test_id("progress")).to_have_text("进度：50%")
+    # … plans a dated step (a date decades away is refused) and reports it done.
+    form = page.get_by_test_id("milestone-form")
+    form.locator("input[name=title]").fill("竣工验收")
+    form.locator("input[name=due_on]").fill("2099-12-31")
+    page.get_by_test_id("milestone-add").click()
+    expect(page.get_by_text("计划完成日期应在票决之日")).to_be_visible()
+    form = page.get_by_test_id("milestone-form")
+    form.locator("input[name=title]").fill("竣工验收")
+    form.locator("input[name=due_on]").fill(local_today().isoformat())
+    page.get_by_test_id("milestone-add").click()
+    expect(page.get_by_test_id("milestone")).to_have_count(1)
+    page.get_by_test_id("milestone-complete").first.click()
+    expect(page.get_by_test_id("milestone-done")).to_have_count(1)
     proposer.goto(f"{base}/projects/{mine.id}")
+    expect(proposer.get_by_test_id("milestone")).to_have_count(1)
     expect(proposer.get_by_test_id("progress")).to_have_text("完成进度：50%")
     expect(proposer.get_by_test_id("update")).to_contain_text("1至3号楼扶手安装完成")
     _shot(proposer, screenshot_dir, "project-progress-proposer.png")

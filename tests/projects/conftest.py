@@ -44,8 +44,9 @@ def make_proposal(db, make_resident):
 
 
 @pytest.fixture
-def voting_round(db, office, make_round, make_proposal, make_department):
-    """A round open for the vote: 5 candidates for 3 places."""
+def voting_round(db, office, make_round, make_proposal, make_department, make_deputy):
+    """A round open for the vote: 5 candidates for 3 places, one deputy present from the start
+    (the rest arrive through `make_voter`)."""
     from backend.projects import screening
     round_ = make_round()
     department = make_department()
@@ -54,7 +55,8 @@ def voting_round(db, office, make_round, make_proposal, make_department):
     for p in proposals:
         screening.nominate(p, department_id=department.id, estimated_cost=500000,
                            plan="今年内完成设计、施工和验收", actor=office)
-    screening.open_vote(round_, places=3, session_name="区十八届人大四次会议", actor=office)
+    screening.open_vote(round_, places=3, session_name="区十八届人大四次会议",
+                        present_ids=[make_deputy().id], actor=office)
     db.session.flush()
     return round_, proposals
 
@@ -64,4 +66,15 @@ def make_deputy_user(make_deputy, make_staff):
     def make(**kw):
         deputy = make_deputy(**kw)
         return make_staff("deputy", deputy=deputy)
+    return make
+
+
+@pytest.fixture
+def make_voter(db, office, make_deputy_user):
+    """A deputy's account, registered present at the round's session (the electorate)."""
+    def make(round_, **kw):
+        from backend.projects import screening
+        user = make_deputy_user(**kw)
+        screening.register_present(round_, [user.deputy_id], actor=office)
+        return user
     return make

@@ -2,34 +2,39 @@
 A refused role gets 403 (anonymous staff: the login page; a resident: 404 for what is not
 theirs to see) and nothing changes; an allowed one gets the page or a success flash."""
 import uuid
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from backend.accounts.resident_model import Resident
 from backend.core.audit_model import AuditEvent
+from backend.core.timeutil import local_today
 from backend.projects import delivery, voting
 from backend.projects.delivery import rating_summary
 from miniprogram_api.auth import session_for
 from tests.conftest import post_form
 
+SOON = local_today() + timedelta(days=30)
+
 ROLES = ("anonymous", "admin", "liaison", "deputy", "department", "other_department")
 
 
 @pytest.fixture
-def world(db, office, voting_round, make_staff, make_deputy_user, make_department, make_station):
+def world(db, office, voting_round, make_staff, make_voter, make_department, make_station):
     round_, c = voting_round
     w = type("World", (), {})()
     w.round, w.c = round_, c
     w.users = {"admin": office, "liaison": make_staff("liaison", stations=[make_station()]),
-               "deputy": make_deputy_user(),
+               "deputy": make_voter(round_),
                "department": make_staff("department", department=c[0].department),
                "other_department": make_staff("department", department=make_department())}
-    voting.cast_ballot(round_, [c[0].id, c[1].id, c[2].id], actor=make_deputy_user())
+    voting.cast_ballot(round_, [c[0].id, c[1].id, c[2].id], actor=make_voter(round_))
     voting.close_vote(round_, actor=office)
     voting.decide(round_, actor=office)
     delivery.start_delivery(round_, actor=office)  # c0..c2 delivering, c3, c4 unchosen
     delivery.report_progress(c[1], progress=100, title="全部完工", actor=w.users["department"])
+    w.m = delivery.plan_milestone(c[0], title="完成设计招标", due_on=SOON, actor=office)
     db.session.commit()
     return w
 
@@ -50,7 +55,7 @@ STAFF_PAGES = [
 
 
 def _fill(url, w):
-    return url.format(c0=w.c[0].id, c1=w.c[1].id, c3=w.c[3].id, round=w.round.id)
+    return url.format(c0=w.c[0].id, c1=w.c[1].id, c3=w.c[3].id, round=w.round.id, m=w.m.id)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -70,9 +75,14 @@ STAFF_ACTIONS = [
      {"department"}, lambda w: w.c[0].progress == 50),
     ("/staff/projects/{c1}/rate", {"value": "satisfied"}, {"deputy"},
      lambda w: rating_summary(w.c[1]).total == 1),
+    ("/staff/projects/{c0}/milestone", {"title": "主体施工", "due_on": SOON.isoformat()},
+     {"admin", "department"}, lambda w: len(w.c[0].milestones) == 2),
+    ("/staff/projects/milestones/{m}/done", {}, {"department"}, lambda w: w.m.done_on is not None),
     ("/staff/projects/{c0}/nominate", {}, {"admin"}, None),
     ("/staff/projects/{c3}/carry-over", {}, {"admin"}, None),  # not in the reserve: bounced  # screening over: office bounced
     ("/staff/projects/rounds/{round}/close-vote", {}, {"admin"}, None),  # wrong state: flashed
+    ("/staff/projects/rounds/{round}/register-present", {"present_ids": "1"}, {"admin"},
+     None),  # the vote is over: nobody joins the electorate
 ]
 
 
@@ -111,9 +121,9 @@ def test_only_deputies_cast_a_ballot(client, login, db, voting_round, make_staff
     assert round_.ballots_cast == 0
 
 
-def test_deputy_casts_on_the_portal_once(client, login, db, voting_round, make_deputy_user):
+def test_deputy_casts_on_the_portal_once(client, login, db, voting_round, make_voter):
     round_, c = voting_round
-    login(make_deputy_user())
+    login(make_voter(round_))
     page = client.get("/staff/projects/ballot").get_data(as_text=True)
     assert 'data-testid="ballot"' in page and c[0].title in page
     resp = post_form(client, "/staff/projects/ballot",
@@ -146,11 +156,11 @@ def test_resident_sees_public_and_own_but_not_anothers_rejected(client, db, offi
     assert page.status_code == 200 and "与已有项目重复" in page.get_data(as_text=True)
 
 
-def test_public_results_only_once_decided(client, db, voting_round, office, make_deputy_user):
+def test_public_results_only_once_decided(client, db, voting_round, office, make_voter):
     round_, c = voting_round
     db.session.commit()
     assert client.get(f"/projects/results/{round_.year}").status_code == 404
-    voting.cast_ballot(round_, [c[0].id], actor=make_deputy_user())
+    voting.cast_ballot(round_, [c[0].id], actor=make_voter(round_))
     voting.close_vote(round_, actor=office)
     db.session.commit()
     assert client.get(f"/projects/results/{round_.year}").status_code == 404
@@ -175,10 +185,10 @@ API = "/api/mp/v1"
 
 @pytest.mark.parametrize("who, status", [("none", 401), ("resident", 403), ("liaison", 403),
                                          ("deputy", 200)])
-def test_api_ballot_is_for_deputies_only(client, db, voting_round, make_deputy_user, make_staff,
+def test_api_ballot_is_for_deputies_only(client, db, voting_round, make_voter, make_staff,
                                          make_station, who, status):
     round_, c = voting_round
-    staff = {"none": None, "resident": None, "deputy": make_deputy_user(),
+    staff = {"none": None, "resident": None, "deputy": make_voter(round_),
              "liaison": make_staff("liaison", stations=[make_station()])}[who]
     token = None if who == "none" else _token(db, staff)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -224,3 +234,33 @@ def test_api_offers_similar_proposals(client, db, make_round, make_proposal):
     token = _token(db)
     got = client.get(API + "/projects?q=加装电梯", headers={"Authorization": f"Bearer {token}"})
     assert [p["id"] for p in got.json["items"]] == [lift.id]
+
+
+def test_api_deputy_proposes_once_per_key_and_only_while_collecting(client, db, office,
+                                                                    make_round, make_deputy_user):
+    from backend.projects import screening
+    from backend.projects.models import ProjectProposal
+    round_ = make_round()
+    deputy = make_deputy_user()
+    headers = {"Authorization": f"Bearer {_token(db, deputy)}"}
+    body = {"title": "老街路灯改造", "content": "更换老街两侧损坏的路灯", "reason": "夜里出行不安全",
+            "category": "交通", "idempotency_key": "deputy-key-0001"}
+    first = client.post(API + "/deputy/projects", json=body, headers=headers)
+    again = client.post(API + "/deputy/projects", json=body, headers=headers)  # a retry
+    assert first.status_code == again.status_code == 201, first.json
+    assert first.json["id"] == again.json["id"] and first.json["number"].startswith("MS2027-")
+    (made,) = db.session.scalars(sa.select(ProjectProposal)).all()
+    assert (made.author_kind, made.deputy_id, made.staff_id) == ("deputy", deputy.deputy_id,
+                                                                 deputy.id)
+    resident = {"Authorization": f"Bearer {_token(db)}"}
+    assert client.post(API + "/deputy/projects", json={**body, "idempotency_key": "resident-k-1"},
+                       headers=resident).status_code == 403
+    bad = client.post(API + "/deputy/projects", json={**body, "title": "", "idempotency_key": "k" * 10},
+                      headers=headers)
+    assert bad.status_code == 422 and "title" in bad.json["errors"]
+    screening.close_collection(round_, actor=office)
+    db.session.commit()
+    late = client.post(API + "/deputy/projects", json={**body, "idempotency_key": "deputy-key-0002"},
+                       headers=headers)
+    assert late.status_code == 409 and late.json["code"] == "round_cannot_propose"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ProjectProposal)) == 1

@@ -146,12 +146,16 @@ def test_candidate_needs_department_cost_plan_and_list_needs_more_than_places(
                            plan="年内完成施工并通过验收", actor=office)
     screening.close_collection(round_, actor=office)
     with pytest.raises(ValidationFailed) as few:
-        screening.open_vote(round_, places=3, session_name="区人大会议", actor=office)
+        screening.open_vote(round_, places=3, session_name="区人大会议", present_ids=[],
+                            actor=office)
+    assert set(few.value.errors) == {"places", "present_ids"}
     assert "差额" in few.value.errors["places"][0]
     assert round_.status == "screening"
     assert db.session.query(Notification).filter_by(topic="project.vote_open").count() == 0
-    deputy = make_deputy()
-    screening.open_vote(round_, places=2, session_name="区人大会议", actor=office)
+    deputy, absent = make_deputy(), make_deputy()
+    screening.open_vote(round_, places=2, session_name="区人大会议", present_ids=[deputy.id],
+                        actor=office)
     assert round_.status == "voting"
     told = db.session.query(Notification).filter_by(topic="project.vote_open").all()
     assert [(n.recipient_kind, n.recipient_id) for n in told] == [("deputy", deputy.id)]
+    assert absent.id not in screening.attendee_ids(round_)

@@ -46,9 +46,11 @@ def test_a_double_tap_makes_one_proposal_with_one_receipt(client, db, make_round
 
 def test_office_screens_opens_counts_paper_twice_and_publishes(client, login, db, office,
                                                               make_staff, make_round,
-                                                              make_proposal, make_department):
+                                                              make_proposal, make_department,
+                                                              make_deputy):
     round_ = make_round()
     proposals = [make_proposal(round_) for _ in range(4)]
+    present = [make_deputy().id for _ in range(6)]
     department = make_department()
     second_office = make_staff("admin")
     db.session.commit()
@@ -66,8 +68,11 @@ def test_office_screens_opens_counts_paper_twice_and_publishes(client, login, db
                          {"places": "3", "session_name": "区人大会议"}, form_url="/staff/projects",
                          follow_redirects=True)
     assert "实行差额票决" in too_many.get_data(as_text=True)
+    roll_call = client.get("/staff/projects").get_data(as_text=True)
+    assert all(f'name="present_ids" value="{i}"' in roll_call for i in present)
     post_form(client, f"/staff/projects/rounds/{round_.id}/open-vote",
-              {"places": "2", "session_name": "区人大会议"}, form_url="/staff/projects")
+              {"places": "2", "session_name": "区人大会议", "present_ids": [str(i) for i in present]},
+              form_url="/staff/projects")
     post_form(client, f"/staff/projects/rounds/{round_.id}/close-vote", {},
               form_url="/staff/projects")
     results_url = f"/staff/projects/rounds/{round_.id}/results"
@@ -147,3 +152,17 @@ def test_numbers_past_the_integer_columns_are_refused_in_chinese_not_a_500(
         assert resp.status_code == 200
         db.session.rollback()
         assert db.session.get(ProjectProposal, proposal.id).department_id is None
+
+
+def test_a_deputy_not_present_is_told_why_and_cannot_cast(client, login, db, voting_round,
+                                                          make_deputy_user, office):
+    round_, c = voting_round
+    deputy = make_deputy_user()
+    login(deputy)
+    page = client.get("/staff/projects/ballot").get_data(as_text=True)
+    assert 'data-testid="not-present"' in page and 'data-testid="ballot"' not in page
+    refused = post_form(client, "/staff/projects/ballot", {"candidate_ids": [str(c[0].id)]},
+                        form_url="/staff/projects", follow_redirects=True)
+    assert "未登记出席" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(type(round_), round_.id).ballots_cast == 0
