@@ -5,7 +5,7 @@ from flask import flash, redirect, request, url_for
 from backend.core.errors import Forbidden, InvalidState, ValidationFailed
 from backend.core.extensions import db
 from backend.portal import bp
-from backend.portal.messages import _load
+from backend.portal.messages import load_message
 from backend.records import responsiveness
 from backend.records.responsiveness_model import RESPONSE_LABELS
 
@@ -23,7 +23,7 @@ def followup_labels() -> dict:
 
 @bp.post("/m/<int:message_id>/followup")
 def answer_followup(message_id: int):
-    message = _load(message_id)
+    message = load_message(message_id)
     try:
         responsiveness.answer_followup(message, request.form.get("response", ""),
                                        resident=message.resident)

@@ -167,7 +167,7 @@ def _write_again(err, token: str | None = None, station_id: int | None = None):
 
 @bp.get("/m/<int:message_id>/receipt")
 def receipt(message_id: int):
-    message = _load(message_id, tracked_ok=False)  # the code is shown only to the writer
+    message = load_message(message_id, tracked_ok=False)  # the code is shown only to the writer
     return render_template("portal/receipt.html", message=message,
                            lookup_code=lookup_code(message.id))
 
@@ -203,7 +203,7 @@ def my_messages():
 
 @bp.get("/m/<int:message_id>")
 def message(message_id: int):
-    message = _load(message_id)
+    message = load_message(message_id)
     resident = current_web_resident()
     if resident is not None and ops.mark_read_by_writer(message, resident=resident):
         db.session.commit()
@@ -218,7 +218,7 @@ def unread_answer_count() -> int:
 
 @bp.get("/m/<int:message_id>/photos/<int:photo_id>")
 def photo(message_id: int, photo_id: int):
-    message = _load(message_id)
+    message = load_message(message_id)
     item = ops.visible_photo(photo_id)
     response = image_response(item.storage_key) if item and item.message_id == message.id else None
     if response is None:
@@ -230,7 +230,7 @@ def photo(message_id: int, photo_id: int):
 
 @bp.post("/m/<int:message_id>/info")
 def add_info(message_id: int):
-    message = _load(message_id)
+    message = load_message(message_id)
     text = request.form.get("text", "")
     try:
         ops.add_info(message, text, resident=message.resident)
@@ -244,7 +244,7 @@ def add_info(message_id: int):
 
 @bp.post("/m/<int:message_id>/rate")
 def rate(message_id: int):
-    message = _load(message_id)
+    message = load_message(message_id)
     value, comment = request.form.get("value", ""), request.form.get("comment", "")
     try:
         ops.rate(message, value, comment, resident=message.resident)
@@ -260,7 +260,7 @@ def rate(message_id: int):
 @bp.post("/m/<int:message_id>/suggestions/<int:suggestion_id>/rate")
 def rate_suggestion(message_id: int, suggestion_id: int):
     """The writer rates what came of a suggestion their message fed: 404 unless it did."""
-    message = _load(message_id)
+    message = load_message(message_id)
     suggestion = outcome.suggestion_for_message(message, suggestion_id)
     if suggestion is None:
         abort(404)
@@ -284,7 +284,7 @@ def rate_suggestion(message_id: int, suggestion_id: int):
     return redirect(url_for(".message", message_id=message.id, _anchor=f"s{suggestion.id}"))
 
 
-def _load(message_id: int, *, tracked_ok: bool = True) -> Message:
+def load_message(message_id: int, *, tracked_ok: bool = True) -> Message:
     """The message if this browser wrote it (or unlocked it with its code), else 404: a
     stranger cannot tell a hidden message from a missing one."""
     message = db.session.get(Message, message_id)

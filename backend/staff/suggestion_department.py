@@ -12,6 +12,7 @@ from backend.suggestions import handling as ops
 from backend.core.parsing import row_id
 from backend.staff import bp
 from backend.staff.guard import roles_required
+from backend.staff.pages import form_date
 from backend.staff.suggestion_actions import part_of, suggestion_action
 from backend.core.timeutil import format_date_cn, local_today
 
@@ -79,13 +80,6 @@ def _form(name: str) -> str:
     return request.form.get(name, "")
 
 
-def _form_date(name: str) -> date | None:
-    try:
-        return date.fromisoformat(_form(name).strip())
-    except ValueError:
-        return None
-
-
 @department_action("/suggestions/<int:suggestion_id>/accept")
 def department_accept(suggestion):
     assignment = ops.accept(suggestion, actor=current_user)
@@ -100,7 +94,7 @@ def department_request_reassign(suggestion):
 
 @department_action("/suggestions/<int:suggestion_id>/request-extension")
 def department_request_extension(suggestion):
-    ext = ops.request_extension(suggestion, _form_date("until"), _form("reason"),
+    ext = ops.request_extension(suggestion, form_date("until"), _form("reason"),
                                 actor=current_user)
     return f"已申请延期至{format_date_cn(ext.requested_until)}，请等待代工委审批"
 
@@ -120,7 +114,7 @@ def department_answer(suggestion):
             # An unreadable date stays a string: the operation reports the row as incomplete.
             milestones.append((when, text))
     reply = ops.answer(suggestion, actor=current_user, resolution=_form("resolution"),
-                       body=_form("body"), promised_by=_form_date("promised_by"),
+                       body=_form("body"), promised_by=form_date("promised_by"),
                        milestones=milestones, reason=_form("reason"))
     return f"已答复（{RESOLUTION_LABELS[reply.resolution]}），代表和相关居民会收到通知"
 
