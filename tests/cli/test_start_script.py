@@ -51,7 +51,7 @@ def _free_port() -> int:
 
 
 def _children(pid: int) -> list[str]:
-    out = subprocess.run(["ps", "-o", "args=", "--ppid", str(pid)], capture_output=True,
+    out = subprocess.run(["ps", "-ww", "-o", "args=", "--ppid", str(pid)], capture_output=True,
                          text=True).stdout
     return [line.strip() for line in out.splitlines() if line.strip()]
 
