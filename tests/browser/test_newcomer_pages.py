@@ -6,6 +6,7 @@ import secrets
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from backend.accounts.resident_model import Resident
 from backend.messages import operations as ops
@@ -74,7 +75,7 @@ def test_home_page_ways_in_and_the_unread_mark(live_server, page, db, world, scr
     page.screenshot(path=str(screenshot_dir / "home.png"), full_page=True)
 
     page.get_by_test_id("home-my-messages").click()
-    assert page.get_by_test_id("unread").is_visible()
+    expect(page.get_by_test_id("unread")).to_be_visible()
     assert page.get_by_test_id("my-link").get_by_test_id("unread-count").inner_text() == "1"
     _fits_phone(page)
     page.screenshot(path=str(screenshot_dir / "my_messages_unread.png"), full_page=True)
@@ -93,7 +94,7 @@ def test_the_rated_message_shows_the_residents_words(live_server, page, db, worl
     page.get_by_test_id("rate-basically_satisfied").click()
     page.fill("#rate-comment", COMMENT)
     page.get_by_test_id("rate-submit").click()
-    assert page.get_by_text("感谢您的评价").is_visible()
+    expect(page.get_by_text("感谢您的评价")).to_be_visible()
     card = page.get_by_test_id("my-rating")
     assert "基本满意" in card.inner_text() and COMMENT in card.inner_text()
     assert COMMENT in page.get_by_test_id("timeline").inner_text()
@@ -153,7 +154,7 @@ def test_the_send_button_never_covers_the_reply_box(live_server, page, db, world
     _fits_phone(page)
     page.screenshot(path=str(screenshot_dir / "reply_box.png"))
     send.click()
-    assert page.get_by_text("答复已发送，居民会收到通知").is_visible()
+    expect(page.get_by_text("答复已发送，居民会收到通知")).to_be_visible()
 
 
 def test_too_large_then_back_to_the_form_keeps_the_text(live_server, page, app, db, world,
@@ -170,7 +171,7 @@ def test_too_large_then_back_to_the_form_keeps_the_text(live_server, page, app, 
     page.set_input_files("#photos", str(big))
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 4000)  # after the page said 40 MB
     page.get_by_test_id("send").click()
-    assert page.get_by_text("照片太大").is_visible()
+    expect(page.get_by_text("照片太大")).to_be_visible()
     back = page.get_by_test_id("back-to-form")
     _fits_phone(page)
     page.screenshot(path=str(screenshot_dir / "too_large.png"), full_page=True)

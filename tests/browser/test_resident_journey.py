@@ -73,7 +73,7 @@ def test_scan_write_receipt_answer_rate(live_server, page, client, db, make_stat
     message = db.session.scalars(sa.select(Message)).one()
     assert page.get_by_test_id("tracking-no").inner_text() == message.tracking_no
     assert len(page.get_by_test_id("lookup-code").inner_text()) == 6
-    assert page.get_by_text("请截图或记下编号和查询码").is_visible()
+    expect(page.get_by_text("请截图或记下编号和查询码")).to_be_visible()
     assert len(message.photos) == 1 and message.may_publish
     _fits_the_phone(page)
     page.screenshot(path=str(screenshot_dir / "receipt.png"), full_page=True)
@@ -95,7 +95,7 @@ def test_scan_write_receipt_answer_rate(live_server, page, client, db, make_stat
     _big_enough(page.get_by_test_id("rate-submit"))
     page.get_by_test_id("rate-submit").click()
     assert page.get_by_test_id("status").inner_text() == "已办结"
-    assert page.get_by_text("感谢您的评价").is_visible()
+    expect(page.get_by_text("感谢您的评价")).to_be_visible()
     _fits_the_phone(page)
     page.screenshot(path=str(screenshot_dir / "rated.png"), full_page=True)
 

@@ -3,6 +3,7 @@ opens on a small phone."""
 import io
 
 import pytest
+from playwright.sync_api import expect
 import zxingcpp
 from PIL import Image
 
@@ -31,7 +32,7 @@ def test_scan_opens_the_deputy_page_on_a_phone(live_server, page, client, db, ma
 
     page.goto(url)
     assert page.get_by_test_id("deputy-name").inner_text() == "王建国"
-    assert page.get_by_text("区人大代表").is_visible()
+    expect(page.get_by_text("区人大代表")).to_be_visible()
     write = page.get_by_test_id("write")
     assert write.inner_text() == "给Ta留言"
     box = write.bounding_box()
@@ -55,7 +56,7 @@ def test_revoked_code_page_on_a_phone(live_server, page, db, make_deputy, screen
     reissue_code(deputy, actor=None, reason="海报损坏")
     db.session.commit()
     page.goto(f"{live_server}/d/{old}")
-    assert page.get_by_text("此二维码已停止使用").is_visible()
+    expect(page.get_by_text("此二维码已停止使用")).to_be_visible()
     page.get_by_text("前往李秀英代表的新页面").click()
     assert page.get_by_test_id("deputy-name").inner_text() == "李秀英"
     page.screenshot(path=str(screenshot_dir / "revoked-code.png"), full_page=True)

@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from playwright.sync_api import expect
 
 from backend.accounts.resident_model import Resident
 from backend.messages.operations import submit_message
@@ -66,7 +67,7 @@ def test_liaison_assigns_and_deputy_answers(live_server, page, station_day, scre
     assert page.get_by_test_id("count-todo").inner_text().startswith("4")
     items = page.get_by_test_id("message-item")
     assert items.count() == 4
-    assert items.first.get_by_test_id("overdue").is_visible()  # the oldest overdue leads
+    expect(items.first.get_by_test_id("overdue")).to_be_visible()  # the oldest overdue leads
     _fits_phone(page)
     _big_enough(items.first)
     page.screenshot(path=str(screenshot_dir / "queue.png"), full_page=True)
@@ -80,7 +81,7 @@ def test_liaison_assigns_and_deputy_answers(live_server, page, station_day, scre
     _big_enough(page.get_by_test_id("reveal-phone"), 36)
     page.screenshot(path=str(screenshot_dir / "assign.png"), full_page=True)
     page.get_by_test_id("assign-submit").click()
-    assert page.get_by_text("已分办给王建国代表").is_visible()
+    expect(page.get_by_text("已分办给王建国代表")).to_be_visible()
     assert page.get_by_test_id("assigned").inner_text() == "王建国代表"
     page.get_by_role("button", name="退出").click()
 
@@ -88,7 +89,7 @@ def test_liaison_assigns_and_deputy_answers(live_server, page, station_day, scre
     page.get_by_role("link", name="我的留言").click()
     assert page.get_by_test_id("unread-count").inner_text() == "2 条未读"
     mine = page.locator(f'[data-testid=message-item][data-id="{new.id}"]')
-    assert mine.get_by_test_id("unread").is_visible()
+    expect(mine.get_by_test_id("unread")).to_be_visible()
     _fits_phone(page)
     page.screenshot(path=str(screenshot_dir / "inbox.png"), full_page=True)
 
@@ -103,7 +104,7 @@ def test_liaison_assigns_and_deputy_answers(live_server, page, station_day, scre
     _fits_phone(page)
     page.screenshot(path=str(screenshot_dir / "answer.png"))
     send.click()
-    assert page.get_by_text("答复已发送，居民会收到通知").is_visible()
+    expect(page.get_by_text("答复已发送，居民会收到通知")).to_be_visible()
     assert page.get_by_test_id("status").first.inner_text() == "已答复"
 
     page.get_by_role("link", name="‹ 我的留言").click()
