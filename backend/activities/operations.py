@@ -127,7 +127,7 @@ def answer_invitation(attendance: ActivityAttendance, *, actor, answer, reason="
     if answer == "excuse" and activity.created_by_id:
         notify("staff", activity.created_by_id, "activity.excused",
                f"{attendance.deputy.name}请假：{activity.title}", body=reason,
-               place=_place(activity), subject=activity)
+               place=_organiser_place(activity), subject=activity)
     return attendance
 
 
@@ -244,7 +244,8 @@ def report_activity(deputy: Deputy, *, actor, kind, title, place, starts_at, end
     db.session.flush()
     audit("activity.report", activity, actor=actor, after=snapshot(activity, ACTIVITY_FIELDS))
     notify_station_liaisons(station_id, "activity.reported", f"{deputy.name}报备了活动，请确认",
-                            body=activity.title, place=_place(activity), subject=activity)
+                            body=activity.title, place=_organiser_place(activity),
+                            subject=activity)
     return activity
 
 
@@ -386,4 +387,10 @@ def _new_code() -> str:
 
 
 def _place(activity: Activity) -> Place:
+    """Where a deputy's notice about the activity opens."""
     return Place("activity", activity.id)
+
+
+def _organiser_place(activity: Activity) -> Place:
+    """Where the organiser's (or the confirming liaison's) notice opens."""
+    return Place("organised_activity", activity.id)
