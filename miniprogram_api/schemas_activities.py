@@ -69,8 +69,8 @@ class ActivityOut(Schema):
     summary = fields.Str(dump_only=True, metadata={"description": "活动记录"})
     deliberation = fields.Method("_deliberation", dump_only=True, allow_none=True,
                                  metadata={"type": "object", "description": "议事情况（仅议事类活动）"})
-    my_status = fields.Str(dump_only=True, allow_none=True,
-                           metadata={"description": "invited 待回复、accepted 参加、excused 请假、attended 已到、absent 缺席"})
+    my_status = fields.Str(dump_only=True, allow_none=True, metadata={
+        "description": "invited 待回复、accepted 参加、excused 请假、attended 已到、absent 缺席"})
     my_status_label = fields.Str(dump_only=True, allow_none=True)
     my_reason = fields.Str(dump_only=True, allow_none=True, metadata={"description": "我的请假原因"})
     actions = fields.List(fields.Str(), dump_only=True, metadata={

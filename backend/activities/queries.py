@@ -3,6 +3,7 @@ with one now."""
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from backend.activities.models import Activity, ActivityAttendance
 from backend.activities.operations import CHECKIN_EARLY, CHECKIN_LATE
@@ -28,8 +29,9 @@ def deputy_activities(deputy_id: int, now: datetime, *, recent: int = 30
                       ) -> tuple[list[Activity], list[Activity]]:
     """A deputy's activities: those still ahead (planned, check-in not yet closed), soonest
     first; and the latest `recent` others, newest first."""
-    mine = sa.select(Activity).where(Activity.id.in_(
-        sa.select(ActivityAttendance.activity_id).where(
+    # Each row shows the deputy's own answer: the attendances come in one more query, not one each.
+    mine = sa.select(Activity).options(selectinload(Activity.attendances)).where(
+        Activity.id.in_(sa.select(ActivityAttendance.activity_id).where(
             ActivityAttendance.deputy_id == deputy_id)))
     ahead = (Activity.status == "planned") & (Activity.ends_at > now - CHECKIN_LATE)
     upcoming = db.session.scalars(mine.where(ahead).order_by(Activity.starts_at, Activity.id))

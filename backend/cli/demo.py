@@ -193,9 +193,9 @@ def _demo_suggestions(deputies, departments, staff, messages) -> None:
 
 
 def _demo_activities(deputies, stations, staff) -> None:
-    """Two activities held (a 人民议事厅 session with its details, a matter turned into a
-    message and one the resident kept to the record; a visit), each with someone absent; two ahead with invitations (one answered), and a
-    deputy's own visit waiting for the station to confirm."""
+    """Two activities held, each with someone absent: a 人民议事厅 session with its details, a
+    matter turned into a message and one the resident kept to the record; a visit. Two ahead
+    with invitations (one answered), and a deputy's own visit for the station to confirm."""
     from datetime import time, timedelta
 
     from backend.activities import matters
