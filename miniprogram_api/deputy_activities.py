@@ -43,7 +43,8 @@ def deputy_activity(activity_id: int):
 
 @bp.post("/deputy/activities/<int:activity_id>/answer")
 @deputy_required
-@endpoint(body=AnswerIn, out=ActivityOut, commit=True)
+@endpoint(body=AnswerIn, out=ActivityOut, commit=True, errors={
+    "409": "活动已开始（activity_started）、已签到（already_checked_in）、已取消或已结束（invalid_state）"})
 def deputy_activity_answer(activity_id: int, data):
     """回复邀请：参加，或请假（须写原因）；活动开始前可以改
 
@@ -58,6 +59,7 @@ def deputy_activity_answer(activity_id: int, data):
 @deputy_required
 @limiter.limit(CHECKIN_RATE, key_func=lambda: f"mp-activity-checkin:{current_staff().id}")
 @endpoint(body=CheckInIn, out=ActivityOut, commit=True, errors={
+    "409": "不在签到时间内（checkin_closed），或活动已取消、已结束（invalid_state）",
     "429": "10 分钟内签到码输错太多次（rate_limited）"})
 def deputy_activity_check_in(activity_id: int, data):
     """输入组织者出示的签到码签到（活动开始前 1 小时到结束后 2 小时内）

@@ -12,6 +12,8 @@ from miniprogram_api.endpoint import endpoint
 from miniprogram_api.schemas_activities import OrganisedActivityOut
 from miniprogram_api.schemas_staff import ReasonIn
 
+SETTLED = {"409": "不是待确认的报备，或已经处理过（invalid_state）"}
+
 
 @bp.get("/liaison/activities/<int:activity_id>")
 @liaison_required
@@ -23,7 +25,7 @@ def liaison_activity(activity_id: int):
 
 @bp.post("/liaison/activities/<int:activity_id>/confirm")
 @liaison_required
-@endpoint(out=OrganisedActivityOut, commit=True)
+@endpoint(out=OrganisedActivityOut, commit=True, errors=SETTLED)
 def liaison_activity_confirm(activity_id: int):
     """确认代表报备的活动，计入履职档案；代表会收到通知
 
@@ -33,7 +35,7 @@ def liaison_activity_confirm(activity_id: int):
 
 @bp.post("/liaison/activities/<int:activity_id>/reject")
 @liaison_required
-@endpoint(body=ReasonIn, out=OrganisedActivityOut, commit=True)
+@endpoint(body=ReasonIn, out=OrganisedActivityOut, commit=True, errors=SETTLED)
 def liaison_activity_reject(activity_id: int, data):
     """不予确认代表报备的活动（须写原因，代表会看到）"""
     return ops.reject_report(_load(activity_id), actor=current_staff(), reason=data["reason"])
