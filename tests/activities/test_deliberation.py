@@ -78,6 +78,10 @@ def test_the_page_shows_the_details_and_the_names_only_to_the_organiser(client, 
     deputy = login(scene.u1).get(f"/staff/activities/{session.id}").get_data(as_text=True)
     assert DETAILS["agreed"] in deputy and "23 人" in deputy
     assert "张阿姨" not in deputy
+    # The deputy's list of their activities carries the topic and the outcome.
+    listing = client.get("/staff/activities").get_data(as_text=True)
+    assert f"议题：{DETAILS['topic']}" in listing and "群众 23 人" in listing
+    assert "张阿姨" not in listing
 
 
 def test_the_record_form_sends_the_details(client, login, db, make_station, make_deputy,
