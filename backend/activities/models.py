@@ -38,6 +38,8 @@ class Activity(db.Model):
         sa.CheckConstraint("origin = 'organised' OR station_id IS NOT NULL",
                            name="reported_has_station"),
         sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        sa.CheckConstraint("resident_count IS NULL OR resident_count >= 0",
+                           name="resident_count_not_negative"),
         sa.Index("ix_activities_station_starts", "station_id", "starts_at"),
         sa.Index("ix_activities_starts", "starts_at"),
     )
@@ -56,6 +58,12 @@ class Activity(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
     checkin_code: Mapped[str] = mapped_column(sa.String(8), default="")
     summary: Mapped[str] = mapped_column(sa.Text, default="")  # the short record afterwards
+    # 议事 (人民议事厅) only: the topic, how many residents took part, what was agreed. The
+    # residents' names are personal data: staff pages only, never an API or a public page.
+    topic: Mapped[str] = mapped_column(sa.String(200), default="")
+    resident_count: Mapped[int | None] = mapped_column()
+    resident_names: Mapped[str] = mapped_column(sa.Text, default="")
+    agreed: Mapped[str] = mapped_column(sa.Text, default="")  # 议定事项
     status_note: Mapped[str] = mapped_column(sa.String(200), default="")  # why cancelled/rejected
     recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
@@ -66,6 +74,12 @@ class Activity(db.Model):
     created_by = relationship("StaffUser")
     attendances = relationship("ActivityAttendance", order_by="ActivityAttendance.id",
                                back_populates="activity", cascade="all, delete-orphan")
+    items = relationship("ActivityItem", order_by="ActivityItem.id", back_populates="activity",
+                         cascade="all, delete-orphan")
+
+    @property
+    def is_deliberation(self) -> bool:
+        return self.kind == "deliberation"
 
     @property
     def kind_label(self) -> str:
@@ -104,3 +118,23 @@ class ActivityAttendance(db.Model):
     @property
     def status_label(self) -> str:
         return ATTENDANCE_STATUS_LABELS[self.status]
+
+
+class ActivityItem(db.Model):
+    """A matter a resident raised at an activity, kept on its record; with the resident's
+    consent it becomes a message in the station's queue (as a reception day's matters do)."""
+    __tablename__ = "activity_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(sa.ForeignKey("activities.id", ondelete="CASCADE"),
+                                             index=True)
+    deputy_id: Mapped[int | None] = mapped_column(sa.ForeignKey("deputies.id"))
+    summary: Mapped[str] = mapped_column(sa.Text)  # the resident's words
+    resident_name: Mapped[str] = mapped_column(sa.String(40), default="")  # staff-only
+    phone_encrypted: Mapped[str | None] = mapped_column(sa.Text)
+    resident_consent: Mapped[bool] = mapped_column(default=False)
+    message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("messages.id"), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    activity = relationship(Activity, back_populates="items")
+    deputy = relationship("Deputy")

@@ -35,6 +35,12 @@ CHECKIN_LATE = timedelta(hours=2)
 ACTIVITY_FIELDS = ("kind", "title", "place", "starts_at", "ends_at", "station_id", "organiser",
                    "status")
 ANSWERS = {"accept": "accepted", "excuse": "excused"}
+# The names of residents at a 议事 are personal data: the audit log counts them, never copies.
+RECORD_FIELDS = ("status", "summary", "topic", "resident_count", "agreed")
+TOPIC_MAX = 200
+RESIDENTS_MAX = 10_000
+NAMES_MAX = 500
+AGREED_MAX = 2000
 
 
 def local_datetime(day: date, at: time) -> datetime:
@@ -121,7 +127,7 @@ def answer_invitation(attendance: ActivityAttendance, *, actor, answer, reason="
     if answer == "excuse" and activity.created_by_id:
         notify("staff", activity.created_by_id, "activity.excused",
                f"{attendance.deputy.name}请假：{activity.title}", body=reason,
-               place=_place(activity), subject=activity)
+               place=_organiser_place(activity), subject=activity)
     return attendance
 
 
@@ -156,10 +162,12 @@ def mark_present(attendance: ActivityAttendance, *, actor, now: datetime | None 
     return _check_in(attendance, "organiser", actor=actor, now=now)
 
 
-def record_activity(activity: Activity, *, actor, summary, now: datetime | None = None
-                    ) -> Activity:
+def record_activity(activity: Activity, *, actor, summary, details: dict | None = None,
+                    now: datetime | None = None) -> Activity:
     """The short record afterwards. The first one closes the activity: whoever was invited and
-    neither came nor was excused is marked absent. Later ones only correct the text."""
+    neither came nor was excused is marked absent. Later ones only correct the text. A 议事
+    also records its topic, how many residents took part (names optional) and what was agreed;
+    other kinds ignore `details`."""
     _check_manage(actor, activity)
     activity = _locked(activity)
     if activity.status not in ("planned", "held"):
@@ -168,10 +176,15 @@ def record_activity(activity: Activity, *, actor, summary, now: datetime | None 
     if now < activity.starts_at:
         raise InvalidState("活动还没开始，结束后再填写记录", code="activity_not_held")
     summary = clean_text(summary or "")
+    errors = {}
     if not SUMMARY_MIN <= visible_length(summary) <= SUMMARY_MAX:
-        raise ValidationFailed(errors={"summary": [
-            f"请用 {SUMMARY_MIN} 到 {SUMMARY_MAX} 个字记录活动情况"]})
-    before = snapshot(activity, ("status", "summary"))
+        errors["summary"] = [f"请用 {SUMMARY_MIN} 到 {SUMMARY_MAX} 个字记录活动情况"]
+    deliberation = (_deliberation(details or {}, errors) if activity.is_deliberation else {})
+    if errors:
+        raise ValidationFailed(errors=errors)
+    before = snapshot(activity, RECORD_FIELDS)
+    for field, value in deliberation.items():
+        setattr(activity, field, value)
     if activity.status == "planned":
         for a in activity.attendances:
             if a.status in ("invited", "accepted"):
@@ -180,7 +193,7 @@ def record_activity(activity: Activity, *, actor, summary, now: datetime | None 
     activity.summary, activity.recorded_at = summary, now
     db.session.flush()
     audit("activity.record", activity, actor=actor, before=before,
-          after={**snapshot(activity, ("status", "summary")),
+          after={**snapshot(activity, RECORD_FIELDS),
                  "absent": sorted(a.deputy_id for a in activity.attendances
                                   if a.status == "absent")})
     return activity
@@ -231,7 +244,8 @@ def report_activity(deputy: Deputy, *, actor, kind, title, place, starts_at, end
     db.session.flush()
     audit("activity.report", activity, actor=actor, after=snapshot(activity, ACTIVITY_FIELDS))
     notify_station_liaisons(station_id, "activity.reported", f"{deputy.name}报备了活动，请确认",
-                            body=activity.title, place=_place(activity), subject=activity)
+                            body=activity.title, place=_organiser_place(activity),
+                            subject=activity)
     return activity
 
 
@@ -287,6 +301,23 @@ def _details(*, kind, title, place, starts_at, ends_at, organiser) -> tuple[dict
     if "starts_at" not in errors and "ends_at" not in errors:
         data.update(starts_at=starts_at, ends_at=ends_at)
     return data, errors
+
+
+def _deliberation(details: dict, errors: dict) -> dict:
+    """A 议事's topic, residents and 议定事项, checked; errors added to `errors`."""
+    topic = clean_text(details.get("topic") or "")
+    names = clean_text(details.get("resident_names") or "")
+    agreed = clean_text(details.get("agreed") or "")
+    count = details.get("resident_count")
+    if not 2 <= visible_length(topic) <= TOPIC_MAX:
+        errors["topic"] = [f"请用 2 到 {TOPIC_MAX} 个字写明议题"]
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= RESIDENTS_MAX:
+        errors["resident_count"] = [f"参加议事的群众人数应为 0 到 {RESIDENTS_MAX} 之间的整数"]
+    if visible_length(names) > NAMES_MAX:
+        errors["resident_names"] = [f"群众姓名不能超过 {NAMES_MAX} 个字"]
+    if not 2 <= visible_length(agreed) <= AGREED_MAX:
+        errors["agreed"] = [f"请用 2 到 {AGREED_MAX} 个字写明议定事项；没有议定的，写明“未形成议定事项”及原因"]
+    return {"topic": topic, "resident_count": count, "resident_names": names, "agreed": agreed}
 
 
 def _invitees(station_id: int | None, deputy_ids) -> tuple[list[Deputy], list[str]]:
@@ -356,4 +387,10 @@ def _new_code() -> str:
 
 
 def _place(activity: Activity) -> Place:
+    """Where a deputy's notice about the activity opens."""
     return Place("activity", activity.id)
+
+
+def _organiser_place(activity: Activity) -> Place:
+    """Where the organiser's (or the confirming liaison's) notice opens."""
+    return Place("organised_activity", activity.id)

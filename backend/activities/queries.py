@@ -1,7 +1,13 @@
-"""Read-only helpers the channels need: which activities a user sees."""
+"""Read-only helpers the channels need: which activities a user sees, and what a deputy may do
+with one now."""
+from datetime import datetime
+
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from backend.activities.models import Activity, ActivityAttendance
+from backend.activities.operations import CHECKIN_EARLY, CHECKIN_LATE
+from backend.core.extensions import db
 
 
 def visible_to(user) -> sa.Select:
@@ -17,3 +23,32 @@ def visible_to(user) -> sa.Select:
             ActivityAttendance.deputy_id == user.deputy_id)))
     return stmt.where(sa.false())
 
+
+
+def deputy_activities(deputy_id: int, now: datetime, *, recent: int = 30
+                      ) -> tuple[list[Activity], list[Activity]]:
+    """A deputy's activities: those still ahead (planned, check-in not yet closed), soonest
+    first; and the latest `recent` others, newest first."""
+    # Each row shows the deputy's own answer: the attendances come in one more query, not one each.
+    mine = sa.select(Activity).options(selectinload(Activity.attendances)).where(
+        Activity.id.in_(sa.select(ActivityAttendance.activity_id).where(
+            ActivityAttendance.deputy_id == deputy_id)))
+    ahead = (Activity.status == "planned") & (Activity.ends_at > now - CHECKIN_LATE)
+    upcoming = db.session.scalars(mine.where(ahead).order_by(Activity.starts_at, Activity.id))
+    past = db.session.scalars(mine.where(~ahead).order_by(
+        Activity.starts_at.desc(), Activity.id.desc()).limit(recent))
+    return list(upcoming), list(past)
+
+
+def deputy_actions(activity: Activity, attendance: ActivityAttendance | None, now: datetime
+                   ) -> list[str]:
+    """What the invited deputy may do now, as the operations would allow it: answer (参加/请假)
+    until the start, check in with the code within its window."""
+    if attendance is None or activity.status != "planned" or attendance.status == "attended":
+        return []
+    actions = []
+    if now < activity.starts_at:
+        actions.append("answer")
+    if activity.starts_at - CHECKIN_EARLY <= now <= activity.ends_at + CHECKIN_LATE:
+        actions.append("check_in")
+    return actions

@@ -1,5 +1,7 @@
 """Demo data for a fresh machine: a district, its stations, a dozen deputies with photos,
-departments and staff accounts. Used by `flask demo` and the browser tests."""
+departments and staff accounts, and a little of each feature in use (messages, suggestions,
+activities, a livelihood-project round, routing rules). Used by `flask demo` and the browser
+tests."""
 import io
 import random
 from datetime import date
@@ -106,6 +108,9 @@ def load_demo(*, reset: bool = False):
     seed_rules()
     messages = _demo_messages(deputies, stations, staff)
     _demo_suggestions(deputies, departments, staff, messages)
+    _demo_activities(deputies, stations, staff)
+    _demo_projects(staff)
+    _demo_routing(deputies, stations, departments, staff["admin"])
     build_days(local_today())  # the next reception days, with deputies on duty
     return created
 
@@ -185,6 +190,110 @@ def _demo_suggestions(deputies, departments, staff, messages) -> None:
         category="卫生计生", message_ids=[messages[1].id],
         problem="上班族反映社区卫生服务中心周末不开诊，看小病只能去大医院排队。",
         proposal="建议社区卫生服务中心周六上午开诊，并公布值班医生名单。")
+
+
+def _demo_activities(deputies, stations, staff) -> None:
+    """Two activities held, each with someone absent: a 人民议事厅 session with its details, a
+    matter turned into a message and one the resident kept to the record; a visit. Two ahead
+    with invitations (one answered), and a deputy's own visit for the station to confirm."""
+    from datetime import time, timedelta
+
+    from backend.activities import matters
+    from backend.activities import operations as ops
+    from backend.core.timeutil import utcnow
+    liaison1, liaison2, wang = staff["liaison1"], staff["liaison2"], staff["deputy_wang"]
+    today = local_today()
+
+    def at(days: int, start: int, hours: int = 2):
+        starts = ops.local_datetime(today + timedelta(days=days), time(start))
+        return {"starts_at": starts, "ends_at": starts + timedelta(hours=hours)}
+
+    def organised(actor, station, kind, title, place, when, invited):
+        # Organised a week before it starts, as it would have been.
+        return ops.create_activity(actor=actor, kind=kind, title=title, place=place,
+                                   station_id=station.id if station else None,
+                                   deputy_ids=[deputies[i].id for i in invited],
+                                   now=when["starts_at"] - timedelta(days=7), **when)
+
+    session = organised(liaison1, stations[1], "deliberation", "人民议事厅：老旧小区加装电梯",
+                        "城关街道党群服务中心议事厅", at(-6, 15), [0, 1, 2])
+    starts = session.starts_at
+    ops.answer_invitation(session.attendance_of(deputies[0].id), actor=wang, answer="accept",
+                          now=starts - timedelta(days=2))
+    for i in (0, 2):
+        ops.mark_present(session.attendance_of(deputies[i].id), actor=liaison1, now=starts)
+    ops.record_activity(session, actor=liaison1, summary=(
+        "解放路社区三个老旧小区的居民、物业和施工单位代表参加，围绕加装电梯的费用分摊和低层住户"
+        "补偿充分协商。"), details={
+        "topic": "解放路社区老旧小区加装电梯费用分摊", "resident_count": 26,
+        "resident_names": "周阿姨（3栋）、马师傅（5栋）、陈老师（7栋）",
+        "agreed": "一、一楼住户不分摊费用；二、二楼及以上按楼层系数分摊；"
+                  "三、街道协调公积金提取，月底前公示方案。"}, now=starts + timedelta(hours=3))
+    item = matters.add_item(session, actor=liaison1, summary=(
+        "5栋加装电梯要占用楼下的自行车棚，希望另找地方安置电动车充电桩。"),
+        resident_name="马师傅", phone="13800138005", deputy_id=deputies[0].id,
+        resident_consent=True)
+    matters.item_to_message(item, actor=liaison1)
+    matters.add_item(session, actor=liaison1, summary="施工期间希望错开中午休息时间，减少噪音。",
+                     resident_consent=False)
+
+    visit = organised(liaison2, stations[2], "visit", "走访桂花坪社区独居老人",
+                      "桂花坪社区", at(-3, 9), [3, 4, 8])
+    for i in (3, 8):
+        ops.mark_present(visit.attendance_of(deputies[i].id), actor=liaison2,
+                         now=visit.starts_at)
+    ops.record_activity(visit, actor=liaison2, summary=(
+        "走访独居老人12户，了解助餐、就医和紧急呼叫需求，已将2户的需求转社区跟进。"),
+        now=visit.ends_at)
+
+    inspection = organised(staff["admin"], None, "inspection", "视察城区排水防涝工程",
+                           "湘江西路泵站", at(5, 9, 3), [0, 2, 5, 10])
+    ops.answer_invitation(inspection.attendance_of(deputies[0].id), actor=wang, answer="accept")
+    organised(liaison1, stations[1], "group", "第一代表小组季度活动", "城关街道代表联络站",
+              at(9, 14), [0, 1, 7, 9])
+    ops.report_activity(deputies[0], actor=wang, kind="visit", title="走访第一选区建设路居民",
+                        place="建设路北段", station_id=stations[1].id, summary=(
+                            "走访建设路北段沿街住户8户，居民集中反映夜间照明不足，已形成建议。"),
+                        now=utcnow(), **at(-2, 16))
+
+
+def _demo_projects(staff) -> None:
+    """Next year's livelihood-project round, collecting: two residents' proposals (one with
+    supporters) and a deputy's."""
+    from backend.accounts.resident_model import Resident
+    from backend.projects import collection
+    round_ = collection.open_round(year=local_today().year + 1, theme="办好群众家门口的民生实事",
+                                   categories=["交通出行", "养老服务", "环境整治"],
+                                   actor=staff["admin"])
+    residents = [Resident(web_key=f"demo-proposer-{n}") for n in range(4)]
+    db.session.add_all(residents)
+    db.session.flush()
+    first = collection.propose_as_resident(round_, {
+        "title": "人民路公交站增设候车座椅和遮阳棚", "category": "交通出行",
+        "content": "人民路沿线6个公交站只有站牌，没有座椅和遮阳棚",
+        "reason": "老人和带孩子的家长候车站得累，夏天晒、雨天淋"},
+        resident=residents[0], idempotency_key="demo-proposal-0001")
+    for resident in residents[1:]:
+        collection.support(first, resident=resident)
+    collection.propose_as_resident(round_, {
+        "title": "桂花坪社区老年食堂延长供餐时间", "category": "养老服务",
+        "content": "桂花坪社区老年食堂晚餐增加到19点，并提供送餐上门",
+        "reason": "独居老人晚饭没有着落，行动不便的老人去不了食堂"},
+        resident=residents[1], idempotency_key="demo-proposal-0002")
+    collection.propose_as_deputy(round_, {
+        "title": "建设路北段背街小巷环境整治", "category": "环境整治",
+        "content": "清理建设路北段背街小巷的违章搭建和积存垃圾，补装路灯",
+        "reason": "居民多次反映小巷脏乱、夜里没有照明"}, actor=staff["deputy_wang"])
+
+
+def _demo_routing(deputies, stations, departments, admin) -> None:
+    """Two 分办规则 the liaisons' queue suggests from: traffic words to a deputy who drives a
+    bus, elderly care at 桂花坪 to the deputy who runs its community."""
+    from backend.messages import routing
+    routing.add_rule(stations[1], category="交通运输", keywords="红绿灯 斑马线 公交",
+                     deputy=deputies[7], actor=admin)
+    routing.add_rule(stations[2], category="民政", keywords="养老 老年食堂",
+                     deputy=deputies[3], actor=admin)
 
 
 def _clear() -> None:

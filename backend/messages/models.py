@@ -21,7 +21,7 @@ QUEUE_STATUSES = ("held", *OPEN_STATUSES)
 QUEUE_PREDICATE = "status IN ('held', 'new', 'acknowledged', 'awaiting_info', 'reopened')"
 RATINGS = ("satisfied", "basically_satisfied", "dissatisfied")
 RATING_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
-CHANNELS = ("web", "miniprogram", "reception", "staff")
+CHANNELS = ("web", "miniprogram", "reception", "staff", "activity")
 REPLY_KINDS = ("answer", "info_request", "resident_info")
 
 

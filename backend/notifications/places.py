@@ -17,7 +17,9 @@ PLACES = {
     "station": ("/stations/{id}", None),
     "meeting_requests": ("/staff/meeting-requests", None),
     "day_appointments": ("/staff/reception-days/{id}/appointments", None),
-    "activity": ("/staff/activities/{id}", None),
+    # An invited (or reporting) deputy's notice; the organiser's opens organised_activity.
+    "activity": ("/staff/activities/{id}", "pages/deputy/activity?id={id}"),
+    "organised_activity": ("/staff/activities/{id}", "pages/liaison/activity?id={id}"),
     "resident_project": ("/projects/{id}", None),
     "staff_project": ("/staff/projects/{id}", None),
     "project_ballot": ("/staff/projects/ballot", None),

@@ -17,7 +17,7 @@ from backend.org.models import Deputy
 from backend.messages.models import Message
 from backend.accounts.resident_model import Resident
 from backend.core.audit import record as audit, snapshot
-from backend.messages.operations import BODY_MAX, BODY_MIN, submit_message
+from backend.messages.matters import checked_summary, matter_to_message, unnamed_resident
 from backend.core.textcount import clean_text, visible_length
 from backend.core.timeutil import local_today
 
@@ -81,11 +81,8 @@ def add_item(record: ReceptionRecord, *, actor, summary, deputy_id=None, appoint
              resident_consent: bool) -> ReceptionItem:
     day = record.day
     _check_access(actor, day)
-    summary = clean_text(summary or "")
     errors = {}
-    length = visible_length(summary)
-    if not BODY_MIN <= length <= BODY_MAX:
-        errors["summary"] = [f"请用 {BODY_MIN} 到 {BODY_MAX} 个字写明群众反映的问题"]
+    summary = checked_summary(summary, errors)
     if deputy_id and deputy_id not in {d.id for d in station_deputies(day)}:
         errors["deputy_id"] = ["只能选择本站的代表"]
     if appointment_id and db.session.scalar(sa.select(Appointment.id).filter_by(
@@ -107,22 +104,14 @@ def item_to_message(item: ReceptionItem, *, actor) -> Message:
     """Once per item: a second call (or a racing one) returns the same message."""
     day = item.record.day
     _check_access(actor, day)
-    # Two liaisons pressing the button at once queue here (PostgreSQL); the second sees the link.
-    item = db.session.scalars(sa.select(ReceptionItem).where(ReceptionItem.id == item.id)
-                              .with_for_update().execution_options(populate_existing=True)).one()
-    if item.message_id:
-        return db.session.get(Message, item.message_id)
-    if not item.resident_consent:
-        raise InvalidState("群众没有同意将此事转为留言，不能转交", code="consent_missing")
-    submission = submit_message(
-        resident=_resident_for(item), body=item.summary,
-        idempotency_key=f"reception-item-{item.id}",
+    message, made = matter_to_message(
+        item, key=f"reception-item-{item.id}", station=day.station, channel="reception",
         deputy=db.session.get(Deputy, item.deputy_id) if item.deputy_id else None,
-        station=day.station, channel="reception")
-    item.message_id = submission.message.id
-    db.session.flush()
-    audit("reception_item.to_message", item, actor=actor, after={"message_id": item.message_id})
-    return submission.message
+        resident_for=lambda: _resident_for(item))
+    if made:
+        audit("reception_item.to_message", item, actor=actor,
+              after={"message_id": message.id})
+    return message
 
 
 def attendance(deputy: Deputy, year: int) -> int:
@@ -144,7 +133,4 @@ def _resident_for(item: ReceptionItem) -> Resident:
     """The booked resident when the matter came with an appointment; else someone unnamed."""
     if item.appointment_id:
         return db.session.get(Appointment, item.appointment_id).resident
-    resident = Resident()
-    db.session.add(resident)
-    db.session.flush()
-    return resident
+    return unnamed_resident()

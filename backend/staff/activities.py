@@ -8,13 +8,17 @@ from flask_login import current_user
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired
 
+from backend.activities import matters
 from backend.activities import operations as ops
 from backend.activities import policy
-from backend.activities.models import ACTIVITY_KIND_LABELS, Activity, ActivityAttendance
+from backend.activities.models import (
+    ACTIVITY_KIND_LABELS, Activity, ActivityAttendance, ActivityItem,
+)
 from backend.activities.queries import visible_to
 from backend.core.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from backend.core.extensions import db
 from backend.core.loading import load_for
+from backend.core.parsing import row_id
 from backend.core.ratelimit import limiter
 from backend.org.models import Station
 from backend.staff import bp
@@ -103,7 +107,8 @@ def activity(activity_id: int):
                   if act.attendance_of(d.id) is None] if manage and act.status == "planned"
                  else [])
     return render_template("staff/activity_detail.html", activity=act, mine=mine, manage=manage,
-                           show_code=policy.can_see_code(current_user, act), invitable=invitable)
+                           show_code=policy.can_see_code(current_user, act), invitable=invitable,
+                           item_deputies=matters.attended_deputies(act) if manage else [])
 
 
 @bp.post("/activities/<int:activity_id>/answer")
@@ -145,7 +150,8 @@ def activity_step(activity_id: int, verb: str):
     act = _load(activity_id, policy.can_manage)
     steps = {
         "record": (lambda f: ops.record_activity(act, actor=current_user,
-                                                 summary=f.get("summary", "")),
+                                                 summary=f.get("summary", ""),
+                                                 details=_deliberation(f)),
                    "已保存活动记录"),
         "cancel": (lambda f: ops.cancel_activity(act, actor=current_user,
                                                  reason=f.get("reason", "")), "已取消活动"),
@@ -159,7 +165,44 @@ def activity_step(activity_id: int, verb: str):
     return _act(act, run, lambda _: message)
 
 
+@bp.post("/activities/<int:activity_id>/items")
+@roles_required("admin", "liaison")
+def activity_item_add(activity_id: int):
+    act = _load(activity_id, policy.can_manage)
+    return _act(act, lambda f: matters.add_item(
+        act, actor=current_user, summary=f.get("summary", ""),
+        resident_name=f.get("resident_name", ""), phone=f.get("phone", ""),
+        deputy_id=row_id(f.get("deputy_id", "")), resident_consent=bool(f.get("resident_consent"))),
+        lambda _: "已登记这个问题")
+
+
+@bp.post("/activity-items/<int:item_id>/message")
+@roles_required("admin", "liaison")
+def activity_item_message(item_id: int):
+    item = load_for(current_user, ActivityItem, item_id,
+                    lambda user, i: policy.can_manage(user, i.activity),
+                    missing=NotFound("没有找到这条群众反映的问题"), refused=_refused())
+    return _act(item.activity, lambda f: matters.item_to_message(item, actor=current_user),
+                lambda m: f"已转为留言（编号 {m.tracking_no}），进入本站留言队列")
+
+
+@bp.app_template_global()
+def activity_source(message) -> Activity | None:
+    """For a message's page: the activity it was raised at, when it came from one."""
+    return matters.source_of(message)
+
+
 # ---- helpers ----
+
+def _deliberation(form) -> dict:
+    """A 议事's details as the record form sends them; a count that is not a number stays
+    as None, for the operation to name."""
+    count = (form.get("resident_count") or "").strip()
+    return {"topic": form.get("topic", ""), "resident_names": form.get("resident_names", ""),
+            "agreed": form.get("agreed", ""),
+            "resident_count": (int(count) if count.isascii() and count.isdigit() and len(count) < 7
+                               else None)}
+
 
 def _on_form(run):
     def wrapped():

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from backend.activities import matters
 from backend.activities import operations as ops
 from backend.activities.models import Activity, ActivityAttendance
 from backend.core.audit_model import AuditEvent
@@ -54,6 +55,9 @@ MATRIX = [
     ("POST", "/staff/activities/{current}/invite", {"deputy_ids": "{extra}"}, ORGANISERS),
     ("POST", "/staff/activities/{reported}/confirm", {}, ORGANISERS),
     ("POST", "/staff/activities/{reported}/reject", {"reason": "与上次报备重复"}, ORGANISERS),
+    ("POST", "/staff/activities/{held}/items",
+     {"summary": "小区北门的下水道堵了一个星期", "resident_consent": "1"}, ORGANISERS),
+    ("POST", "/staff/activity-items/{item}/message", {}, ORGANISERS),
 ]
 
 CASES = [pytest.param(method, url, data, role, rules.get(role), id=f"{method} {url} {role}")
@@ -93,10 +97,17 @@ def world(db, make_station, make_deputy, make_staff):
         w.deputy, actor=w.users["deputy_invited"], kind="research", title="调研停车难",
         place="东街", starts_at=now - timedelta(days=2), ends_at=now - timedelta(days=2, hours=-1),
         station_id=w.station.id, summary="走访了三个小区的停车情况")
+    w.held = ops.create_activity(title="人民议事厅", starts_at=now - timedelta(hours=3),
+                                 ends_at=now - timedelta(hours=1), now=now - timedelta(days=1),
+                                 **common)
+    ops.record_activity(w.held, actor=liaison, summary="议事顺利进行", now=now)
+    w.item = matters.add_item(w.held, actor=liaison, summary="路灯坏了很久，晚上出门不安全",
+                              resident_consent=True)
     w.attendance = w.current.attendance_of(w.deputy.id)
     today = (now + timedelta(hours=8)).date()  # Beijing's date
     w.values = {"current": w.current.id, "ended": w.ended.id, "reported": w.reported.id,
-                "attendance": w.attendance.id, "code": w.current.checkin_code,
+                "attendance": w.attendance.id,
+                "held": w.held.id, "item": w.item.id, "code": w.current.checkin_code,
                 "station": w.station.id, "deputy": w.deputy.id, "extra": w.extra.id,
                 "tomorrow": (today + timedelta(days=1)).isoformat(),
                 "yesterday": (today - timedelta(days=1)).isoformat()}

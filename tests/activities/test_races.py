@@ -58,3 +58,27 @@ def test_two_organisers_settle_one_report_once(app, db, scene, postgres_only):
     db.session.expire_all()
     status = db.session.scalar(sa.select(Activity.status).where(Activity.id == rid))
     assert status == ("confirmed" if isinstance(outcomes[1], InvalidState) else "rejected")
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_two_organisers_turn_one_matter_into_one_message(app, db, scene, postgres_only, round_):
+    from backend.activities import matters
+    from backend.activities.models import ActivityItem
+    from backend.messages.models import Message
+    ops.mark_present(scene.a1, actor=scene.liaison, now=DURING)
+    ops.record_activity(scene.activity, actor=scene.liaison, summary="走访了十户居民", now=DURING)
+    item = matters.add_item(scene.activity, actor=scene.liaison, deputy_id=scene.d1.id,
+                            summary="小区北门的下水道堵了一个星期，雨天积水很深",
+                            resident_consent=True)
+    item_id, liaison_id, admin_id = item.id, scene.liaison.id, scene.admin.id
+    db.session.commit()
+    outcomes = at_once(
+        app,
+        lambda: matters.item_to_message(_get(ActivityItem, item_id),
+                                        actor=_get(StaffUser, liaison_id)).id,
+        lambda: matters.item_to_message(_get(ActivityItem, item_id),
+                                        actor=_get(StaffUser, admin_id)).id)
+    assert outcomes[0] == outcomes[1] and isinstance(outcomes[0], int), outcomes
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Message)) == 1
+    assert db.session.get(ActivityItem, item_id).message_id == outcomes[0]

@@ -104,13 +104,29 @@ MATRIX = [
     ("GET", "/deputy/projects/ballot", None, "project_voting", DEPUTIES),
     ("POST", "/deputy/projects/ballot", {"candidate_ids": ["{candidate}"]}, "project_voting",
      DEPUTIES),
+    # activities: the world's activity invites the deputy only; a report is the deputy's
+    ("GET", "/deputy/activities", None, "activity", DEPUTIES),
+    ("GET", "/deputy/activities/{activity}", None, "activity", DEPUTY),
+    ("POST", "/deputy/activities/{activity}/answer", {"answer": "excuse", "reason": "外出开会"},
+     "activity", DEPUTY),
+    # the code is text (it may start with 0): the space keeps _fill from making it a number
+    ("POST", "/deputy/activities/{activity}/check-in", {"code": " {checkin_code}"}, "activity",
+     DEPUTY),
+    ("POST", "/deputy/activities", {"kind": "visit", "title": "走访选区居民", "place": "南街",
+                                    "date": "2026-01-05", "start": "09:00", "end": "11:00",
+                                    "station_id": "{station}", "summary": "听取了居民对停车难的意见"},
+     None, expect(403, none=401, deputy=201, other_deputy=201)),
+    ("GET", "/liaison/activities/{activity}", None, "activity", LIAISON),
+    ("POST", "/liaison/activities/{activity}/confirm", None, "activity_reported", LIAISON),
+    ("POST", "/liaison/activities/{activity}/reject", {"reason": "与上次报备重复"},
+     "activity_reported", LIAISON),
 ]
 
 
 def _prepare(world, state) -> dict:
     """Put the world's message in `state`; the names a row may use."""
     names = {"message": world.message.id, "deputy_b": world.deputy_b.id,
-             "deputy_token": _code(world.deputy)}
+             "deputy_token": _code(world.deputy), "station": world.station.id}
     if state == "answered":
         ops.reply(world.message, "已联系物业，明天修好。", actor=world.deputy_user)
     elif state == "followup_asked":  # answered two weeks ago, and the resident asked
@@ -155,6 +171,8 @@ def _prepare(world, state) -> dict:
         names["suggestion"] = suggestion.id
     elif state in ("project_collecting", "project_voting"):
         names.update(_project_round(world, voting=state == "project_voting"))
+    elif state in ("activity", "activity_reported"):
+        names.update(_activity(world, reported=state == "activity_reported"))
     elif state == "photo":
         key = get_storage().save(image_bytes(), "messages", "jpg")
         photo = ops.add_photo(resident=world.owner, storage_key=key, width=40, height=30,
@@ -190,6 +208,26 @@ def _project_round(world, *, voting: bool) -> dict:
     screening.open_vote(round_, places=1, session_name="区人大会议",
                         present_ids=[world.deputy.id, world.deputy_b.id], actor=office)
     return {"candidate": proposals[0].id}
+
+
+def _activity(world, *, reported: bool) -> dict:
+    """An activity of the station starting in half an hour with the deputy invited; or the
+    deputy's report of an activity last week, awaiting the station."""
+    from datetime import timedelta
+    from backend.activities import operations as activities
+    from backend.core.timeutil import utcnow
+    now = utcnow()
+    if reported:
+        act = activities.report_activity(
+            world.deputy, actor=world.deputy_user, kind="visit", title="走访选区居民", place="南街",
+            starts_at=now - timedelta(days=7), ends_at=now - timedelta(days=7, hours=-1),
+            station_id=world.station.id, summary="听取了居民对停车难的意见")
+    else:
+        act = activities.create_activity(
+            actor=world.liaison, kind="visit", title="走访幸福社区", place="幸福社区",
+            starts_at=now + timedelta(minutes=30), ends_at=now + timedelta(hours=2),
+            station_id=world.station.id, deputy_ids=[world.deputy.id])
+    return {"activity": act.id, "checkin_code": act.checkin_code}
 
 
 def _code(deputy) -> str:
