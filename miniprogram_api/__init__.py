@@ -8,4 +8,4 @@ from miniprogram_api import (  # noqa: E402,F401
     auth, deputies, deputy, deputy_suggestions, errors, liaison, messages, openapi, photos,
     projects, subscriptions,
 )
-from miniprogram_api import deputy_record, followups  # noqa: E402,F401
+from miniprogram_api import deputy_record, followups, me  # noqa: E402,F401
