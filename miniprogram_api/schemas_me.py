@@ -32,13 +32,19 @@ class HeldProposalOut(Schema):
     status = fields.Str(dump_only=True)
 
 
+class HeldSupportOut(Schema):
+    id = fields.Int(dump_only=True)
+    number = fields.Str(dump_only=True)
+    title = fields.Str(dump_only=True)
+
+
 class MyDataOut(Schema):
     messages = fields.List(fields.Nested(HeldMessageOut), dump_only=True)
     appointments = fields.List(fields.Nested(HeldAppointmentOut), dump_only=True)
     proposals = fields.List(fields.Nested(HeldProposalOut), dump_only=True,
                             metadata={"description": "我提出的民生实事项目"})
-    supports = fields.List(fields.Nested(HeldProposalOut(only=("id", "number", "title"))),
-                           dump_only=True, metadata={"description": "我附议的项目"})
+    supports = fields.List(fields.Nested(HeldSupportOut), dump_only=True,
+                           metadata={"description": "我附议的项目"})
     follows = fields.Int(dump_only=True, metadata={"description": "关注进展的项目数"})
     subscriptions = fields.List(fields.Nested(TemplateOut), dump_only=True,
                                 metadata={"description": "还有可发送次数的订阅消息模板"})
