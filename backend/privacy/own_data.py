@@ -84,7 +84,11 @@ def delete_own_data(resident: Resident, *, confirmed: bool, now: datetime | None
         raise ValidationFailed("请确认您已了解删除的后果，再删除个人信息",
                                code="deletion_not_confirmed",
                                errors={"confirm": ["请勾选确认"]})
-    if resident.anonymised_at is not None:
+    # The resident's row lock (PostgreSQL): a double tap waits for the first deletion and then
+    # finds it done, instead of cancelling the same bookings (and freeing their seats) twice.
+    deleted_at = db.session.scalar(
+        sa.select(Resident.anonymised_at).where(Resident.id == resident.id).with_for_update())
+    if deleted_at is not None:
         raise InvalidState("您的个人信息已经删除", code="already_deleted")
     now = now or utcnow()
     cancelled = 0

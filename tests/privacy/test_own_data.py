@@ -162,3 +162,24 @@ def test_mini_program_sees_and_deletes_only_its_own(client, db, mine):
     assert again.status_code == 409 and again.json["code"] == "already_deleted"
     assert db.session.get(Resident, mine.other.id).openid == "o-other-456"
     assert db.session.get(Message, mine.others_message.id).resident_id == mine.other.id
+
+
+def test_a_double_tap_deletes_once_and_frees_the_seat_once(app, db, mine, postgres_only):
+    from tests.conftest import at_once
+
+    from backend.privacy.own_data import delete_own_data
+    slot_id = mine.booking.slot_id
+    seats_before = db.session.get(ReceptionSlot, slot_id).booked
+    me_id = mine.me.id
+    db.session.commit()
+
+    def delete():
+        return delete_own_data(db.session.get(Resident, me_id), confirmed=True)
+    outcomes = at_once(app, delete, delete)
+
+    codes = sorted(getattr(o, "code", "done") for o in outcomes)
+    assert codes == ["already_deleted", "done"], outcomes
+    db.session.expire_all()
+    assert db.session.get(ReceptionSlot, slot_id).booked == seats_before - 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                             .filter_by(action="resident.delete_own_data")) == 1
