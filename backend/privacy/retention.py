@@ -77,33 +77,38 @@ class Outcome:
                 f"居民 {self.residents} 人")
 
 
-def plan(before: datetime, limit: int | None = None) -> Plan:
-    def ids(column, where):
-        stmt = sa.select(column).where(where).order_by(column)
+def plan(before: datetime, limit: int | None = None, start=(0, 0, 0)) -> Plan:
+    """What is due, in id order, past `start` (the last id of each table's previous batch;
+    None: that table is finished), so a pass walks each table once."""
+    def ids(column, where, after):
+        if after is None:
+            return []
+        stmt = sa.select(column).where(where, column > after).order_by(column)
         return list(db.session.scalars(stmt.limit(limit) if limit else stmt))
-    return Plan(ids(Message.id, _message_due(before)),
-                ids(Appointment.id, _appointment_due(before)),
-                ids(Resident.id, _resident_idle(before)))
+    return Plan(ids(Message.id, _message_due(before), start[0]),
+                ids(Appointment.id, _appointment_due(before), start[1]),
+                ids(Resident.id, _resident_idle(before), start[2]))
 
 
 def retain(today: date, now: datetime, *, batch: int = BATCH) -> Outcome:
     """Anonymise everything due, a batch per commit (a rerun continues where a stopped one
     left off: done rows are no longer due), then write the run's audit row (committed by the
     caller, with the job's run row)."""
-    before, total = cutoff(today), Outcome()
-    while True:
-        work = plan(before, limit=batch)
+    before, total, start = cutoff(today), Outcome(), [0, 0, 0]
+    while any(s is not None for s in start):
+        work = plan(before, limit=batch, start=start)
         messages, photos = anonymise_messages(work.messages, now)
         appointments = anonymise_appointments(work.appointments, now)
-        # Residents last: the same batch's messages no longer point at them.
+        # Whether a resident is idle does not depend on which batch their messages fall in.
         residents = tombstone_residents(work.residents, now)
         db.session.commit()
         total.messages += messages
         total.photos += photos
         total.appointments += appointments
         total.residents += residents
-        if max(len(work.messages), len(work.appointments), len(work.residents)) < batch:
-            break
+        for i, got in enumerate((work.messages, work.appointments, work.residents)):
+            if start[i] is not None:
+                start[i] = got[-1] if len(got) == batch else None
     record_run("privacy.retention", after={
         "cutoff": before.isoformat(), "months": current_app.config["RETENTION_MONTHS"],
         "messages": total.messages, "photos": total.photos,
