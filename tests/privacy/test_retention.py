@@ -136,3 +136,24 @@ def test_batches_carry_on_to_the_end(db, pd_write):
     assert retain(TODAY, NOW, batch=2).messages == 5
     db.session.expire_all()
     assert all(db.session.get(Message, m.id).anonymised_at for m in written)
+
+
+def test_a_message_made_a_project_proposal_and_a_resident_with_a_booking_ahead_are_kept(
+        db, pd_write, make_resident, make_staff, district):
+    from backend.privacy.retention import cutoff, plan
+    from backend.projects import collection
+    office = make_staff("admin")
+    liaison = make_staff("liaison", stations=[district.station_a])
+    round_ = collection.open_round(year=2027, theme="办好身边小事", categories=["交通"], actor=office)
+    proposed = pd_write(LONG_AGO, status="closed", photo=False)
+    collection.propose_from_message(round_, proposed, {
+        "title": "修复小区门口路灯", "reason": "晚上出行不安全", "category": "交通"}, actor=liaison)
+    booked = make_resident(created_at=LONG_AGO)
+    pd_write(LONG_AGO, resident=booked, status="closed", photo=False)
+    db.session.add(Appointment(kind="request", code="RETAIN02", resident_id=booked.id,
+                               station_id=district.station_a.id, status="requested",
+                               topic="想当面谈谈路灯的事", created_at=LONG_AGO))
+    db.session.flush()
+    work = plan(cutoff(TODAY))
+    assert proposed.id not in work.messages
+    assert booked.id not in work.residents  # the booking still needs them
