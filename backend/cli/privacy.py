@@ -23,7 +23,7 @@ def retain_command(dry_run: bool, on):
     if dry_run:
         work = retention.plan(before)
         db.session.rollback()
-        click.echo(f"试运行（不作改动）：{before:%Y-%m-%d %H:%M}（北京时间）之前的记录")
+        click.echo(f"试运行（不作改动）：创建早于 {before:%Y-%m-%d %H:%M}（北京时间）、已到保存期限的记录")
         for label, ids in (("留言", work.messages), ("预约", work.appointments),
                            ("居民", work.residents)):
             shown = " ".join(map(str, ids[:ID_LIST_MAX])) + (" …" if len(ids) > ID_LIST_MAX else "")
