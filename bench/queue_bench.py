@@ -163,7 +163,8 @@ def main():
     ensure_database(url)
     from backend import create_app
     app = create_app("production", SQLALCHEMY_DATABASE_URI=url, SECRET_KEY="bench",
-                     FIELD_ENCRYPTION_KEY="x7Yq0V3m1pS8bX5oQk2nR9tW4uZ6cA0eD3fG7hJ1kL8=")
+                     FIELD_ENCRYPTION_KEY="x7Yq0V3m1pS8bX5oQk2nR9tW4uZ6cA0eD3fG7hJ1kL8=",
+                     PHONE_INDEX_KEY="bench-index")
     with app.app_context():
         from backend.core.extensions import db
         have = db.session.execute(sa.text(

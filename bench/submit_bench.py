@@ -32,7 +32,7 @@ URL = os.environ.get("BENCH_SUBMIT_DATABASE_URL", "postgresql://postgres@127.0.0
 PORT = 5917
 ENV = {
     "DATABASE_URL": URL, "SECRET_KEY": "bench-secret", "LIANXIN_ENV": "production",
-    "FIELD_ENCRYPTION_KEY": "x7Yq0V3m1pS8bX5oQk2nR9tW4uZ6cA0eD3fG7hJ1kL8=",
+    "FIELD_ENCRYPTION_KEY": "x7Yq0V3m1pS8bX5oQk2nR9tW4uZ6cA0eD3fG7hJ1kL8=", "PHONE_INDEX_KEY": "bench-index",
     "SESSION_COOKIE_SECURE": "0",
     # The limits are part of the work measured, set high enough not to refuse the load.
     "SUBMIT_RATE_PER_IP": "10000000 per hour", "SUBMIT_RATE_PER_RESIDENT": "1000000 per hour",

@@ -24,6 +24,12 @@ class BaseConfig:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     # Encrypts residents' phone numbers at rest (Fernet key, urlsafe base64 of 32 bytes).
     FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY")
+    # Keys the blind index of phone numbers (staff find a resident's messages by phone without
+    # decrypting); apart from the encryption key, so rotating that one keeps every index valid.
+    PHONE_INDEX_KEY = os.environ.get("PHONE_INDEX_KEY")
+    # 个人信息保护: months after which messages never turned into a suggestion lose the
+    # writer's phone, photos and link (text kept for figures), and idle residents their ids.
+    RETENTION_MONTHS = int(os.environ.get("RETENTION_MONTHS", "24"))
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None → SQLite in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Unset: derived when the app is built from the address the server is started on
@@ -116,6 +122,7 @@ class TestingConfig(BaseConfig):
     TESTING = True
     SECRET_KEY = "test-secret"
     FIELD_ENCRYPTION_KEY = "x7Yq0V3m1pS8bX5oQk2nR9tW4uZ6cA0eD3fG7hJ1kL8="
+    PHONE_INDEX_KEY = "test-phone-index-key"
     WTF_CSRF_ENABLED = True
     PUBLIC_BASE_URL = "http://testserver"
     WECHAT_APPID = None
@@ -155,16 +162,24 @@ def check_secrets(config) -> None:
             "生产环境必须设置环境变量 SECRET_KEY（会话和小程序登录令牌的签名密钥，请用随机生成的长字符串）。"
             " SECRET_KEY must be set to a random secret in production"
             " (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))').")
-    key = config.get("FIELD_ENCRYPTION_KEY")
-    if not key:
+    keys = [k.strip() for k in (config.get("FIELD_ENCRYPTION_KEY") or "").split(",") if k.strip()]
+    if not keys:
         raise MissingSecret(
             "生产环境必须设置环境变量 FIELD_ENCRYPTION_KEY（居民手机号的加密密钥）。"
             " FIELD_ENCRYPTION_KEY must be set in production"
             " (python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())').")
     from cryptography.fernet import Fernet
     try:
-        Fernet(key)
+        for key in keys:
+            Fernet(key)
     except ValueError:
         raise MissingSecret(
-            "环境变量 FIELD_ENCRYPTION_KEY 不是有效的 Fernet 密钥（应为 32 字节的 urlsafe base64）。"
-            " FIELD_ENCRYPTION_KEY is not a valid Fernet key (urlsafe base64 of 32 bytes).") from None
+            "环境变量 FIELD_ENCRYPTION_KEY 不是有效的 Fernet 密钥（应为 32 字节的 urlsafe base64，"
+            "轮换期间可以是逗号分隔的多个，新的在前）。"
+            " FIELD_ENCRYPTION_KEY is not a valid Fernet key or comma-separated list of them"
+            " (urlsafe base64 of 32 bytes).") from None
+    if not config.get("PHONE_INDEX_KEY"):
+        raise MissingSecret(
+            "生产环境必须设置环境变量 PHONE_INDEX_KEY（按手机号查找留言用的索引密钥，请用随机生成的长字符串）。"
+            " PHONE_INDEX_KEY must be set in production"
+            " (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))').")

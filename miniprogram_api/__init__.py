@@ -9,5 +9,5 @@ from miniprogram_api import (  # noqa: E402,F401
     projects, subscriptions,
 )
 from miniprogram_api import (  # noqa: E402,F401
-    deputy_activities, deputy_record, followups, liaison_activities,
+    deputy_activities, deputy_record, followups, liaison_activities, me,
 )

@@ -87,9 +87,12 @@ def _authenticate() -> None:
 
 def _token_resident(claims: dict) -> Resident | None:
     """The resident a token names. A token that carries the openid costs no query: residents
-    are never deleted and a resident's openid never changes, so id and openid are all a request
-    needs to know who it is; any other column loads when first read. (Tokens issued before the
-    openid was added look the resident up.)"""
+    are never deleted and a resident's openid never changes to another's, so id and openid are
+    all a request needs to know who it is; any other column loads when first read. (Tokens
+    issued before the openid was added look the resident up.) A resident who deleted their data
+    keeps a tombstone row without openid: their old token still names it until it expires; it
+    no longer finds their messages (unlinked), only what stays linked without naming anyone
+    (anonymised bookings, proposals and supports)."""
     if not claims.get("o"):
         return db.session.get(Resident, claims.get("r") or 0)
     held = db.session.identity_map.get(db.session.identity_key(Resident, claims["r"]))

@@ -11,9 +11,12 @@ from backend.messages import operations as ops
 from backend.messages import routing, triage
 from backend.suggestions import residents as outcome
 from backend.messages.queue import is_overdue
+from backend.privacy.consent import phone_consent
+from config import BaseConfig
 from miniprogram_api.schemas import In, LocalDateTime, RowId, text_field
 
 EXCERPT_LENGTH = 60
+DEFAULT_MONTHS = BaseConfig.RETENTION_MONTHS  # the document is built without an app
 
 
 class MessageView:
@@ -82,7 +85,8 @@ class MessageIn(In):
     station_id = RowId(load_default=None, load_only=True,
                        metadata={"description": "写给联络站（不指定代表时）"})
     body = text_field(required=True, load_only=True)
-    phone = text_field(load_only=True, metadata={"description": "11位手机号，可不填"})
+    phone = text_field(load_only=True, metadata={"description": "11位手机号，可不填。填写处须向居民显示："
+                                                 + phone_consent("message", DEFAULT_MONTHS)})
     place = text_field(load_only=True, metadata={"description": "问题发生的地点，可不填"})
     may_publish = fields.Bool(load_default=False, load_only=True,
                               metadata={"description": "是否同意公开"})

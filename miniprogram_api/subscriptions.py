@@ -19,7 +19,8 @@ def subscriptions():
 @resident_required
 @endpoint(body=SubscriptionsIn, out=SubscriptionsOut)
 def subscribe(data):
-    """记录用户允许的订阅消息模板（每个模板 +1 次）；不认识的模板忽略"""
+    """报告用户在订阅弹窗中允许的模板，返回每个模板当前的可发送次数
+    未配置微信消息推送时，每个允许的模板可发送次数 +1（不认识的模板忽略）；配置了消息推送时，次数只按微信推送的订阅事件计算，本接口不再计数，只返回当前次数，以免同一次「允许」记两次。"""
     resident = current_resident()
     ops.record_reported_grants(resident, data["template_ids"])
     db.session.commit()

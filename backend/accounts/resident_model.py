@@ -17,6 +17,9 @@ class Resident(db.Model):
     web_key: Mapped[str | None] = mapped_column(sa.String(43), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the resident deleted their data or stayed idle past the retention period: the
+    # row stays (deputies' records and figures count it) but names no one any more.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SubscribeGrant(db.Model):

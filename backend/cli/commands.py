@@ -16,11 +16,13 @@ outbox_cli = AppGroup("outbox", help="通知发件箱：投递通知、查看投
 
 def register_cli(app: Flask) -> None:
     from backend.cli.posters import posters_command
+    from backend.cli.privacy import privacy_cli
     from backend.cli.reception import reception_cli
     from backend.cli.scheduler import scheduler_cli
     from backend.cli.triage import triage_cli
     app.cli.add_command(outbox_cli)
     app.cli.add_command(posters_command)
+    app.cli.add_command(privacy_cli)
     app.cli.add_command(reception_cli)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(triage_cli)

@@ -4,7 +4,7 @@ from backend.core.audit_model import AuditEvent
 
 
 def record(action: str, obj, *, actor=None, before: dict | None = None,
-           after: dict | None = None) -> AuditEvent:
+           after: dict | None = None, actor_label: str | None = None) -> AuditEvent:
     if getattr(obj, "id", None) is None:
         db.session.flush()
     event = AuditEvent(
@@ -12,10 +12,21 @@ def record(action: str, obj, *, actor=None, before: dict | None = None,
         object_type=obj.__tablename__,
         object_id=obj.id,
         actor_id=getattr(actor, "id", None),
-        actor_label=getattr(actor, "display_name", "") or ("系统" if actor is None else ""),
+        actor_label=actor_label or getattr(actor, "display_name", "")
+        or ("系统" if actor is None else ""),
         before=before,
         after=after,
     )
+    db.session.add(event)
+    return event
+
+
+def record_run(action: str, *, after: dict, actor=None) -> AuditEvent:
+    """A row for a run over many objects (a retention pass, a key rotation): what it did, in
+    counts, rather than one row per object."""
+    event = AuditEvent(action=action, object_type="run", object_id=None,
+                       actor_id=getattr(actor, "id", None),
+                       actor_label=getattr(actor, "display_name", "") or "系统", after=after)
     db.session.add(event)
     return event
 

@@ -12,7 +12,8 @@ Two schedulers started by mistake stay apart in two ways:
    killed mid-run (SIGKILL, out of memory, a host crash) leaves a claim that the next leader
    (or `scheduler run-job`) takes over once that lease has lapsed. Taking over is safe because
    every keyed job does its work in the transaction that marks the row "done" (a killed run
-   leaves nothing behind), or, for the photo purge, commits batches that a rerun continues.
+   leaves nothing behind), or, for the photo purge and the retention pass, commits batches
+   that a rerun continues.
 The outbox job has no run key: deliver_due locks its rows with SKIP LOCKED and marks each sent
 before calling WeChat, so two deliverers never send a row twice, and a JobRun row every 30
 seconds would only bloat the table.
@@ -138,6 +139,13 @@ def purge_unsent_photos(today: date, now: datetime) -> str:
                                           if failed else "")
 
 
+def retain_personal_data(today: date, now: datetime) -> str:
+    """Retention (backend/privacy/retention.py): batches commit as they go, so a rerun
+    continues; the run's audit row commits with the job's "done"."""
+    from backend.privacy.retention import retain
+    return retain(today, now).describe()
+
+
 def store_category_suggestions(today: date, now: datetime) -> str:
     """The model's category for new messages, stored off the submission's path; unkeyed and
     idempotent (a row already stored is kept: INSERT … ON CONFLICT DO NOTHING)."""
@@ -162,6 +170,8 @@ def default_jobs(config) -> list[ScheduledJob]:
         ScheduledJob("photos.purge", "清理未发送的照片", daily(3, 30), purge_unsent_photos,
                      _per_day),
         ScheduledJob("records.followups", "留言答复回访", daily(10), responsiveness_followups,
+                     _per_day),
+        ScheduledJob("privacy.retention", "个人信息到期匿名化", daily(2, 30), retain_personal_data,
                      _per_day),
         ScheduledJob("triage.suggest", "留言分类建议",
                      IntervalTrigger(seconds=config["TRIAGE_SUGGEST_SECONDS"],

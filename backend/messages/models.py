@@ -57,6 +57,8 @@ class Message(db.Model):
     phone_encrypted: Mapped[str | None] = mapped_column(sa.String(200))
     phone_last4: Mapped[str] = mapped_column(sa.String(4), default="")
     phone_prefix: Mapped[str] = mapped_column(sa.String(3), default="")
+    # Keyed hash of the normalised phone (backend/core/protect.py): staff search by phone.
+    phone_index: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     may_publish: Mapped[bool] = mapped_column(default=False)
     hold_reason: Mapped[str] = mapped_column(sa.String(200), default="")
     reject_reason: Mapped[str] = mapped_column(sa.String(500), default="")
@@ -72,6 +74,8 @@ class Message(db.Model):
     deputy_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the writer last opened the message on the web: an answer after it is news to them.
     resident_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the writer's personal data left it (retention or the resident's own deletion).
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
                                                  nullable=False)
 

@@ -35,8 +35,8 @@ from backend.notifications.places import Place
 from backend.notifications.notify import notify, notify_station_liaisons
 from backend.core.parsing import row_id
 from backend.core.protect import (
-    PHONE_RE, decrypt_phone, encrypt_phone, lookup_code, lookup_code_matches, mask_phone,
-    normalise_phone,
+    PHONE_RE, decrypt_phone, lookup_code, lookup_code_matches, mask_phone,
+    normalise_phone, phone_fields,
 )
 from backend.core.textcount import clean_text, visible_length
 from backend.core.timeutil import utcnow
@@ -115,8 +115,7 @@ def submit_message(*, resident: Resident, body: str, idempotency_key: str,
         body=clean_body, place=place, may_publish=bool(may_publish), created_at=now,
         ack_due_at=due_at(now, target.ack_workdays),
         answer_due_at=due_at(now, target.answer_workdays),
-        phone_encrypted=encrypt_phone(phone) if phone else None, phone_prefix=phone[:3],
-        phone_last4=phone[-4:],
+        **phone_fields(phone),
     )
     # The deputy hears of it at once; a held message waits for a liaison, told below.
     message = write_submission(

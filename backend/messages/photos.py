@@ -58,6 +58,24 @@ def purge_unclaimed_photos(now: datetime, *, older_than: timedelta = DEFAULT_AGE
     return len(keys)
 
 
+def delete_photos_of(message_ids) -> int:
+    """Every photo of these messages (hidden ones too), for personal-data removal: rows in the
+    caller's transaction, files once it commits, by the same queue as the purge."""
+    session = db.session()
+    if session.in_nested_transaction():
+        raise RuntimeError("delete_photos_of must not run inside a savepoint")
+    ids = list(message_ids)
+    if not ids:
+        return 0
+    keys = list(db.session.scalars(
+        sa.delete(MessagePhoto).where(MessagePhoto.message_id.in_(ids))
+        .returning(MessagePhoto.storage_key).execution_options(synchronize_session="fetch")))
+    if keys:
+        storage, queued = session.info.setdefault(_PENDING, (get_storage(), []))
+        queued.extend(keys)
+    return len(keys)
+
+
 def take_failed_removals() -> list[str]:
     """Keys whose files could not be removed since the last call (they are logged too)."""
     return db.session().info.pop(_FAILED, [])

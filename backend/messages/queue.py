@@ -12,6 +12,7 @@ from backend.core.extensions import db
 from backend.messages.models import OPEN_STATUSES, STATUSES, Message, MessageEvent
 from backend.messages.models import QUEUE_STATUSES
 from backend.core.parsing import row_id
+from backend.core.protect import phone_index
 from backend.core.timeutil import LOCAL_TZ, utcnow
 
 PAGE_SIZE = 20
@@ -177,7 +178,10 @@ def _apply_filters(stmt, f: QueueFilters, now: datetime):
         stmt = stmt.where(Message.created_at < _local_start(f.date_to, next_day=True))
     if f.overdue:
         stmt = stmt.where(overdue_clause(now))
-    if f.q.strip():
+    if f.q.strip() and (index := phone_index(f.q)) is not None:
+        # A phone number: one indexed equality on its keyed hash, no row decrypted.
+        stmt = stmt.where(Message.phone_index == index)
+    elif f.q.strip():
         needle = f.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         stmt = stmt.where(Message.body.ilike(f"%{needle}%", escape="\\"))
     return stmt

@@ -33,7 +33,7 @@ from backend.accounts.resident_model import Resident
 from backend.core.audit import record
 from backend.notifications.places import Place
 from backend.notifications.notify import notify, notify_station_liaisons
-from backend.core.protect import LOOKUP_ALPHABET, PHONE_RE, encrypt_phone, mask_phone, normalise_phone
+from backend.core.protect import LOOKUP_ALPHABET, PHONE_RE, mask_phone, normalise_phone, phone_fields
 from backend.core.textcount import clean_text, visible_length
 from backend.core.timeutil import LOCAL_TZ, people_day, people_time, utcnow
 
@@ -499,8 +499,7 @@ def _resident_fields(topic, contact_name, phone, errors) -> dict:
         errors["phone"] = ["请填写11位手机号码，或留空"]
     fields = {"topic": topic, "contact_name": contact_name}
     if phone:
-        fields.update(phone_encrypted=encrypt_phone(phone), phone_prefix=phone[:3],
-                      phone_last4=phone[-4:])
+        fields.update(phone_fields(phone))
     return fields
 
 

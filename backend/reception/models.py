@@ -163,6 +163,8 @@ class Appointment(db.Model):
     phone_encrypted: Mapped[str | None] = mapped_column(sa.String(200))
     phone_prefix: Mapped[str] = mapped_column(sa.String(3), default="")
     phone_last4: Mapped[str] = mapped_column(sa.String(4), default="")
+    phone_index: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # For a meeting asked for outside reception days: what was asked and what was offered.
     requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     proposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

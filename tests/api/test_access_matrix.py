@@ -65,6 +65,10 @@ MATRIX = [
     ("POST", M + "/suggestions/{suggestion}/rating", {"value": "satisfied"},
      "suggestion_answered", expect(404, none=401, owner=201)),
     ("GET", "/subscriptions", None, None, ANY),
+    # 我的信息: every resident sees and deletes only their own (a refusal to delete without
+    # the confirmation changes nothing: tests/privacy/test_own_data.py)
+    ("GET", "/me/data", None, None, ANY),
+    ("POST", "/me/delete", {"confirm": True}, None, ANY),
     ("POST", "/subscriptions", {"template_ids": ["T1"]}, None, ANY),
     ("GET", "/deputy/inbox", None, None, INBOX),
     ("GET", D, None, None, DEPUTY),

@@ -27,6 +27,11 @@ def production(tmp_path, **keys):
      "FIELD_ENCRYPTION_KEY"),
     ({"SECRET_KEY": "a-real-secret-of-our-own", "FIELD_ENCRYPTION_KEY": "not-a-fernet-key"},
      "FIELD_ENCRYPTION_KEY"),
+    # One bad key in a rotation list is as bad as a bad single key.
+    ({"SECRET_KEY": "a-real-secret-of-our-own", "FIELD_ENCRYPTION_KEY": f"{FERNET_KEY},nope"},
+     "FIELD_ENCRYPTION_KEY"),
+    ({"SECRET_KEY": "a-real-secret-of-our-own", "FIELD_ENCRYPTION_KEY": FERNET_KEY,
+      "PHONE_INDEX_KEY": None}, "PHONE_INDEX_KEY"),
 ])
 def test_production_refuses_to_start_without_its_keys(tmp_path, keys, named):
     with pytest.raises(MissingSecret) as caught:
@@ -34,15 +39,15 @@ def test_production_refuses_to_start_without_its_keys(tmp_path, keys, named):
     assert named in str(caught.value) and "环境变量" in str(caught.value)
 
 
-def test_production_starts_with_both_keys(tmp_path):
+def test_production_starts_with_its_keys(tmp_path):
     app = production(tmp_path, SECRET_KEY="a-real-secret-of-our-own",
-                     FIELD_ENCRYPTION_KEY=FERNET_KEY)
+                     FIELD_ENCRYPTION_KEY=FERNET_KEY, PHONE_INDEX_KEY="an-index-key-of-our-own")
     assert app.config["LIANXIN_ENV"] == "production" and app.secret_key == "a-real-secret-of-our-own"
 
 
 def test_a_production_process_without_keys_exits_naming_the_variable(tmp_path):
     env = {k: v for k, v in os.environ.items()
-           if k not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DATABASE_URL")}
+           if k not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "PHONE_INDEX_KEY", "DATABASE_URL")}
     env.update(LIANXIN_ENV="production", LIANXIN_INSTANCE=str(tmp_path),
                SECRET_KEY="a-real-secret-of-our-own")
     run = subprocess.run([sys.executable, "-m", "flask", "--app", "backend", "routes"], cwd=ROOT,
@@ -50,6 +55,7 @@ def test_a_production_process_without_keys_exits_naming_the_variable(tmp_path):
     assert run.returncode != 0
     assert "FIELD_ENCRYPTION_KEY" in run.stderr and "生产环境必须设置环境变量" in run.stderr
     env["FIELD_ENCRYPTION_KEY"] = FERNET_KEY
+    env["PHONE_INDEX_KEY"] = "an-index-key-of-our-own"
     run = subprocess.run([sys.executable, "-m", "flask", "--app", "backend", "routes"], cwd=ROOT,
                          env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr

@@ -70,7 +70,8 @@ def test_rendered_pages_run_only_our_script_files(client):
 
 def test_production_cookies_are_https_only(tmp_path):
     app = create_app("production", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.sqlite'}",
-                     SECRET_KEY="a-real-secret-of-our-own", FIELD_ENCRYPTION_KEY=FERNET_KEY)
+                     SECRET_KEY="a-real-secret-of-our-own", FIELD_ENCRYPTION_KEY=FERNET_KEY,
+                     PHONE_INDEX_KEY="an-index-key-of-our-own")
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     client = app.test_client()
     session_cookie = client.get("/staff/login").headers.getlist("Set-Cookie")
