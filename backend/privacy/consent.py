@@ -8,6 +8,9 @@ _TEXTS = {
                 "满{months}个月后手机号、照片等个人信息会被删除。"),
     "appointment": ("您的称呼和手机号只用于联系您确认或调整这次见面：只有联络站工作人员和接待的代表能看到；"
                     "满{months}个月后会被删除。"),
+    # Read out by the organiser who writes down a matter raised at an activity.
+    "matter": ("请告诉群众：手机号只用于联系其核实情况和答复，只有联络站工作人员和经办代表能看到完整号码；"
+               "转成的留言未形成代表建议的，满{months}个月后手机号等个人信息会被删除。"),
 }
 
 
