@@ -17,6 +17,7 @@ from backend.accounts.models import StaffUser
 from backend.notifications.notify import notify
 from backend.notifications.places import Place
 from backend.projects import core, policy
+from backend.projects.stages import latest_runoff
 from backend.projects.models import (
     RATING_LABELS, RATINGS, ProjectMilestone, ProjectPhoto, ProjectProposal, ProjectRating,
     ProjectRatingCount, ProjectRound, ProjectUpdate,
@@ -33,6 +34,7 @@ def start_delivery(round_: ProjectRound, *, actor) -> list[ProjectProposal]:
     """Every chosen project of the round into delivery tracking, with its lead department told."""
     core.lock_round(round_)
     core.guard_round(round_, "deliver", policy.is_office(actor))
+    _no_runoff_open(round_)
     chosen = list(db.session.scalars(db.select(ProjectProposal).filter_by(
         round_id=round_.id, status="chosen").order_by(ProjectProposal.id)))
     if not chosen:
@@ -51,9 +53,17 @@ def start_delivery(round_: ProjectRound, *, actor) -> list[ProjectProposal]:
     return chosen
 
 
+def _no_runoff_open(round_: ProjectRound) -> None:
+    # A run-off still deciding: its candidates are neither chosen nor out yet.
+    if latest_runoff(round_) is not None and latest_runoff(round_).status != "decided":
+        raise InvalidState("决选尚未公布结果，请公布后再办理", code="runoff_open")
+
+
 def keep_in_reserve(proposal: ProjectProposal, *, actor) -> ProjectProposal:
     core.lock(proposal)
     core.guard(proposal, "reserve", policy.is_office(actor))
+    if proposal.status == "runoff":
+        _no_runoff_open(proposal.round)
     core.transition(proposal, "reserve", actor)
     audit.record("project.reserve", proposal, actor=actor)
     core.notify_followers(proposal, "project.reserve", "您关注的项目列入项目储备库",
