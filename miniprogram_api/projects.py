@@ -2,7 +2,7 @@
 support; deputies cast their secret ballot. Operations are backend/projects/'s."""
 from backend.core.errors import NotFound
 from backend.core.extensions import db
-from backend.projects import collection, core, lists, voting
+from backend.projects import collection, core, lists, stages, voting
 from backend.projects.screening import candidates_for_ballot
 from miniprogram_api import bp
 from miniprogram_api.auth import current_resident, current_staff, deputy_required, resident_required
@@ -83,11 +83,13 @@ def support(proposal_id: int):
 
 
 def _ballot(round_):
-    return {"year": round_.year, "session_name": round_.session_name, "places": round_.places,
-            "is_open": round_.status == "voting",
-            "has_voted": voting.has_voted(round_, current_staff().deputy_id),
+    stage = stages.current(round_)
+    return {"year": round_.year, "session_name": round_.session_name, "stage": stage.label,
+            "runoff_id": stage.runoff.id if stage.runoff else None, "places": stage.places,
+            "is_open": stage.status == "voting",
+            "has_voted": stage.has_voted(current_staff().deputy_id),
             "is_present": voting.is_present(round_, current_staff().deputy_id),
-            "candidates": candidates_for_ballot(round_)}
+            "candidates": candidates_for_ballot(round_, stage.runoff)}
 
 
 @bp.get("/deputy/projects/ballot")
@@ -102,8 +104,11 @@ def ballot():
 @deputy_required
 @endpoint(body=BallotIn, out=BallotOut)
 def cast(data):
-    """投票：最多选择应选数个候选项目；无记名，投出后不能更改"""
+    """投票：最多选择应选数个候选项目；无记名，投出后不能更改。决选时传回选票上的 runoff_id"""
     round_ = _round()
-    voting.cast_ballot(round_, data["candidate_ids"], actor=current_staff())
+    runoff = stages.get_runoff(data["runoff_id"]) if data.get("runoff_id") else None
+    if runoff is not None and runoff.round_id != round_.id:
+        raise NotFound("没有这次决选", code="runoff_not_found")
+    voting.cast_ballot(round_, data["candidate_ids"], actor=current_staff(), runoff=runoff)
     db.session.commit()
     return _ballot(round_)

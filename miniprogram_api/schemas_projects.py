@@ -73,7 +73,10 @@ class CandidateOut(Schema):
 class BallotOut(Schema):
     year = fields.Int(dump_only=True)
     session_name = fields.Str(dump_only=True)
-    places = fields.Int(dump_only=True)
+    stage = fields.Str(dump_only=True, metadata={"description": "票决，或票数相同时的决选（第2次决选…）"})
+    runoff_id = fields.Int(dump_only=True, allow_none=True,
+                           metadata={"description": "决选的编号；投票时原样传回。第一轮票决为 null"})
+    places = fields.Int(dump_only=True, metadata={"description": "应选个数（决选为剩余名额）"})
     is_open = fields.Bool(dump_only=True)
     has_voted = fields.Bool(dump_only=True)
     is_present = fields.Bool(dump_only=True, metadata={"description": "是否已登记出席会议（只有出席代表可以投票）"})
@@ -84,3 +87,6 @@ class BallotIn(In):
     candidate_ids = fields.List(fields.Int(), required=True, load_only=True,
                                 validate=validate.Length(max=100, error="选择的项目太多"),
                                 metadata={"description": "选择的候选项目，最多为票决项目数；可以为空（弃权）"})
+    runoff_id = fields.Int(load_only=True, allow_none=True, load_default=None,
+                           validate=validate.Range(min=1, max=2**31 - 1, error="决选编号无效"),
+                           metadata={"description": "选票上的 runoff_id（决选时必须传回；第一轮票决不传）"})

@@ -110,6 +110,6 @@ def project_results(year: int):
     round_ = db.session.scalar(db.select(ProjectRound).filter_by(year=year))
     if round_ is None or round_.status != "decided":
         abort(404)
-    outcome = results.compute(round_)
-    return render_template("portal/project_results.html", round=round_, outcome=outcome,
+    return render_template("portal/project_results.html", round=round_,
+                           combined=results.combined(round_),
                            projects=lists.all_proposals(round_, "delivering"))

@@ -12,7 +12,8 @@ from backend.core.timeutil import local_today
 from backend.messages import operations as message_ops
 from backend.org.models import Department, Deputy
 from backend.projects import (
-    collection, core, delivery, lists, policy, results, screening, voting,
+    collection, core, delivery, lists, policy, results, runoff as runoffs, screening, stages,
+    voting,
 )
 from backend.projects.models import PROPOSAL_STATUS_LABELS, ProjectProposal
 from backend.staff import bp
@@ -68,7 +69,9 @@ def projects():
     return render_template(
         "staff/projects.html", round=round_, proposals=shown, policy=policy,
         supports=lists.support_counts(p.id for p in shown), statuses=PROPOSAL_STATUS_LABELS,
-        has_voted=bool(round_) and voting.has_voted(round_, current_user.deputy_id),
+        has_voted=bool(round_) and _ballot_stage(round_).has_voted(current_user.deputy_id),
+        runoff=round_ and runoffs.open_runoff_of(round_),
+        can_open_runoff=bool(round_) and runoffs.can_open(current_user, round_),
         deputies=_roll_call(round_))
 
 
@@ -103,6 +106,7 @@ ROUND_ACTIONS = {
         cid: _int(f"votes_{cid}") for cid in results.candidate_ids(r)}, actor=u), "纸质票已录入"),
     "decide": (lambda r, u: voting.decide(r, actor=u), "票决结果已公布"),
     "deliver": (lambda r, u: delivery.start_delivery(r, actor=u), "当选项目已转入实施"),
+    "runoff": (lambda r, u: runoffs.open_runoff(r, actor=u), "决选已开始，出席代表会收到通知"),
 }
 
 
@@ -113,7 +117,25 @@ def project_round_action(round_id: int, verb: str):
     operation, done = ROUND_ACTIONS[verb]
     return _run(lambda: operation(round_, current_user), done,
                 url_for("staff.project_results", round_id=round_id)
-                if verb in ("close-vote", "paper", "decide") else url_for("staff.projects"))
+                if verb in ("close-vote", "paper", "decide", "runoff") else url_for("staff.projects"))
+
+
+RUNOFF_ACTIONS = {
+    "close-vote": (lambda r, run, u: voting.close_vote(r, runoff=run, actor=u), "决选投票已结束"),
+    "paper": (lambda r, run, u: voting.enter_paper(r, runoff=run, ballots=_int("ballots"), counts={
+        cid: _int(f"votes_{cid}") for cid in results.candidate_ids(r, run)}, actor=u),
+        "决选纸质票已录入"),
+    "decide": (lambda r, run, u: voting.decide(r, runoff=run, actor=u), "决选结果已公布"),
+}
+
+
+@bp.post("/projects/runoffs/<int:runoff_id>/<any(" + ", ".join(f"'{v}'" for v in RUNOFF_ACTIONS) + "):verb>")
+@roles_required("admin")
+def project_runoff_action(runoff_id: int, verb: str):
+    run = stages.get_runoff(runoff_id)
+    operation, done = RUNOFF_ACTIONS[verb]
+    return _run(lambda: operation(run.round, run, current_user), done,
+                url_for("staff.project_results", round_id=run.round_id))
 
 
 @bp.post("/projects/propose")
@@ -212,15 +234,20 @@ def project_milestone_done(milestone_id: int):
                 url_for("staff.project", proposal_id=milestone.proposal_id))
 
 
+def _ballot_stage(round_) -> stages.Stage:
+    return stages.current(round_)
+
+
 @bp.get("/projects/ballot")
 @roles_required("deputy")
 def project_ballot():
     round_ = core.current_round()
     if round_ is None or round_.places is None:
         raise NotFound("暂无进行中的项目票决", code="project_vote_not_found")
-    return render_template("staff/project_ballot.html", round=round_,
-                           candidates=screening.candidates_for_ballot(round_),
-                           has_voted=voting.has_voted(round_, current_user.deputy_id),
+    stage = _ballot_stage(round_)
+    return render_template("staff/project_ballot.html", round=round_, stage=stage,
+                           candidates=screening.candidates_for_ballot(round_, stage.runoff),
+                           has_voted=stage.has_voted(current_user.deputy_id),
                            is_present=voting.is_present(round_, current_user.deputy_id))
 
 
@@ -231,7 +258,12 @@ def project_cast():
     if round_ is None:
         raise NotFound("暂无进行中的项目票决", code="project_vote_not_found")
     ids = [row_id(v) for v in request.form.getlist("candidate_ids")]
-    return _run(lambda: voting.cast_ballot(round_, ids, actor=current_user),
+    # The stage the page showed: a first-vote form sent after a run-off opened is refused.
+    shown = row_id(request.form.get("runoff_id"))
+    run = stages.get_runoff(shown) if shown else None
+    if run is not None and run.round_id != round_.id:
+        raise NotFound("没有这次决选", code="runoff_not_found")
+    return _run(lambda: voting.cast_ballot(round_, ids, actor=current_user, runoff=run),
                 "投票成功，您的选票已无记名计入", url_for("staff.project_ballot"))
 
 
@@ -242,5 +274,6 @@ def project_results(round_id: int):
     if round_.places is None:
         raise NotFound("这一年度尚未票决", code="project_vote_not_found")
     return render_template("staff/project_results.html", round=round_,
-                           outcome=results.compute(round_), policy=policy,
-                           candidates=screening.candidates_for_ballot(round_))
+                           combined=results.combined(round_), policy=policy,
+                           runs=[None, *stages.runoffs(round_)],
+                           can_open_runoff=runoffs.can_open(current_user, round_))
