@@ -102,6 +102,7 @@ class ProjectProposal(db.Model):
     deputy = relationship("Deputy")
     department = relationship("Department")
     merged_into = relationship("ProjectProposal", remote_side=[id])
+    source_message = relationship("Message")
     events = relationship("ProjectEvent", order_by="ProjectEvent.id", back_populates="proposal")
     updates = relationship("ProjectUpdate", order_by="ProjectUpdate.id")
     milestones = relationship("ProjectMilestone",
@@ -112,6 +113,17 @@ class ProjectProposal(db.Model):
     @property
     def status_label(self) -> str:
         return PROPOSAL_STATUS_LABELS[self.status]
+
+    @property
+    def source_label(self) -> str:
+        """Where it came from, in the words of its page."""
+        if self.author_kind == "deputy":
+            return f"{self.deputy.name}代表提出" if self.deputy else "代表提出"
+        if self.author_kind == "liaison":
+            if self.source_message is not None and self.source_message.channel == "reception":
+                return "接待选民日群众反映，联络员转入"
+            return "群众留言，联络员转入"
+        return "群众提出"
 
     @property
     def number(self) -> str:

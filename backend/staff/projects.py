@@ -18,7 +18,9 @@ from backend.projects import (
 from backend.projects.models import PROPOSAL_STATUS_LABELS, ProjectProposal
 from backend.staff import bp
 from backend.staff.guard import roles_required
-from backend.staff.pages import form_date, run_and_flash
+from backend.reception import records as reception_records
+from backend.reception.models import ReceptionItem
+from backend.staff.pages import form_date, get_or_404, run_and_flash
 
 STAFF = ("admin", "liaison", "deputy", "department")
 INT_MAX = 2**31 - 1  # the integer columns
@@ -54,6 +56,36 @@ def project_round_for_message(user, message):
         return None
     taken = db.session.scalar(db.select(ProjectProposal.id).filter_by(source_message_id=message.id))
     return None if taken else round_
+
+
+@bp.app_template_global()
+def reception_item_project(user, item):
+    """(the round the reception item may become a proposal for, the proposal it became): the
+    first only for a liaison, while a collection is open, when the resident agreed."""
+    proposal = db.session.scalar(db.select(ProjectProposal).filter_by(
+        source_message_id=item.message_id)) if item.message_id else None
+    round_ = core.current_round()
+    if (proposal is not None or round_ is None or round_.status != "collecting"
+            or getattr(user, "role", None) != "liaison" or not item.resident_consent):
+        return None, proposal
+    return round_, None
+
+
+@bp.post("/reception-items/<int:item_id>/project")
+@roles_required("liaison")
+def project_from_reception_item(item_id: int):
+    """One step for the liaison: the item becomes a message (reception's rule: only with the
+    resident's consent, once) and that message a proposal, in one transaction: a refusal of
+    either leaves neither."""
+    item = get_or_404(ReceptionItem, item_id)
+    round_ = _open_round()
+    data = {k: request.form.get(k, "") for k in ("title", "reason", "category")}
+
+    def both():
+        message = reception_records.item_to_message(item, actor=current_user)
+        return collection.propose_from_message(round_, message, data, actor=current_user)
+    return _run(both, "已转为民生实事项目建议，群众会收到通知",
+                url_for("staff.reception_record", day_id=item.record.day_id))
 
 
 @bp.get("/projects")
