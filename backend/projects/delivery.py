@@ -16,7 +16,7 @@ from backend.core.timeutil import local, local_today
 from backend.accounts.models import StaffUser
 from backend.notifications.notify import notify
 from backend.notifications.places import Place
-from backend.projects import core, policy
+from backend.projects import core, photo_files, policy
 from backend.projects.stages import latest_runoff
 from backend.projects.models import (
     RATING_LABELS, RATINGS, ProjectMilestone, ProjectPhoto, ProjectProposal, ProjectRating,
@@ -96,7 +96,7 @@ def report_progress(proposal: ProjectProposal, *, progress, title: str, body: st
                     photos=(), actor) -> ProjectUpdate:
     """Progress only goes forward; 100 % is done. `photos` are uploads (bytes), cleaned and
     stored with the report; public with the project. Files written before a failure here are
-    removed again; the caller removes them (`update.photos`) if its commit fails."""
+    removed at once; if the caller's transaction does not commit, when it ends (photo_files)."""
     core.lock(proposal)
     core.guard(proposal, "progress", policy.can_report_progress(actor, proposal))
     errors: dict = {}
@@ -132,7 +132,8 @@ def _stored_photos(uploads) -> list[ProjectPhoto]:
     try:
         for n, upload in enumerate(uploads, 1):
             try:
-                stored.append(store_image(upload, "projects"))
+                stored.append(store_image(upload, photo_files.FOLDERS["progress"]))
+                photo_files.written(stored[-1].key)  # removed again unless the report commits
             except ValidationFailed as err:
                 raise ValidationFailed(errors={"photos": [f"第{n}张照片：{err.message}"]},
                                        code="progress_invalid") from None
