@@ -16,6 +16,21 @@ class ProposalIn(In):
                                  metadata={"description": "客户端生成的提交编号，重试时不变"})
 
 
+class ResidentProposalIn(ProposalIn):
+    photo_ids = fields.List(fields.Int(validate=validate.Range(min=1, max=2**31 - 1)),
+                            load_default=list, load_only=True,
+                            validate=validate.Length(max=9, error="最多上传9张照片"),
+                            metadata={"description": "先用 POST /projects/photos 逐张上传得到的照片 id（选填）。"
+                                      "照片只有提出人和工作人员可见，代工委确认没有个人信息后才公开"})
+
+
+class ProposalPhotoOut(Schema):
+    id = fields.Int(dump_only=True)
+    width = fields.Int(dump_only=True)
+    height = fields.Int(dump_only=True)
+    is_public = fields.Bool(dump_only=True, metadata={"description": "是否已由代工委设为可公开；否则只有提出人和工作人员可见"})
+
+
 class ProjectListQuery(In):
     q = text_field(max_length=60, metadata={
         "description": "正在输入的项目名称：给出时只返回类似的已有建议（可以附议，不必重复提）"})
@@ -46,6 +61,8 @@ class ProposalDetailOut(ProposalOut):
     """One project as its page shows it: with the delivery's milestones (not in lists)."""
     milestones = fields.List(fields.Nested(ProjectMilestoneOut), dump_only=True,
                              metadata={"description": "实施节点（按计划完成日期排列）"})
+    photos = fields.List(fields.Nested(ProposalPhotoOut), attribute="viewer_photos", dump_only=True, metadata={
+        "description": "群众上传的现场照片中您可以看到的（文件：GET /projects/{id}/photos/{photo_id}）"})
 
 
 class RoundOut(Schema):

@@ -7,10 +7,8 @@ from datetime import date
 from sqlalchemy.exc import IntegrityError
 
 from backend.core import audit
-from backend.core.adapters import get_storage
 from backend.core.errors import InvalidState, NotFound, ValidationFailed
 from backend.core.extensions import db
-from backend.core.photos import store_image
 from backend.core.textcount import clean_text, visible_length
 from backend.core.timeutil import local, local_today
 from backend.accounts.models import StaffUser
@@ -128,19 +126,8 @@ def report_progress(proposal: ProjectProposal, *, progress, title: str, body: st
 
 
 def _stored_photos(uploads) -> list[ProjectPhoto]:
-    stored = []
-    try:
-        for n, upload in enumerate(uploads, 1):
-            try:
-                stored.append(store_image(upload, photo_files.FOLDERS["progress"]))
-                photo_files.written(stored[-1].key)  # removed again unless the report commits
-            except ValidationFailed as err:
-                raise ValidationFailed(errors={"photos": [f"第{n}张照片：{err.message}"]},
-                                       code="progress_invalid") from None
-    except BaseException:
-        for image in stored:
-            get_storage().delete(image.key)
-        raise
+    stored = photo_files.store_all(uploads, photo_files.FOLDERS["progress"], field="photos",
+                                   code="progress_invalid")
     return [ProjectPhoto(storage_key=i.key, width=i.width, height=i.height,
                          size_bytes=i.size_bytes) for i in stored]
 

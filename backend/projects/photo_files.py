@@ -18,7 +18,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from backend.core.adapters import get_storage
+from backend.core.errors import ValidationFailed
 from backend.core.extensions import db
+from backend.core.photos import StoredImage, store_image
 from backend.projects.models import ProjectPhoto, ProjectProposalPhoto
 
 log = logging.getLogger("lianxin.project_photos")
@@ -32,6 +34,25 @@ _DOOMED = "lianxin.project_photos.doomed"  # session.info: (storage, keys) to dr
 def written(key: str) -> None:
     """A file was just stored for a row of the current transaction."""
     _queue(_WRITTEN, key)
+
+
+def store_all(uploads, folder: str, *, field: str, code: str) -> list[StoredImage]:
+    """Each upload (bytes) judged, cleaned (no EXIF/GPS: core/images.py) and stored in `folder`;
+    a bad one refuses them all, with its number, and removes the files already written."""
+    stored: list[StoredImage] = []
+    try:
+        for n, upload in enumerate(uploads, 1):
+            try:
+                stored.append(store_image(upload, folder))
+            except ValidationFailed as err:
+                raise ValidationFailed(errors={field: [f"第{n}张照片：{err.message}"]},
+                                       code=code) from None
+            written(stored[-1].key)  # removed again unless the transaction commits
+    except BaseException:
+        for image in stored:
+            get_storage().delete(image.key)
+        raise
+    return stored
 
 
 def _queue(name: str, key: str) -> None:

@@ -7,13 +7,14 @@ from flask_login import current_user
 
 from backend.core.errors import NotFound
 from backend.core.extensions import db
+from backend.core.media import image_response
 from backend.core.parsing import row_id
 from backend.core.timeutil import local_today
 from backend.messages import operations as message_ops
 from backend.org.models import Department, Deputy
 from backend.projects import (
-    collection, core, delivery, lists, policy, results, runoff as runoffs, screening, stages,
-    voting,
+    collection, core, delivery, lists, policy, proposal_photos, results, runoff as runoffs,
+    screening, stages, voting,
 )
 from backend.projects.models import PROPOSAL_STATUS_LABELS, ProjectProposal
 from backend.staff import bp
@@ -205,6 +206,8 @@ def project(proposal_id: int):
         event_labels=core.EVENT_LABELS, rating=delivery.rating_summary(proposal),
         rated=delivery.has_rated(proposal, current_user.deputy_id),
         supports=collection.support_count(proposal), today=local_today(),
+        photos=proposal_photos.visible(current_user, proposal),
+        privacy_check=proposal_photos.PRIVACY_CHECK,
         departments=db.session.scalars(db.select(Department).filter_by(is_active=True)
                                        .order_by(Department.name)).all())
 
@@ -252,6 +255,27 @@ def project_action(proposal_id: int, verb: str):
     proposal = core.get_for(current_user, proposal_id)
     operation, done = PROPOSAL_ACTIONS[verb]
     return _run(lambda: operation(proposal, current_user), done,
+                url_for("staff.project", proposal_id=proposal_id))
+
+
+@bp.get("/projects/<int:proposal_id>/proposal-photos/<int:photo_id>")
+@roles_required(*STAFF)
+def project_proposal_photo(proposal_id: int, photo_id: int):
+    """A resident's photo on a proposal: the office and liaisons always, others once public."""
+    proposal = core.get_for(current_user, proposal_id)
+    response = image_response(proposal_photos.get_for(current_user, proposal, photo_id).storage_key)
+    if response is None:
+        raise NotFound("照片不存在", code="photo_not_found")
+    return response
+
+
+@bp.post("/projects/<int:proposal_id>/proposal-photos/<int:photo_id>/<any(public, private):verb>")
+@roles_required("admin")
+def project_proposal_photo_public(proposal_id: int, photo_id: int, verb: str):
+    proposal = core.get_for(current_user, proposal_id)
+    photo = proposal_photos.get_for(current_user, proposal, photo_id)
+    return _run(lambda: proposal_photos.set_public(photo, verb == "public", actor=current_user),
+                "照片已设为可公开" if verb == "public" else "照片已改回不公开",
                 url_for("staff.project", proposal_id=proposal_id))
 
 
