@@ -61,7 +61,8 @@ class ProposalDetailOut(ProposalOut):
     """One project as its page shows it: with the delivery's milestones (not in lists)."""
     milestones = fields.List(fields.Nested(ProjectMilestoneOut), dump_only=True,
                              metadata={"description": "实施节点（按计划完成日期排列）"})
-    photos = fields.List(fields.Nested(ProposalPhotoOut), attribute="viewer_photos", dump_only=True, metadata={
+    photos = fields.List(fields.Nested(ProposalPhotoOut), attribute="viewer_photos",
+                         dump_only=True, metadata={
         "description": "群众上传的现场照片中您可以看到的（文件：GET /projects/{id}/photos/{photo_id}）"})
 
 

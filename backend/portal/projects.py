@@ -55,8 +55,8 @@ def project_propose():
     photos = [f.read() for f in request.files.getlist("photos") if f.filename]
     try:
         proposal = collection.propose_as_resident(
-            round_, form, resident=resident, idempotency_key=request.form.get("idempotency_key", ""),
-            photos=photos)
+            round_, form, resident=resident, photos=photos,
+            idempotency_key=request.form.get("idempotency_key", ""))
     except ValidationFailed as err:
         db.session.rollback()
         return _form(round_, form, err), 422

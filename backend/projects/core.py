@@ -35,7 +35,8 @@ VERB_LABELS = {
     "support": "附议", "merge": "合并", "reject": "不予采纳", "nominate": "列为候选项目",
     "withdraw": "移出候选名单", "choose": "票决当选", "tie": "列入再次表决",
     "lose": "未当选", "win_runoff": "决选当选", "tie_again": "决选票数仍相同",
-    "lose_runoff": "决选未当选", "reserve": "列入项目储备库", "carry_over": "转入新年度", "deliver": "转入实施", "progress": "报告进度",
+    "lose_runoff": "决选未当选", "reserve": "列入项目储备库", "carry_over": "转入新年度",
+    "deliver": "转入实施", "progress": "报告进度",
     "plan_milestone": "安排实施节点", "complete_milestone": "完成实施节点", "rate": "满意度测评",
 }
 # Every event kind a timeline may show.

@@ -27,8 +27,9 @@ log = logging.getLogger("lianxin.project_photos")
 
 FOLDERS = {"progress": "projects", "proposal": "proposals"}
 DEFAULT_GRACE = timedelta(hours=24)
-_WRITTEN = "lianxin.project_photos.written"  # session.info: (storage, keys) to drop unless committed
-_DOOMED = "lianxin.project_photos.doomed"  # session.info: (storage, keys) to drop once committed
+# session.info: (storage, keys) of files to drop unless the transaction commits / once it does
+_WRITTEN = "lianxin.project_photos.written"
+_DOOMED = "lianxin.project_photos.doomed"
 
 
 def written(key: str) -> None:
@@ -38,15 +39,17 @@ def written(key: str) -> None:
 
 def store_all(uploads, folder: str, *, field: str, code: str) -> list[StoredImage]:
     """Each upload (bytes) judged, cleaned (no EXIF/GPS: core/images.py) and stored in `folder`;
-    a bad one refuses them all, with its number, and removes the files already written."""
+    a bad one refuses them all, naming which (when there are several), and removes the files
+    already written."""
+    uploads = list(uploads)
     stored: list[StoredImage] = []
     try:
         for n, upload in enumerate(uploads, 1):
             try:
                 stored.append(store_image(upload, folder))
             except ValidationFailed as err:
-                raise ValidationFailed(errors={field: [f"第{n}张照片：{err.message}"]},
-                                       code=code) from None
+                text = f"第{n}张照片：{err.message}" if len(uploads) > 1 else err.message
+                raise ValidationFailed(errors={field: [text]}, code=code) from None
             written(stored[-1].key)  # removed again unless the transaction commits
     except BaseException:
         for image in stored:

@@ -54,7 +54,7 @@ class Stage:
         return ProjectTally.round_id == self.round.id
 
     def lock(self) -> None:
-        """Every stage takes turns on the round's row (see core.lock_round), then re-reads its own."""
+        """Every stage takes turns on the round's row (core.lock_round), then re-reads its own."""
         core.lock_round(self.round)
         if self.runoff is not None:
             db.session.refresh(self.runoff)

@@ -28,7 +28,8 @@ def is_present(round_: ProjectRound, deputy_id: int | None) -> bool:
         ProjectAttendee, (round_.id, deputy_id)) is not None
 
 
-def has_voted(round_: ProjectRound, deputy_id: int | None, runoff: ProjectRunoff | None = None) -> bool:
+def has_voted(round_: ProjectRound, deputy_id: int | None,
+              runoff: ProjectRunoff | None = None) -> bool:
     return Stage(round_, runoff).has_voted(deputy_id)
 
 

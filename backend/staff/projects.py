@@ -102,7 +102,7 @@ def projects():
     return render_template(
         "staff/projects.html", round=round_, proposals=shown, policy=policy,
         supports=lists.support_counts(p.id for p in shown), statuses=PROPOSAL_STATUS_LABELS,
-        has_voted=bool(round_) and _ballot_stage(round_).has_voted(current_user.deputy_id),
+        has_voted=bool(round_) and stages.current(round_).has_voted(current_user.deputy_id),
         runoff=round_ and runoffs.open_runoff_of(round_),
         can_open_runoff=bool(round_) and runoffs.can_open(current_user, round_),
         deputies=_roll_call(round_))
@@ -150,7 +150,8 @@ def project_round_action(round_id: int, verb: str):
     operation, done = ROUND_ACTIONS[verb]
     return _run(lambda: operation(round_, current_user), done,
                 url_for("staff.project_results", round_id=round_id)
-                if verb in ("close-vote", "paper", "decide", "runoff") else url_for("staff.projects"))
+                if verb in ("close-vote", "paper", "decide", "runoff")
+                else url_for("staff.projects"))
 
 
 RUNOFF_ACTIONS = {
@@ -162,7 +163,8 @@ RUNOFF_ACTIONS = {
 }
 
 
-@bp.post("/projects/runoffs/<int:runoff_id>/<any(" + ", ".join(f"'{v}'" for v in RUNOFF_ACTIONS) + "):verb>")
+@bp.post("/projects/runoffs/<int:runoff_id>/<any("
+         + ", ".join(f"'{v}'" for v in RUNOFF_ACTIONS) + "):verb>")
 @roles_required("admin")
 def project_runoff_action(runoff_id: int, verb: str):
     run = stages.get_runoff(runoff_id)
@@ -290,17 +292,13 @@ def project_milestone_done(milestone_id: int):
                 url_for("staff.project", proposal_id=milestone.proposal_id))
 
 
-def _ballot_stage(round_) -> stages.Stage:
-    return stages.current(round_)
-
-
 @bp.get("/projects/ballot")
 @roles_required("deputy")
 def project_ballot():
     round_ = core.current_round()
     if round_ is None or round_.places is None:
         raise NotFound("暂无进行中的项目票决", code="project_vote_not_found")
-    stage = _ballot_stage(round_)
+    stage = stages.current(round_)
     return render_template("staff/project_ballot.html", round=round_, stage=stage,
                            candidates=screening.candidates_for_ballot(round_, stage.runoff),
                            has_voted=stage.has_voted(current_user.deputy_id),
