@@ -1,5 +1,6 @@
-"""Livelihood projects in the mini-program: residents read the year's proposals, propose,
-support; deputies cast their secret ballot. Operations are backend/projects/'s."""
+"""Livelihood projects in the mini-program: residents read the year's proposals, propose (with
+photos uploaded ahead), support; deputies cast their secret ballot, in the run-off too once one
+is open. Operations are backend/projects/'s."""
 from backend.core.errors import NotFound
 from backend.core.extensions import db
 from backend.core.media import image_response

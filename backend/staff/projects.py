@@ -1,6 +1,7 @@
 """Staff pages of livelihood projects (民生实事项目): the office runs the round (open, screen, list,
-vote, paper entries, results, delivery); deputies propose and cast their ballot; a liaison turns
-a queue message into a proposal; a department reports progress on the projects it leads.
+vote, paper entries, results, run-offs, delivery) and decides which residents' photos are
+public; deputies propose and cast their ballot; a liaison turns a queue message or a reception
+day's matter into a proposal; a department reports progress on the projects it leads.
 Every POST: load, one operation from backend/projects/, one commit, a flashed line."""
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user
