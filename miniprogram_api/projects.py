@@ -1,16 +1,21 @@
-"""Livelihood projects in the mini-program: residents read the year's proposals, propose,
-support; deputies cast their secret ballot. Operations are backend/projects/'s."""
+"""Livelihood projects in the mini-program: residents read the year's proposals, propose (with
+photos uploaded ahead), support; deputies cast their secret ballot, in the run-off too once one
+is open. Operations are backend/projects/'s."""
 from backend.core.errors import NotFound
 from backend.core.extensions import db
-from backend.projects import collection, core, lists, voting
+from backend.core.media import image_response
+from backend.core.ratelimit import limiter, resident_key
+from backend.projects import collection, core, lists, proposal_photos, stages, voting
 from backend.projects.screening import candidates_for_ballot
 from miniprogram_api import bp
 from miniprogram_api.auth import current_resident, current_staff, deputy_required, resident_required
 from miniprogram_api.endpoint import endpoint
 from miniprogram_api.schemas_projects import (
     BallotIn, BallotOut, ProjectListOut, ProjectListQuery, ProposalDetailOut, ProposalIn,
-    ProposalOut,
+    ProposalOut, ResidentProposalIn,
 )
+from miniprogram_api.photos import _photo_rate
+from miniprogram_api.schemas_messages import PhotoOut, PhotoUploadIn
 
 
 def _round():
@@ -41,14 +46,39 @@ def projects(data):
 
 @bp.post("/projects")
 @resident_required
-@endpoint(body=ProposalIn, out=ProposalOut, status=201)
+@endpoint(body=ResidentProposalIn, out=ProposalOut, status=201)
 def propose(data):
     """提出民生实事项目建议，返回回执（编号）；同一提交编号重试只算一次"""
-    key = data.pop("idempotency_key")
+    key, photo_ids = data.pop("idempotency_key"), data.pop("photo_ids")
     proposal = collection.propose_as_resident(_round(), data, resident=current_resident(),
-                                              idempotency_key=key)
+                                              idempotency_key=key, photo_ids=photo_ids)
     db.session.commit()
     return _with_supports([proposal])[0]
+
+
+@bp.post("/projects/photos")
+@resident_required
+@limiter.limit(_photo_rate, key_func=resident_key, scope="mp-photo")
+@endpoint(form=PhotoUploadIn, out=PhotoOut, status=201)
+def upload_proposal_photo(data):
+    """为项目建议上传一张照片（multipart，字段名 photo）；把返回的 id 放进建议的 photo_ids。
+    未随建议提交的照片一天后删除"""
+    photo = proposal_photos.store_upload(data["photo"].read(), resident=current_resident())
+    db.session.commit()  # a failed commit removes the file (projects/photo_files.py)
+    return photo
+
+
+@bp.get("/projects/<int:proposal_id>/photos/<int:photo_id>")
+@resident_required
+@endpoint(file_type="image/*")
+def proposal_photo_file(proposal_id: int, photo_id: int):
+    """项目建议的现场照片文件：提出人可见；其他人在代工委设为可公开之后可见"""
+    proposal = core.get_for(current_resident(), proposal_id)
+    response = image_response(
+        proposal_photos.get_for(current_resident(), proposal, photo_id).storage_key)
+    if response is None:
+        raise NotFound("照片不存在", code="photo_not_found")
+    return response
 
 
 @bp.post("/deputy/projects")
@@ -68,7 +98,11 @@ def propose_as_deputy(data):
 @endpoint(out=ProposalDetailOut)
 def project(proposal_id: int):
     """一个项目建议：内容、状态、附议人数、进度、实施节点"""
-    return _with_supports([core.get_for(current_resident(), proposal_id)])[0]
+    proposal = _with_supports([core.get_for(current_resident(), proposal_id)])[0]
+    proposal.viewer_photos = [{"id": p.id, "width": p.width, "height": p.height,
+                               "is_public": p.public_at is not None}
+                              for p in proposal_photos.visible(current_resident(), proposal)]
+    return proposal
 
 
 @bp.post("/projects/<int:proposal_id>/support")
@@ -83,11 +117,13 @@ def support(proposal_id: int):
 
 
 def _ballot(round_):
-    return {"year": round_.year, "session_name": round_.session_name, "places": round_.places,
-            "is_open": round_.status == "voting",
-            "has_voted": voting.has_voted(round_, current_staff().deputy_id),
+    stage = stages.current(round_)
+    return {"year": round_.year, "session_name": round_.session_name, "stage": stage.label,
+            "runoff_id": stage.runoff.id if stage.runoff else None, "places": stage.places,
+            "is_open": stage.status == "voting",
+            "has_voted": stage.has_voted(current_staff().deputy_id),
             "is_present": voting.is_present(round_, current_staff().deputy_id),
-            "candidates": candidates_for_ballot(round_)}
+            "candidates": candidates_for_ballot(round_, stage.runoff)}
 
 
 @bp.get("/deputy/projects/ballot")
@@ -102,8 +138,11 @@ def ballot():
 @deputy_required
 @endpoint(body=BallotIn, out=BallotOut)
 def cast(data):
-    """投票：最多选择应选数个候选项目；无记名，投出后不能更改"""
+    """投票：最多选择应选数个候选项目；无记名，投出后不能更改。决选时传回选票上的 runoff_id"""
     round_ = _round()
-    voting.cast_ballot(round_, data["candidate_ids"], actor=current_staff())
+    runoff = stages.get_runoff(data["runoff_id"]) if data.get("runoff_id") else None
+    if runoff is not None and runoff.round_id != round_.id:
+        raise NotFound("没有这次决选", code="runoff_not_found")
+    voting.cast_ballot(round_, data["candidate_ids"], actor=current_staff(), runoff=runoff)
     db.session.commit()
     return _ballot(round_)

@@ -16,6 +16,21 @@ class ProposalIn(In):
                                  metadata={"description": "客户端生成的提交编号，重试时不变"})
 
 
+class ResidentProposalIn(ProposalIn):
+    photo_ids = fields.List(fields.Int(validate=validate.Range(min=1, max=2**31 - 1)),
+                            load_default=list, load_only=True,
+                            validate=validate.Length(max=9, error="最多上传9张照片"),
+                            metadata={"description": "先用 POST /projects/photos 逐张上传得到的照片 id（选填）。"
+                                      "照片只有提出人和工作人员可见，代工委确认没有个人信息后才公开"})
+
+
+class ProposalPhotoOut(Schema):
+    id = fields.Int(dump_only=True)
+    width = fields.Int(dump_only=True)
+    height = fields.Int(dump_only=True)
+    is_public = fields.Bool(dump_only=True, metadata={"description": "是否已由代工委设为可公开；否则只有提出人和工作人员可见"})
+
+
 class ProjectListQuery(In):
     q = text_field(max_length=60, metadata={
         "description": "正在输入的项目名称：给出时只返回类似的已有建议（可以附议，不必重复提）"})
@@ -46,6 +61,9 @@ class ProposalDetailOut(ProposalOut):
     """One project as its page shows it: with the delivery's milestones (not in lists)."""
     milestones = fields.List(fields.Nested(ProjectMilestoneOut), dump_only=True,
                              metadata={"description": "实施节点（按计划完成日期排列）"})
+    photos = fields.List(fields.Nested(ProposalPhotoOut), attribute="viewer_photos",
+                         dump_only=True, metadata={
+        "description": "群众上传的现场照片中您可以看到的（文件：GET /projects/{id}/photos/{photo_id}）"})
 
 
 class RoundOut(Schema):
@@ -73,7 +91,10 @@ class CandidateOut(Schema):
 class BallotOut(Schema):
     year = fields.Int(dump_only=True)
     session_name = fields.Str(dump_only=True)
-    places = fields.Int(dump_only=True)
+    stage = fields.Str(dump_only=True, metadata={"description": "票决，或票数相同时的决选（第2次决选…）"})
+    runoff_id = fields.Int(dump_only=True, allow_none=True,
+                           metadata={"description": "决选的编号；投票时原样传回。第一轮票决为 null"})
+    places = fields.Int(dump_only=True, metadata={"description": "应选个数（决选为剩余名额）"})
     is_open = fields.Bool(dump_only=True)
     has_voted = fields.Bool(dump_only=True)
     is_present = fields.Bool(dump_only=True, metadata={"description": "是否已登记出席会议（只有出席代表可以投票）"})
@@ -84,3 +105,6 @@ class BallotIn(In):
     candidate_ids = fields.List(fields.Int(), required=True, load_only=True,
                                 validate=validate.Length(max=100, error="选择的项目太多"),
                                 metadata={"description": "选择的候选项目，最多为票决项目数；可以为空（弃权）"})
+    runoff_id = fields.Int(load_only=True, allow_none=True, load_default=None,
+                           validate=validate.Range(min=1, max=2**31 - 1, error="决选编号无效"),
+                           metadata={"description": "选票上的 runoff_id（决选时必须传回；第一轮票决不传）"})

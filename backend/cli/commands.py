@@ -20,12 +20,14 @@ def register_cli(app: Flask) -> None:
     from backend.cli.reception import reception_cli
     from backend.cli.scheduler import scheduler_cli
     from backend.cli.triage import triage_cli
+    from backend.cli.projects import projects_cli
     app.cli.add_command(outbox_cli)
     app.cli.add_command(posters_command)
     app.cli.add_command(privacy_cli)
     app.cli.add_command(reception_cli)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(triage_cli)
+    app.cli.add_command(projects_cli)
 
     @app.cli.command("demo")
     @click.option("--reset", is_flag=True, help="先清空已有数据")

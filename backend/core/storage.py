@@ -2,6 +2,7 @@
 object store can take its place without the callers changing."""
 import os
 import secrets
+from datetime import datetime, timezone
 from pathlib import Path
 
 
@@ -26,6 +27,16 @@ class LocalStorage:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def keys_in(self, folder: str):
+        """(key, last modified, UTC) of each file under `folder`: for sweeps of orphaned files."""
+        base = self._path(folder)
+        if not base.is_dir():
+            return
+        for path in sorted(base.rglob("*")):
+            if path.is_file():
+                modified = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+                yield path.relative_to(self.root.resolve()).as_posix(), modified
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()

@@ -146,6 +146,13 @@ def retain_personal_data(today: date, now: datetime) -> str:
     return retain(today, now).describe()
 
 
+def sweep_project_photos(today: date, now: datetime) -> str:
+    """Project photo files no row names (older than a day), and residents' proposal photos
+    never sent; see backend/projects/photo_files.py. Files of deleted rows go at the commit."""
+    from backend.projects.photo_files import sweep
+    return sweep(now).summary()
+
+
 def store_category_suggestions(today: date, now: datetime) -> str:
     """The model's category for new messages, stored off the submission's path; unkeyed and
     idempotent (a row already stored is kept: INSERT … ON CONFLICT DO NOTHING)."""
@@ -169,6 +176,8 @@ def default_jobs(config) -> list[ScheduledJob]:
         ScheduledJob("suggestions.followups", "建议回头看", daily(8), open_followups, _per_day),
         ScheduledJob("photos.purge", "清理未发送的照片", daily(3, 30), purge_unsent_photos,
                      _per_day),
+        ScheduledJob("projects.photo_sweep", "清理无记录的项目照片", daily(3, 45),
+                     sweep_project_photos, _per_day),
         ScheduledJob("records.followups", "留言答复回访", daily(10), responsiveness_followups,
                      _per_day),
         ScheduledJob("privacy.retention", "个人信息到期匿名化", daily(2, 30), retain_personal_data,

@@ -7,8 +7,11 @@ from flask import abort, redirect, render_template, request, url_for
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.media import image_response
 from backend.core.extensions import db
+from backend.messages.operations import MAX_PHOTOS
 from backend.core.timeutil import local_today
-from backend.projects import collection, core, delivery, lists, policy, results
+from backend.projects import (
+    collection, core, delivery, lists, policy, proposal_photos, results,
+)
 from backend.projects.models import ProjectRound
 from backend.portal import bp
 from backend.portal.residents import current_web_resident, get_or_create_web_resident, web_key
@@ -41,7 +44,7 @@ def project_new():
 def _form(round_, form, err: ValidationFailed | None = None):
     return render_template("portal/project_form.html", round=round_, form=form,
                            errors=err.errors if err else {}, general=err.message if err else "",
-                           idempotency_key=uuid.uuid4().hex)
+                           idempotency_key=uuid.uuid4().hex, max_photos=MAX_PHOTOS)
 
 
 @bp.post("/projects/new")
@@ -49,9 +52,11 @@ def project_propose():
     round_ = _round()
     form = {k: request.form.get(k, "") for k in FIELDS}
     resident = get_or_create_web_resident()
+    photos = [f.read() for f in request.files.getlist("photos") if f.filename]
     try:
         proposal = collection.propose_as_resident(
-            round_, form, resident=resident, idempotency_key=request.form.get("idempotency_key", ""))
+            round_, form, resident=resident, photos=photos,
+            idempotency_key=request.form.get("idempotency_key", ""))
     except ValidationFailed as err:
         db.session.rollback()
         return _form(round_, form, err), 422
@@ -79,7 +84,19 @@ def project(proposal_id: int):
         receipt=request.args.get("receipt") == "1" and policy.is_proposer(resident, proposal),
         followed=followed, is_proposer=policy.is_proposer(resident, proposal),
         timeline=lists.public_timeline(proposal), rating=delivery.rating_summary(proposal),
-        today=local_today())
+        photos=proposal_photos.visible(resident, proposal), today=local_today())
+
+
+@bp.get("/projects/<int:proposal_id>/proposal-photos/<int:photo_id>")
+def project_proposal_photo(proposal_id: int, photo_id: int):
+    """A resident's photo on a proposal: its proposer's, or public once the office approved it;
+    never cached by a proxy (media.image_response)."""
+    resident = current_web_resident()
+    proposal = core.get_for(resident, proposal_id)
+    response = image_response(proposal_photos.get_for(resident, proposal, photo_id).storage_key)
+    if response is None:
+        abort(404)
+    return response
 
 
 @bp.get("/projects/<int:proposal_id>/photos/<int:photo_id>")
@@ -110,6 +127,6 @@ def project_results(year: int):
     round_ = db.session.scalar(db.select(ProjectRound).filter_by(year=year))
     if round_ is None or round_.status != "decided":
         abort(404)
-    outcome = results.compute(round_)
-    return render_template("portal/project_results.html", round=round_, outcome=outcome,
+    return render_template("portal/project_results.html", round=round_,
+                           combined=results.combined(round_),
                            projects=lists.all_proposals(round_, "delivering"))

@@ -10,7 +10,7 @@ from backend.core.extensions import db
 from backend.core.textcount import clean_text, visible_length
 from backend.notifications.notify import notify
 from backend.notifications.places import Place
-from backend.projects import core, policy
+from backend.projects import core, policy, proposal_photos
 from backend.projects.models import ProjectProposal, ProjectRound, ProjectSupport
 
 TITLE_MIN, TITLE_MAX = 4, 60
@@ -51,8 +51,9 @@ def open_round(*, year, theme: str, categories, actor) -> ProjectRound:
     return round_
 
 
-def _checked(round_: ProjectRound, data: dict) -> dict:
+def _checked(round_: ProjectRound, data: dict, photo_count: int = 0) -> dict:
     errors: dict = {}
+    proposal_photos.check_count(photo_count, errors)
     title = _text(errors, "title", data.get("title"), TITLE_MIN, TITLE_MAX, "项目名称")
     content = _text(errors, "content", data.get("content"), CONTENT_MIN, CONTENT_MAX,
                     "项目内容和地点")
@@ -76,16 +77,21 @@ def _add(round_: ProjectRound, values: dict, actor_label: str, actor) -> Project
     return proposal
 
 
-def propose_as_resident(round_: ProjectRound, data: dict, *, resident,
-                        idempotency_key: str) -> ProjectProposal:
-    """A resident's proposal; a retry with the same key gets the first receipt back."""
+def propose_as_resident(round_: ProjectRound, data: dict, *, resident, idempotency_key: str,
+                        photos=(), photo_ids=()) -> ProjectProposal:
+    """A resident's proposal, with optional photos: `photos` sent with the form (bytes) or
+    `photo_ids` uploaded before it (mini-program). Private until the office makes them public
+    (proposal_photos.py). A retry with the same key gets the first receipt back."""
     core.guard_round(round_, "propose")
     key, existing = _replayed(idempotency_key, lambda p: p.resident_id == resident.id)
     if existing is not None:
         return existing
-    values = _checked(round_, data)
+    values = _checked(round_, data, len(photos) + len(set(photo_ids or ())))
     proposal = _add(round_, {**values, "author_kind": "resident", "resident_id": resident.id,
                              "idempotency_key": key}, "群众", resident)
+    proposal_photos.claim(proposal, photo_ids, resident=resident)
+    if photos:
+        proposal_photos.attach_uploads(proposal, photos, resident=resident)
     core.follow(proposal, resident)
     return proposal
 

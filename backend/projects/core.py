@@ -20,6 +20,9 @@ TRANSITIONS = {
     "choose": ({"candidate"}, "chosen"),
     "tie": ({"candidate"}, "runoff"),
     "lose": ({"candidate"}, "unchosen"),
+    "win_runoff": ({"runoff"}, "chosen"),  # a run-off (决选) decides among the tied
+    "tie_again": ({"runoff"}, None),
+    "lose_runoff": ({"runoff"}, "unchosen"),
     "reserve": ({"unchosen", "runoff"}, "reserve"),
     "carry_over": ({"reserve"}, "submitted"),  # from the reserve pool into a later year's round
     "deliver": ({"chosen"}, "delivering"),
@@ -31,7 +34,9 @@ TRANSITIONS = {
 VERB_LABELS = {
     "support": "附议", "merge": "合并", "reject": "不予采纳", "nominate": "列为候选项目",
     "withdraw": "移出候选名单", "choose": "票决当选", "tie": "列入再次表决",
-    "lose": "未当选", "reserve": "列入项目储备库", "carry_over": "转入新年度", "deliver": "转入实施", "progress": "报告进度",
+    "lose": "未当选", "win_runoff": "决选当选", "tie_again": "决选票数仍相同",
+    "lose_runoff": "决选未当选", "reserve": "列入项目储备库", "carry_over": "转入新年度",
+    "deliver": "转入实施", "progress": "报告进度",
     "plan_milestone": "安排实施节点", "complete_milestone": "完成实施节点", "rate": "满意度测评",
 }
 # Every event kind a timeline may show.
@@ -42,12 +47,12 @@ ROUND_VERBS = {
     "register_present": ({"voting"}, None),
     "cast": ({"voting"}, None), "close_vote": ({"voting"}, "counting"),
     "enter_paper": ({"counting"}, None), "decide": ({"counting"}, "decided"),
-    "deliver": ({"decided"}, None),
+    "deliver": ({"decided"}, None), "open_runoff": ({"decided"}, None),
 }
 ROUND_VERB_LABELS = {
     "propose": "提出项目建议", "close_collection": "结束征集", "screen": "初选",
     "open_vote": "开始投票", "register_present": "补登出席代表", "cast": "投票", "close_vote": "结束投票", "enter_paper": "录入纸质票",
-    "decide": "公布结果", "deliver": "转入实施",
+    "decide": "公布结果", "deliver": "转入实施", "open_runoff": "开始决选",
 }
 
 

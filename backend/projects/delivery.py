@@ -7,16 +7,15 @@ from datetime import date
 from sqlalchemy.exc import IntegrityError
 
 from backend.core import audit
-from backend.core.adapters import get_storage
 from backend.core.errors import InvalidState, NotFound, ValidationFailed
 from backend.core.extensions import db
-from backend.core.photos import store_image
 from backend.core.textcount import clean_text, visible_length
 from backend.core.timeutil import local, local_today
 from backend.accounts.models import StaffUser
 from backend.notifications.notify import notify
 from backend.notifications.places import Place
-from backend.projects import core, policy
+from backend.projects import core, photo_files, policy
+from backend.projects.stages import latest_runoff
 from backend.projects.models import (
     RATING_LABELS, RATINGS, ProjectMilestone, ProjectPhoto, ProjectProposal, ProjectRating,
     ProjectRatingCount, ProjectRound, ProjectUpdate,
@@ -33,6 +32,7 @@ def start_delivery(round_: ProjectRound, *, actor) -> list[ProjectProposal]:
     """Every chosen project of the round into delivery tracking, with its lead department told."""
     core.lock_round(round_)
     core.guard_round(round_, "deliver", policy.is_office(actor))
+    _no_runoff_open(round_)
     chosen = list(db.session.scalars(db.select(ProjectProposal).filter_by(
         round_id=round_.id, status="chosen").order_by(ProjectProposal.id)))
     if not chosen:
@@ -51,9 +51,17 @@ def start_delivery(round_: ProjectRound, *, actor) -> list[ProjectProposal]:
     return chosen
 
 
+def _no_runoff_open(round_: ProjectRound) -> None:
+    # A run-off still deciding: its candidates are neither chosen nor out yet.
+    if latest_runoff(round_) is not None and latest_runoff(round_).status != "decided":
+        raise InvalidState("决选尚未公布结果，请公布后再办理", code="runoff_open")
+
+
 def keep_in_reserve(proposal: ProjectProposal, *, actor) -> ProjectProposal:
     core.lock(proposal)
     core.guard(proposal, "reserve", policy.is_office(actor))
+    if proposal.status == "runoff":
+        _no_runoff_open(proposal.round)
     core.transition(proposal, "reserve", actor)
     audit.record("project.reserve", proposal, actor=actor)
     core.notify_followers(proposal, "project.reserve", "您关注的项目列入项目储备库",
@@ -86,7 +94,7 @@ def report_progress(proposal: ProjectProposal, *, progress, title: str, body: st
                     photos=(), actor) -> ProjectUpdate:
     """Progress only goes forward; 100 % is done. `photos` are uploads (bytes), cleaned and
     stored with the report; public with the project. Files written before a failure here are
-    removed again; the caller removes them (`update.photos`) if its commit fails."""
+    removed at once; if the caller's transaction does not commit, when it ends (photo_files)."""
     core.lock(proposal)
     core.guard(proposal, "progress", policy.can_report_progress(actor, proposal))
     errors: dict = {}
@@ -118,18 +126,8 @@ def report_progress(proposal: ProjectProposal, *, progress, title: str, body: st
 
 
 def _stored_photos(uploads) -> list[ProjectPhoto]:
-    stored = []
-    try:
-        for n, upload in enumerate(uploads, 1):
-            try:
-                stored.append(store_image(upload, "projects"))
-            except ValidationFailed as err:
-                raise ValidationFailed(errors={"photos": [f"第{n}张照片：{err.message}"]},
-                                       code="progress_invalid") from None
-    except BaseException:
-        for image in stored:
-            get_storage().delete(image.key)
-        raise
+    stored = photo_files.store_all(uploads, photo_files.FOLDERS["progress"], field="photos",
+                                   code="progress_invalid")
     return [ProjectPhoto(storage_key=i.key, width=i.width, height=i.height,
                          size_bytes=i.size_bytes) for i in stored]
 

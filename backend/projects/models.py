@@ -30,6 +30,8 @@ AUTHOR_KINDS = ("resident", "deputy", "liaison")
 RATINGS = ("satisfied", "basically_satisfied", "dissatisfied")
 RATING_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
 TALLY_SOURCES = ("electronic", "paper")
+RUNOFF_STATUSES = ("voting", "counting", "decided")
+RUNOFF_STATUS_LABELS = {"voting": "决选投票中", "counting": "决选计票中", "decided": "决选已公布结果"}
 
 
 class ProjectRound(db.Model):
@@ -100,14 +102,28 @@ class ProjectProposal(db.Model):
     deputy = relationship("Deputy")
     department = relationship("Department")
     merged_into = relationship("ProjectProposal", remote_side=[id])
+    source_message = relationship("Message")
     events = relationship("ProjectEvent", order_by="ProjectEvent.id", back_populates="proposal")
     updates = relationship("ProjectUpdate", order_by="ProjectUpdate.id")
     milestones = relationship("ProjectMilestone",
                               order_by="(ProjectMilestone.due_on, ProjectMilestone.id)")
+    photos = relationship("ProjectProposalPhoto", order_by="ProjectProposalPhoto.id",
+                          back_populates="proposal")
 
     @property
     def status_label(self) -> str:
         return PROPOSAL_STATUS_LABELS[self.status]
+
+    @property
+    def source_label(self) -> str:
+        """Where it came from, in the words of its page."""
+        if self.author_kind == "deputy":
+            return f"{self.deputy.name}代表提出" if self.deputy else "代表提出"
+        if self.author_kind == "liaison":
+            if self.source_message is not None and self.source_message.channel == "reception":
+                return "接待选民日群众反映，联络员转入"
+            return "群众留言，联络员转入"
+        return "群众提出"
 
     @property
     def number(self) -> str:
@@ -168,15 +184,17 @@ class ProjectTally(db.Model):
 
 
 class ProjectPaperEntry(db.Model):
-    """One staff member's entry of the counted paper ballots; two from different staff must
-    agree before paper votes count. Re-entering replaces one's own entry."""
+    """One staff member's entry of the counted paper ballots of one stage (0: the first vote,
+    n: the n-th run-off); two from different staff must agree before paper votes count.
+    Re-entering replaces one's own entry."""
     __tablename__ = "project_paper_entries"
     __table_args__ = (
-        sa.UniqueConstraint("round_id", "staff_id", name="uq_project_paper_entries_staff"),
+        sa.UniqueConstraint("round_id", "stage", "staff_id", name="uq_project_paper_entries_staff"),
         sa.CheckConstraint("ballots >= 0", name="ballots_not_negative"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(sa.ForeignKey("project_rounds.id"))
+    stage: Mapped[int] = mapped_column(default=0, server_default="0")
     staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_users.id"))
     ballots: Mapped[int] = mapped_column()  # paper ballots cast
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
@@ -194,6 +212,75 @@ class ProjectPaperCount(db.Model):
     candidate_id: Mapped[int] = mapped_column(sa.ForeignKey("project_proposals.id"),
                                               primary_key=True)
     votes: Mapped[int] = mapped_column()
+
+
+class ProjectRunoff(db.Model):
+    """A run-off (决选) among the candidates tied at the cut-off, for the places still open, by
+    the same deputies present. Kept as secret as the first vote: its own counters and
+    participation rows, never a ballot row."""
+    __tablename__ = "project_runoffs"
+    __table_args__ = (
+        sa.UniqueConstraint("round_id", "number", name="uq_project_runoffs_number"),
+        sa.CheckConstraint("places > 0", name="places_positive"),
+        sa.CheckConstraint("status IN ('voting', 'counting', 'decided')", name="status_known"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("project_rounds.id"), index=True)
+    number: Mapped[int] = mapped_column()  # 1 for the first run-off of the round
+    places: Mapped[int] = mapped_column()
+    status: Mapped[str] = mapped_column(sa.String(10), default="voting")
+    ballots_cast: Mapped[int] = mapped_column(default=0)
+    opened_by_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_users.id"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    round = relationship(ProjectRound)
+
+    @property
+    def status_label(self) -> str:
+        return RUNOFF_STATUS_LABELS[self.status]
+
+
+class ProjectRunoffTally(db.Model):
+    """A run-off's electronic votes per candidate: a counter, as `ProjectTally`."""
+    __tablename__ = "project_runoff_tallies"
+    __table_args__ = (sa.CheckConstraint("votes >= 0", name="votes_not_negative"),)
+    runoff_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("project_runoffs.id", ondelete="CASCADE"), primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("project_proposals.id", ondelete="CASCADE"), primary_key=True)
+    votes: Mapped[int] = mapped_column(default=0)
+
+
+class ProjectRunoffParticipation(db.Model):
+    """Who voted in a run-off, and nothing else; one per deputy by its primary key."""
+    __tablename__ = "project_runoff_participations"
+    runoff_id: Mapped[int] = mapped_column(sa.ForeignKey("project_runoffs.id"), primary_key=True)
+    deputy_id: Mapped[int] = mapped_column(sa.ForeignKey("deputies.id"), primary_key=True)
+
+
+class ProjectProposalPhoto(db.Model):
+    """A resident's photo on their proposal. Private, like a message photo (the proposer and
+    staff see it), until the office marks it public (可公开) in screening after checking it for
+    faces, plates and house numbers; `proposal_id` is empty from the mini-program's upload
+    until the proposal that carries it is sent."""
+    __tablename__ = "project_proposal_photos"
+    __table_args__ = (sa.CheckConstraint("(public_at IS NULL) = (approved_by_id IS NULL)",
+                                         name="public_has_approver"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("project_proposals.id", ondelete="CASCADE"), index=True)
+    resident_id: Mapped[int] = mapped_column(sa.ForeignKey("residents.id"), index=True)
+    storage_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    width: Mapped[int] = mapped_column()
+    height: Mapped[int] = mapped_column()
+    size_bytes: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    public_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+
+    proposal = relationship(ProjectProposal, back_populates="photos")
 
 
 class ProjectUpdate(db.Model):
@@ -214,8 +301,8 @@ class ProjectUpdate(db.Model):
 
 
 class ProjectPhoto(db.Model):
-    """A photo of a progress report: the lead department's, public with its project. Residents'
-    photos are not taken on proposals (see the issue note: their photos stay private)."""
+    """A photo of a progress report: the lead department's, public with its project (residents'
+    photos on proposals are `ProjectProposalPhoto`, private until approved)."""
     __tablename__ = "project_photos"
     id: Mapped[int] = mapped_column(primary_key=True)
     update_id: Mapped[int] = mapped_column(

@@ -38,6 +38,13 @@ def can_view(user, proposal: ProjectProposal) -> bool:
     return proposal.status in PUBLIC_STATUSES or is_proposer(user, proposal)
 
 
+def can_screen_photos(user) -> bool:
+    """Residents' photos on proposals before the office makes them public: the office, which
+    screens, and liaisons, who turn residents' matters into proposals. Not deputies or
+    departments: the photos are residents' personal data (#15) until checked."""
+    return _role(user) in ("admin", "liaison")
+
+
 def can_propose_as_deputy(user) -> bool:
     return _role(user) == "deputy" and user.deputy is not None and user.deputy.is_active
 

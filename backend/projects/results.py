@@ -1,6 +1,7 @@
 """The vote's figures, computed in the database: turnout, electronic and paper votes per
 candidate with their sources, who is chosen (more than half of the ballots cast, then by votes,
-up to N), and ties at the cut-off reported for a run-off, never broken silently."""
+up to N), and ties at the cut-off reported for a run-off, never broken silently. A run-off is
+ranked by the same rule among its candidates, for its places, against its own ballots."""
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -8,9 +9,10 @@ import sqlalchemy as sa
 from backend.core.extensions import db
 from backend.org.models import Department
 from backend.projects.models import (
-    ProjectAttendee, ProjectPaperCount, ProjectPaperEntry, ProjectProposal, ProjectRound, ProjectTally,
-    ProjectVoteParticipation,
+    ProjectAttendee, ProjectPaperCount, ProjectPaperEntry, ProjectProposal, ProjectRound,
+    ProjectRunoff,
 )
+from backend.projects.stages import Stage, runoffs
 
 OUTCOME_LABELS = {"chosen": "当选", "runoff": "票数相同，待再次表决", "unchosen": "未当选"}
 PAPER_LABELS = {"none": "没有纸质票", "pending": "纸质票只录入了一次",
@@ -48,6 +50,7 @@ class Row:
 
 @dataclass
 class Results:
+    label: str  # 票决, 决选, 第2次决选…
     places: int
     electorate: int  # deputies registered present at the session
     participants: int  # deputies who cast an electronic ballot
@@ -83,10 +86,8 @@ class Results:
                 "runoff": [r.candidate_id for r in self.runoff]}
 
 
-def candidate_ids(round_: ProjectRound) -> list[int]:
-    return list(db.session.scalars(db.select(ProjectTally.candidate_id)
-                                   .filter_by(round_id=round_.id)
-                                   .order_by(ProjectTally.candidate_id)))
+def candidate_ids(round_: ProjectRound, runoff: ProjectRunoff | None = None) -> list[int]:
+    return Stage(round_, runoff).candidate_ids()
 
 
 def electorate(round_: ProjectRound) -> int:
@@ -94,9 +95,9 @@ def electorate(round_: ProjectRound) -> int:
                              .filter_by(round_id=round_.id))
 
 
-def paper_state(round_: ProjectRound) -> PaperState:
-    entries = list(db.session.scalars(db.select(ProjectPaperEntry).filter_by(round_id=round_.id)
-                                      .order_by(ProjectPaperEntry.id)))
+def paper_state(round_: ProjectRound, stage: int = 0) -> PaperState:
+    entries = list(db.session.scalars(db.select(ProjectPaperEntry).filter_by(
+        round_id=round_.id, stage=stage).order_by(ProjectPaperEntry.id)))
     if not entries:
         return PaperState("none")
     if len(entries) == 1:
@@ -107,32 +108,61 @@ def paper_state(round_: ProjectRound) -> PaperState:
     return PaperState("disagree")
 
 
-def compute(round_: ProjectRound) -> Results:
-    paper = paper_state(round_)
+def compute(round_: ProjectRound, runoff: ProjectRunoff | None = None) -> Results:
+    """One stage's figures: the first vote's, or `runoff`'s among its tied candidates."""
+    stage = Stage(round_, runoff)
+    paper = paper_state(round_, stage.number)
     paper_votes = (db.select(ProjectPaperCount.candidate_id, ProjectPaperCount.votes)
                    .where(ProjectPaperCount.entry_id == (paper.entry.id if paper.entry else -1))
                    .subquery())
+    tally = stage.tally
     query = (db.select(ProjectProposal.id, ProjectProposal.title, ProjectProposal.estimated_cost,
-                       ProjectProposal.department_id, ProjectTally.votes,
+                       ProjectProposal.department_id, tally.votes,
                        sa.func.coalesce(paper_votes.c.votes, 0))
-             .join(ProjectTally, ProjectTally.candidate_id == ProjectProposal.id)
+             .join(tally, tally.candidate_id == ProjectProposal.id)
              .outerjoin(paper_votes, paper_votes.c.candidate_id == ProjectProposal.id)
-             .where(ProjectTally.round_id == round_.id)
-             .order_by((ProjectTally.votes + sa.func.coalesce(paper_votes.c.votes, 0)).desc(),
+             .where(stage.tally_filter())
+             .order_by((tally.votes + sa.func.coalesce(paper_votes.c.votes, 0)).desc(),
                        ProjectProposal.id))
     names = dict(db.session.execute(db.select(Department.id, Department.name)).all())
     rows = [Row(cid, title, names.get(dep, ""), cost or 0, electronic, paper_n)
             for cid, title, cost, dep, electronic, paper_n in db.session.execute(query)]
     result = Results(
-        places=round_.places or 0,
-        electorate=electorate(round_),
-        participants=db.session.scalar(db.select(sa.func.count())
-                                       .select_from(ProjectVoteParticipation)
-                                       .filter_by(round_id=round_.id)),
-        electronic_ballots=round_.ballots_cast,
+        label=stage.label, places=stage.places, electorate=electorate(round_),
+        participants=stage.participants(), electronic_ballots=stage.ballots_cast,
         paper_ballots=paper.entry.ballots if paper.entry else 0, paper=paper, rows=rows)
     _rank(result)
     return result
+
+
+@dataclass
+class Combined:
+    """Every stage of a round's vote, first to last, and what they come to together: the
+    chosen of the first vote plus each run-off's winners; the tied still awaiting a run-off."""
+    stages: list[Results]
+    decided: list[bool]  # per stage: published (outcomes may be shown)
+
+    @property
+    def chosen(self) -> list[Row]:
+        return [r for s, done in zip(self.stages, self.decided) if done for r in s.chosen]
+
+    @property
+    def pending_runoff(self) -> list[Row]:
+        """The tied of the last published stage: a new run-off is due for them."""
+        last = [s for s, done in zip(self.stages, self.decided) if done]
+        return last[-1].runoff if last else []
+
+    @property
+    def places_open(self) -> int:
+        return (self.stages[0].places - len(self.chosen)) if self.stages else 0
+
+
+def combined(round_: ProjectRound) -> Combined:
+    stages, decided = [compute(round_)], [round_.status == "decided"]
+    for runoff in runoffs(round_):
+        stages.append(compute(round_, runoff))
+        decided.append(runoff.status == "decided")
+    return Combined(stages, decided)
 
 
 def _rank(result: Results) -> None:

@@ -12,8 +12,10 @@ from backend.notifications.places import Place
 from backend.org.models import Department, Deputy
 from backend.projects import core, policy
 from backend.projects.models import (
-    ProjectAttendee, ProjectFollow, ProjectProposal, ProjectRound, ProjectSupport, ProjectTally,
+    ProjectAttendee, ProjectFollow, ProjectProposal, ProjectRound, ProjectRunoff, ProjectSupport,
+    ProjectTally,
 )
+from backend.projects.stages import Stage
 
 REASON_MIN, REASON_MAX = 2, 500
 PLAN_MIN, PLAN_MAX = 10, 2000
@@ -202,12 +204,13 @@ def attendee_ids(round_: ProjectRound) -> set[int]:
                                   .filter_by(round_id=round_.id)))
 
 
-def candidates_for_ballot(round_: ProjectRound) -> list[dict]:
-    """The ballot's lines: every candidate put to the vote, in list order."""
+def candidates_for_ballot(round_: ProjectRound, runoff: ProjectRunoff | None = None) -> list[dict]:
+    """The ballot's lines: every candidate put to the vote (or to `runoff`), in list order."""
+    stage = Stage(round_, runoff)
     rows = db.session.execute(
         db.select(ProjectProposal, Department.name)
-        .join(ProjectTally, ProjectTally.candidate_id == ProjectProposal.id)
+        .join(stage.tally, stage.tally.candidate_id == ProjectProposal.id)
         .join(Department, Department.id == ProjectProposal.department_id)
-        .where(ProjectTally.round_id == round_.id).order_by(ProjectProposal.id)).all()
+        .where(stage.tally_filter()).order_by(ProjectProposal.id)).all()
     return [{"id": p.id, "title": p.title, "plan": p.plan, "department": name,
              "estimated_cost": p.estimated_cost} for p, name in rows]

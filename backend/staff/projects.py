@@ -1,23 +1,28 @@
 """Staff pages of livelihood projects (民生实事项目): the office runs the round (open, screen, list,
-vote, paper entries, results, delivery); deputies propose and cast their ballot; a liaison turns
-a queue message into a proposal; a department reports progress on the projects it leads.
+vote, paper entries, results, run-offs, delivery) and decides which residents' photos are
+public; deputies propose and cast their ballot; a liaison turns a queue message or a reception
+day's matter into a proposal; a department reports progress on the projects it leads.
 Every POST: load, one operation from backend/projects/, one commit, a flashed line."""
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
 from backend.core.errors import NotFound
 from backend.core.extensions import db
+from backend.core.media import image_response
 from backend.core.parsing import row_id
 from backend.core.timeutil import local_today
 from backend.messages import operations as message_ops
 from backend.org.models import Department, Deputy
 from backend.projects import (
-    collection, core, delivery, lists, policy, results, screening, voting,
+    collection, core, delivery, lists, policy, proposal_photos, results, runoff as runoffs,
+    screening, stages, voting,
 )
 from backend.projects.models import PROPOSAL_STATUS_LABELS, ProjectProposal
 from backend.staff import bp
 from backend.staff.guard import roles_required
-from backend.staff.pages import form_date, run_and_flash
+from backend.reception import records as reception_records
+from backend.reception.models import ReceptionItem
+from backend.staff.pages import form_date, get_or_404, run_and_flash
 
 STAFF = ("admin", "liaison", "deputy", "department")
 INT_MAX = 2**31 - 1  # the integer columns
@@ -55,6 +60,36 @@ def project_round_for_message(user, message):
     return None if taken else round_
 
 
+@bp.app_template_global()
+def reception_item_project(user, item):
+    """(the round the reception item may become a proposal for, the proposal it became): the
+    first only for a liaison, while a collection is open, when the resident agreed."""
+    proposal = db.session.scalar(db.select(ProjectProposal).filter_by(
+        source_message_id=item.message_id)) if item.message_id else None
+    round_ = core.current_round()
+    if (proposal is not None or round_ is None or round_.status != "collecting"
+            or getattr(user, "role", None) != "liaison" or not item.resident_consent):
+        return None, proposal
+    return round_, None
+
+
+@bp.post("/reception-items/<int:item_id>/project")
+@roles_required("liaison")
+def project_from_reception_item(item_id: int):
+    """One step for the liaison: the item becomes a message (reception's rule: only with the
+    resident's consent, once) and that message a proposal, in one transaction: a refusal of
+    either leaves neither."""
+    item = get_or_404(ReceptionItem, item_id)
+    round_ = _open_round()
+    data = {k: request.form.get(k, "") for k in ("title", "reason", "category")}
+
+    def both():
+        message = reception_records.item_to_message(item, actor=current_user)
+        return collection.propose_from_message(round_, message, data, actor=current_user)
+    return _run(both, "已转为民生实事项目建议，群众会收到通知",
+                url_for("staff.reception_record", day_id=item.record.day_id))
+
+
 @bp.get("/projects")
 @roles_required(*STAFF)
 def projects():
@@ -68,7 +103,9 @@ def projects():
     return render_template(
         "staff/projects.html", round=round_, proposals=shown, policy=policy,
         supports=lists.support_counts(p.id for p in shown), statuses=PROPOSAL_STATUS_LABELS,
-        has_voted=bool(round_) and voting.has_voted(round_, current_user.deputy_id),
+        has_voted=bool(round_) and stages.current(round_).has_voted(current_user.deputy_id),
+        runoff=round_ and runoffs.open_runoff_of(round_),
+        can_open_runoff=bool(round_) and runoffs.can_open(current_user, round_),
         deputies=_roll_call(round_))
 
 
@@ -103,6 +140,7 @@ ROUND_ACTIONS = {
         cid: _int(f"votes_{cid}") for cid in results.candidate_ids(r)}, actor=u), "纸质票已录入"),
     "decide": (lambda r, u: voting.decide(r, actor=u), "票决结果已公布"),
     "deliver": (lambda r, u: delivery.start_delivery(r, actor=u), "当选项目已转入实施"),
+    "runoff": (lambda r, u: runoffs.open_runoff(r, actor=u), "决选已开始，出席代表会收到通知"),
 }
 
 
@@ -113,7 +151,27 @@ def project_round_action(round_id: int, verb: str):
     operation, done = ROUND_ACTIONS[verb]
     return _run(lambda: operation(round_, current_user), done,
                 url_for("staff.project_results", round_id=round_id)
-                if verb in ("close-vote", "paper", "decide") else url_for("staff.projects"))
+                if verb in ("close-vote", "paper", "decide", "runoff")
+                else url_for("staff.projects"))
+
+
+RUNOFF_ACTIONS = {
+    "close-vote": (lambda r, run, u: voting.close_vote(r, runoff=run, actor=u), "决选投票已结束"),
+    "paper": (lambda r, run, u: voting.enter_paper(r, runoff=run, ballots=_int("ballots"), counts={
+        cid: _int(f"votes_{cid}") for cid in results.candidate_ids(r, run)}, actor=u),
+        "决选纸质票已录入"),
+    "decide": (lambda r, run, u: voting.decide(r, runoff=run, actor=u), "决选结果已公布"),
+}
+
+
+@bp.post("/projects/runoffs/<int:runoff_id>/<any("
+         + ", ".join(f"'{v}'" for v in RUNOFF_ACTIONS) + "):verb>")
+@roles_required("admin")
+def project_runoff_action(runoff_id: int, verb: str):
+    run = stages.get_runoff(runoff_id)
+    operation, done = RUNOFF_ACTIONS[verb]
+    return _run(lambda: operation(run.round, run, current_user), done,
+                url_for("staff.project_results", round_id=run.round_id))
 
 
 @bp.post("/projects/propose")
@@ -151,6 +209,8 @@ def project(proposal_id: int):
         event_labels=core.EVENT_LABELS, rating=delivery.rating_summary(proposal),
         rated=delivery.has_rated(proposal, current_user.deputy_id),
         supports=collection.support_count(proposal), today=local_today(),
+        photos=proposal_photos.visible(current_user, proposal),
+        privacy_check=proposal_photos.PRIVACY_CHECK,
         departments=db.session.scalars(db.select(Department).filter_by(is_active=True)
                                        .order_by(Department.name)).all())
 
@@ -201,6 +261,27 @@ def project_action(proposal_id: int, verb: str):
                 url_for("staff.project", proposal_id=proposal_id))
 
 
+@bp.get("/projects/<int:proposal_id>/proposal-photos/<int:photo_id>")
+@roles_required(*STAFF)
+def project_proposal_photo(proposal_id: int, photo_id: int):
+    """A resident's photo on a proposal: the office and liaisons always, others once public."""
+    proposal = core.get_for(current_user, proposal_id)
+    response = image_response(proposal_photos.get_for(current_user, proposal, photo_id).storage_key)
+    if response is None:
+        raise NotFound("照片不存在", code="photo_not_found")
+    return response
+
+
+@bp.post("/projects/<int:proposal_id>/proposal-photos/<int:photo_id>/<any(public, private):verb>")
+@roles_required("admin")
+def project_proposal_photo_public(proposal_id: int, photo_id: int, verb: str):
+    proposal = core.get_for(current_user, proposal_id)
+    photo = proposal_photos.get_for(current_user, proposal, photo_id)
+    return _run(lambda: proposal_photos.set_public(photo, verb == "public", actor=current_user),
+                "照片已设为可公开" if verb == "public" else "照片已改回不公开",
+                url_for("staff.project", proposal_id=proposal_id))
+
+
 @bp.post("/projects/milestones/<int:milestone_id>/done")
 @roles_required("department")
 def project_milestone_done(milestone_id: int):
@@ -218,9 +299,10 @@ def project_ballot():
     round_ = core.current_round()
     if round_ is None or round_.places is None:
         raise NotFound("暂无进行中的项目票决", code="project_vote_not_found")
-    return render_template("staff/project_ballot.html", round=round_,
-                           candidates=screening.candidates_for_ballot(round_),
-                           has_voted=voting.has_voted(round_, current_user.deputy_id),
+    stage = stages.current(round_)
+    return render_template("staff/project_ballot.html", round=round_, stage=stage,
+                           candidates=screening.candidates_for_ballot(round_, stage.runoff),
+                           has_voted=stage.has_voted(current_user.deputy_id),
                            is_present=voting.is_present(round_, current_user.deputy_id))
 
 
@@ -231,7 +313,12 @@ def project_cast():
     if round_ is None:
         raise NotFound("暂无进行中的项目票决", code="project_vote_not_found")
     ids = [row_id(v) for v in request.form.getlist("candidate_ids")]
-    return _run(lambda: voting.cast_ballot(round_, ids, actor=current_user),
+    # The stage the page showed: a first-vote form sent after a run-off opened is refused.
+    shown = row_id(request.form.get("runoff_id"))
+    run = stages.get_runoff(shown) if shown else None
+    if run is not None and run.round_id != round_.id:
+        raise NotFound("没有这次决选", code="runoff_not_found")
+    return _run(lambda: voting.cast_ballot(round_, ids, actor=current_user, runoff=run),
                 "投票成功，您的选票已无记名计入", url_for("staff.project_ballot"))
 
 
@@ -242,5 +329,6 @@ def project_results(round_id: int):
     if round_.places is None:
         raise NotFound("这一年度尚未票决", code="project_vote_not_found")
     return render_template("staff/project_results.html", round=round_,
-                           outcome=results.compute(round_), policy=policy,
-                           candidates=screening.candidates_for_ballot(round_))
+                           combined=results.combined(round_), policy=policy,
+                           runs=[None, *stages.runoffs(round_)],
+                           can_open_runoff=runoffs.can_open(current_user, round_))

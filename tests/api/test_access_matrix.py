@@ -99,6 +99,11 @@ MATRIX = [
                            "reason": "老人候车站得累", "category": "交通",
                            "idempotency_key": "matrix-project-1"}, "project_collecting", CREATED),
     ("GET", "/projects/{project}", None, "project_collecting", ANY),
+    ("POST", "/projects/photos", PHOTO, None, CREATED),
+    # a resident's photo on their proposal: theirs alone until the office makes it public
+    ("GET", "/projects/{project}/photos/{proposal_photo}", None, "project_photo",
+     expect(404, none=401, owner=200)),
+    ("GET", "/projects/{project}/photos/{proposal_photo}", None, "project_photo_public", ANY),
     ("POST", "/projects/{project}/support", None, "project_collecting",
      expect(200, none=401, owner=409)),
     ("POST", "/deputy/projects", {"title": "老街路灯改造", "content": "更换老街两侧损坏的路灯",
@@ -177,6 +182,10 @@ def _prepare(world, state) -> dict:
         names.update(_project_round(world, voting=state == "project_voting"))
     elif state in ("activity", "activity_reported"):
         names.update(_activity(world, reported=state == "activity_reported"))
+    elif state in ("project_photo", "project_photo_public"):
+        names.update(_project_round(world, voting=False))
+        names["proposal_photo"] = _proposal_photo(world, names,
+                                                  public=state == "project_photo_public")
     elif state == "photo":
         key = get_storage().save(image_bytes(), "messages", "jpg")
         photo = ops.add_photo(resident=world.owner, storage_key=key, width=40, height=30,
@@ -204,7 +213,7 @@ def _project_round(world, *, voting: bool) -> dict:
                  "reason": "行人出行不便", "category": "交通"},
         resident=world.owner, idempotency_key=f"matrix-proposal-{n}") for n in range(2)]
     if not voting:
-        return {"project": proposals[0].id}
+        return {"project": proposals[0].id, "office": office.id}
     screening.close_collection(round_, actor=office)
     for p in proposals:
         screening.nominate(p, department_id=department.id, estimated_cost=100000,
@@ -232,6 +241,19 @@ def _activity(world, *, reported: bool) -> dict:
             starts_at=now + timedelta(minutes=30), ends_at=now + timedelta(hours=2),
             station_id=world.station.id, deputy_ids=[world.deputy.id])
     return {"activity": act.id, "checkin_code": act.checkin_code}
+
+
+def _proposal_photo(world, names, *, public: bool) -> int:
+    from backend.core.extensions import db
+    from backend.core.timeutil import utcnow
+    from backend.projects.models import ProjectProposalPhoto
+    photo = ProjectProposalPhoto(
+        proposal_id=names["project"], resident_id=world.owner.id, width=40, height=30,
+        size_bytes=1, storage_key=get_storage().save(image_bytes(), "proposals", "jpg"),
+        public_at=utcnow() if public else None, approved_by_id=names["office"] if public else None)
+    db.session.add(photo)
+    db.session.flush()
+    return photo.id
 
 
 def _code(deputy) -> str:

@@ -83,6 +83,7 @@ STAFF_ACTIONS = [
     ("/staff/projects/rounds/{round}/close-vote", {}, {"admin"}, None),  # wrong state: flashed
     ("/staff/projects/rounds/{round}/register-present", {"present_ids": "1"}, {"admin"},
      None),  # the vote is over: nobody joins the electorate
+    ("/staff/projects/rounds/{round}/runoff", {}, {"admin"}, None),  # no tie: nothing to run off
 ]
 
 
