@@ -198,6 +198,12 @@ def reports_of(deputy_id: int, year: int) -> list[ConstituencyReport]:
         ConstituencyReport.held_on < date(year + 1, 1, 1)).order_by(ConstituencyReport.held_on)))
 
 
+def reports_of_term(deputy_id: int, term_id: int) -> list[ConstituencyReport]:
+    return list(db.session.scalars(sa.select(ConstituencyReport).where(
+        ConstituencyReport.deputy_id == deputy_id, ConstituencyReport.term_id == term_id)
+        .order_by(ConstituencyReport.held_on)))
+
+
 def rating_url(report: ConstituencyReport) -> str:
     """What the code shown at the session opens: the portal's rating page."""
     return public_url(f"/r/{report.token}")
