@@ -1,10 +1,15 @@
 """The public summary on a deputy's page (the page a resident reaches by scanning the QR code):
 this year's counts from the record of duty, and the published quarters' evaluation. Counts
 only, never a resident's name, words or phone; a rate from fewer than MIN_SAMPLE cases is shown
-as 样本太少, as the responsiveness figures do."""
+as 样本太少, as the responsiveness figures do.
+
+Kept for five minutes per process: the page is what every scan of a poster opens, and the record
+behind it (the year's suggestion figures included) is far more work than the page itself.
+Publishing a quarter clears it at once in the process that published."""
 from dataclasses import dataclass
 from datetime import date
 
+from backend.core.cache import TTLCache
 from backend.core.timeutil import local_today
 from backend.records.display import pct
 from backend.records.dossier import deputy_record
@@ -12,6 +17,7 @@ from backend.records.publication import QuarterEvaluation, published_evaluations
 from backend.records.responsiveness import MIN_SAMPLE
 
 TOO_FEW = "样本太少"
+summaries = TTLCache(ttl_seconds=300)
 
 
 def rate_text(part: int, whole: int) -> str:
@@ -30,6 +36,10 @@ class PublicSummary:
 
 def public_summary(deputy, *, today: date | None = None) -> PublicSummary:
     today = today or local_today()
+    return summaries.get((deputy.id, today), lambda: _build(deputy, today))
+
+
+def _build(deputy, today: date) -> PublicSummary:
     r = deputy_record(deputy, today.year, today=today)
     rows = [
         ("收到群众留言", f"{r.received} 条"),

@@ -64,6 +64,8 @@ def publish_quarter(year: int, quarter: int, *, actor, today: date | None = None
         raise InvalidState(f"{year}年第{quarter}季度的履职评价已经公布过了",
                            code="quarter_already_published") from None
     audit.record("evaluation.publish", row, actor=actor, after={"year": year, "quarter": quarter})
+    from backend.records.public_summary import summaries  # it imports this module
+    summaries.clear()
     return row
 
 

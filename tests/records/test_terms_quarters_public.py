@@ -145,6 +145,14 @@ def test_publishing_is_the_offices_once_and_only_for_an_ended_quarter(client, as
     assert err.value.code == "quarter_already_published"
 
 
+def test_publishing_shows_on_the_public_page_at_once(client, world, db):
+    from backend.records.publication import publish_quarter
+    assert "履职评价" not in _public_page(client, db, world.deputy)
+    publish_quarter(LAST, 1, actor=world.users["admin"])
+    db.session.commit()
+    assert f"{LAST}年第1季度（1月至3月）履职评价" in _public_page(client, db, world.deputy)
+
+
 def test_a_published_score_is_computed_when_read(client, as_, world, db):
     """Publication freezes nothing: a weight changed afterwards changes the published score."""
     from backend.records.publication import published_evaluations, publish_quarter
@@ -210,6 +218,9 @@ def test_rates_need_ten_cases_and_published_quarters_appear(client, db, world, a
     add_message(world.station, to=world.deputy, assigned=world.deputy, at=now)
     db.session.add(EvaluationPublication(year=LAST, quarter=4))
     db.session.commit()
+    assert _public_page(client, db, world.deputy) == page  # kept for five minutes
+    from backend.records.public_summary import summaries
+    summaries.clear()  # five minutes later
     page = _public_page(client, db, world.deputy)
     assert "50.0%（5/10）" in page and "样本太少（10" not in page
     assert f"{LAST}年第4季度（1月至12月）履职评价" in page
