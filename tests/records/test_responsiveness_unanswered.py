@@ -161,3 +161,15 @@ def test_the_message_page_asks_the_unanswered_question(client, db, world, add_me
     page = client.get(f"/m/{m.id}").get_data(as_text=True)
     assert "您反映的问题得到答复了吗？" in page and "答复解决了您反映的问题吗？" not in page
     assert "没有答复" in page and "已过答复期限" in page
+
+
+def test_the_office_page_counts_the_unanswered_asked(client, login, db, world, add_message,
+                                                     make_staff):
+    from backend.records.responsiveness import ask_and_remind
+    at = bj(YEAR, 5, 6, 10)
+    _silent(db, world, add_message, at=at, due_days=5)
+    ask_and_remind(at + 5 * DAY)
+    admin = make_staff("admin")
+    db.session.commit()
+    page = login(admin).get(f"/staff/records/responsiveness?year={YEAR}").get_data(as_text=True)
+    assert 'data-testid="unanswered-王建国">1<' in page and "其中未获答复" in page
