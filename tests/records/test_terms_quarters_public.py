@@ -76,6 +76,11 @@ def test_the_record_page_and_the_excel_by_term(client, login, world):
     assert page.status_code == 200 and "区第四届履职档案" in text
     assert f"{LAST - 5} 年 1 月 1 日至 {LAST} 年 6 月 30 日" in text
     assert c.get(f"/staff/records/deputies/{world.deputy.id}?term=999999").status_code == 404
+    pdf = c.get(f"/staff/records/deputies/{world.deputy.id}.pdf?term={world.old_term.id}")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert f"term-{world.old_term.id}" in pdf.headers["Content-Disposition"]
+    listing = c.get("/staff/records").get_data(as_text=True)
+    assert f"/staff/records.xlsx?term={world.term.id}" in listing
     resp = c.get(f"/staff/records.xlsx?term={world.term.id}")
     assert resp.status_code == 200
     ws = load_workbook(BytesIO(resp.data)).worksheets[0]
