@@ -1,5 +1,6 @@
 """回访 in the mini-program: the resident answers, once, whether the deputy's answer dealt with
-their message (the outbox notice opens the message page). Rules in
+their message, or, for a message left unanswered past its deadline, whether it was dealt with
+at all (the outbox notice opens the message page). Rules in
 backend.records.responsiveness."""
 from marshmallow import Schema, fields, validate
 
@@ -30,7 +31,7 @@ class FollowUpOut(Schema):
 @resident_required
 @endpoint(body=FollowUpIn, out=FollowUpOut, status=201)
 def answer_followup(message_id: int, data):
-    """回答回访：代表答复两周后，答复是否解决了问题；每条留言一次
+    """回答回访：代表答复两周后答复是否解决了问题，或留言过了答复期限仍未答复时问题是否得到答复；每条留言一次
 
     没有待回答的回访时返回 403，已回答过返回 409。"""
     followup = responsiveness.answer_followup(own_message(message_id), data["response"],

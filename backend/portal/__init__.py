@@ -13,4 +13,4 @@ def _answer_portal_errors(state) -> None:
 
 
 from backend.portal import appointments, ical, messages, projects, views  # noqa: E402,F401
-from backend.portal import followups, my_data, reports  # noqa: E402,F401
+from backend.portal import followups, my_data, records, reports  # noqa: E402,F401

@@ -39,3 +39,20 @@ class EvaluationSettings(db.Model):
     fair_from: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
                                                  nullable=False)
+
+
+class EvaluationPublication(db.Model):
+    """A quarter of a year whose evaluation the office has published (季度公布). Nothing is
+    frozen: scores are still computed when read; the row only says who may now see them
+    (each deputy their own, the public page the published quarters)."""
+    __tablename__ = "evaluation_publications"
+    __table_args__ = (
+        sa.UniqueConstraint("year", "quarter", name="uq_evaluation_publications_quarter"),
+        sa.CheckConstraint("quarter BETWEEN 1 AND 4", name="quarter_in_year"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    quarter: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    published_by: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -42,10 +42,10 @@ def _wrap(text: str, width_mm: float, size_mm: float) -> list[str]:
 def _layout(record: DeputyRecord, evaluation: Evaluation, more) -> list[list[_Line]]:
     """Blocks of lines: a section is one block, kept on one page when it fits on one."""
     width = A4_MM[0] - 2 * MARGIN_MM
-    lines = [_Line(12, ((MARGIN_MM, f"{record.name} · {record.year}年度履职档案", 7, True, INK),))]
+    lines = [_Line(12, ((MARGIN_MM, f"{record.name} · {record.period.label}履职档案", 7, True, INK),))]
     blocks = [lines]
     for text in (f"所在联络站：{record.stations or '暂无'}",
-                 f"统计口径：按北京时间 {record.year} 年 1 月 1 日至 12 月 31 日，数字来自系统中的"
+                 f"统计口径：按北京时间 {record.period.dates_text}，数字来自系统中的"
                  "留言、接待日、活动和建议记录，不经人工填报。"):
         lines += [_Line(5.5, ((MARGIN_MM, part, 3.4, False, GREY),))
                   for part in _wrap(text, width, 3.4)]
@@ -118,7 +118,7 @@ def record_pdf(record: DeputyRecord, evaluation: Evaluation, *, generated: str,
     """The A4 PDF; `generated` is the Beijing time it was made, as shown in the footer; `more`
     are further sections (title, labelled rows) after the record's own."""
     pages = _pages(_layout(record, evaluation, more))
-    drawn = [_draw(page, f"{record.name} {record.year}年度履职档案 · 生成于 {generated}（北京时间）"
+    drawn = [_draw(page, f"{record.name} {record.period.label}履职档案 · 生成于 {generated}（北京时间）"
                          f" · 第 {i} 页，共 {len(pages)} 页")
              for i, page in enumerate(pages, start=1)]
     return pngs_to_pdf([png for png, _ in drawn], A4_MM, [runs for _, runs in drawn])

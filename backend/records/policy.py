@@ -26,3 +26,18 @@ def can_view_district(user) -> bool:
 def can_export_all(user) -> bool:
     """The all-deputies Excel: the office files it."""
     return _role(user) == "admin"
+
+
+def can_publish_evaluation(user) -> bool:
+    """Publishing a quarter's evaluation (季度公布): the office."""
+    return _role(user) == "admin"
+
+
+def can_view_quarter(user, deputy, is_published: bool) -> bool:
+    """A quarter's evaluation of a deputy: the office and the deputy's stations' liaisons at
+    once; the deputy their own once it is published; the public only published ones."""
+    if _role(user) == "deputy":
+        return is_published and user.deputy_id == deputy.id
+    if _role(user) in ("admin", "liaison"):
+        return access.can_manage_deputy(user, deputy)
+    return False

@@ -27,6 +27,9 @@ class ConstituencyReport(db.Model):
     held_on: Mapped[date] = mapped_column(sa.Date)
     place: Mapped[str] = mapped_column(sa.String(120))
     constituency: Mapped[str] = mapped_column(sa.String(80))
+    # Residents have no address on file: the constituency is reached through the station their
+    # messages to the deputy came in at (the deputy's first station unless the office picks).
+    station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stations.id"))
     # What the code on the screen at the session carries: random, never the id.
     token: Mapped[str] = mapped_column(sa.String(32), unique=True)
     min_attendance: Mapped[int] = mapped_column(default=DEFAULT_MIN_ATTENDANCE)
@@ -34,6 +37,7 @@ class ConstituencyReport(db.Model):
 
     deputy = relationship("Deputy")
     term = relationship("Term")
+    station = relationship("Station")
 
 
 class ReportRating(db.Model):

@@ -2,7 +2,12 @@
 resident) or on paper (entered in bulk by the organiser), and the result by the usual rule:
 more than half 满意 → 满意; 满意 + 基本满意 more than half → 基本满意; otherwise 不满意; and no
 result below the report's minimum attendance. The result is computed from the ratings on read,
-so it is on the record as soon as the ratings are."""
+so it is on the record as soon as the ratings are.
+
+Who is invited: residents of the constituency who wrote to the deputy. A resident has no address
+on file and a message only a free-text place, so the constituency is reached through the
+station: the report names one of the deputy's stations (their first unless the office picks
+another), and the writers whose messages to the deputy came in at that station are invited."""
 import secrets
 from dataclasses import dataclass
 from datetime import date
@@ -53,8 +58,14 @@ def plan_report(deputy, data: dict, *, actor) -> ConstituencyReport:
     if db.session.scalar(sa.select(ConstituencyReport.id).filter_by(
             deputy_id=deputy.id, term_id=deputy.term_id)) is not None:
         raise InvalidState("这位代表本届的述职已经安排过了", code="report_already_planned")
+    station_id = data.get("station_id") or (deputy.primary_station.id
+                                            if deputy.primary_station else None)
+    if station_id is not None and station_id not in {s.id for s in deputy.stations}:
+        raise ValidationFailed("请选择这位代表所在的联络站", code="report_station_not_deputys",
+                               errors={"station_id": ["不是这位代表所在的联络站"]})
     report = ConstituencyReport(
         deputy_id=deputy.id, term_id=deputy.term_id, held_on=data["held_on"],
+        station_id=station_id,
         place=data["place"], constituency=data.get("constituency") or deputy.constituency or "",
         min_attendance=data.get("min_attendance") or DEFAULT_MIN_ATTENDANCE,
         token=secrets.token_urlsafe(12))
@@ -66,13 +77,23 @@ def plan_report(deputy, data: dict, *, actor) -> ConstituencyReport:
     return report
 
 
-def _invite_writers(deputy, report: ConstituencyReport) -> None:
-    """Residents who wrote to the deputy hear of the report (one notice each)."""
-    writers = db.session.scalars(
+def invited_residents(report: ConstituencyReport) -> list[int]:
+    """Residents who wrote to the deputy through the report's station (its constituency)."""
+    if report.station_id is None:  # a deputy with no station: no constituency to reach
+        return []
+    return list(db.session.scalars(
         sa.select(Message.resident_id).where(
-            sa.or_(Message.deputy_id == deputy.id, Message.assigned_deputy_id == deputy.id),
+            sa.or_(Message.deputy_id == report.deputy_id,
+                   Message.assigned_deputy_id == report.deputy_id),
+            Message.station_id == report.station_id,
             Message.resident_id.is_not(None), Message.status.not_in(("held", "rejected")))
-        .distinct().order_by(Message.resident_id))
+        .distinct().order_by(Message.resident_id)))
+
+
+def _invite_writers(deputy, report: ConstituencyReport) -> None:
+    """Residents of the constituency who wrote to the deputy hear of the report (one notice
+    each)."""
+    writers = invited_residents(report)
     when = f"{report.held_on.month}月{report.held_on.day}日"
     for resident_id in writers:
         notify("resident", resident_id, "report.invite", f"{deputy.name}代表将于{when}向选民述职",
@@ -175,6 +196,12 @@ def reports_of(deputy_id: int, year: int) -> list[ConstituencyReport]:
         ConstituencyReport.deputy_id == deputy_id,
         ConstituencyReport.held_on >= date(year, 1, 1),
         ConstituencyReport.held_on < date(year + 1, 1, 1)).order_by(ConstituencyReport.held_on)))
+
+
+def reports_of_term(deputy_id: int, term_id: int) -> list[ConstituencyReport]:
+    return list(db.session.scalars(sa.select(ConstituencyReport).where(
+        ConstituencyReport.deputy_id == deputy_id, ConstituencyReport.term_id == term_id)
+        .order_by(ConstituencyReport.held_on)))
 
 
 def rating_url(report: ConstituencyReport) -> str:

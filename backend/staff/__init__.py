@@ -9,4 +9,5 @@ from backend.staff import (  # noqa: E402,F401
     suggestion_department, suggestion_figures, suggestions, views, wechat_binding,
 )
 from backend.staff import activities, record_evaluation, records, reports  # noqa: E402,F401
+from backend.staff import record_quarters  # noqa: E402,F401
 from backend.staff import hot_issues, routing  # noqa: E402,F401

@@ -1,5 +1,6 @@
-"""履职档案 pages: one deputy's year (the deputy's own, their stations' liaison, the office), the
-list of deputies with the all-deputies Excel, and the station/district dashboard by month.
+"""履职档案 pages: one deputy's year or term (the deputy's own, their stations' liaison, the
+office), the list of deputies with the all-deputies Excel (by year or by term), and the
+station/district dashboard by month.
 Read-only: the figures come from backend.records."""
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user
@@ -9,13 +10,14 @@ from backend.core.errors import Forbidden, NotFound
 from backend.core.extensions import db
 from backend.core.loading import load_for
 from backend.core.timeutil import format_local, local_today, utcnow
-from backend.org.models import Deputy, Station
+from backend.org.models import Deputy, Station, Term
 from backend.records import display, policy
-from backend.records.dossier import deputy_record, deputy_records
+from backend.records.dossier import Period, deputy_record, deputy_records
 from backend.records.evaluation import current_settings, evaluate, rows as evaluation_rows
-from backend.records.excel import export_records_xlsx
+from backend.records.excel import export_period_xlsx
 from backend.records.pdf import record_pdf
-from backend.records.reports import reports_of, results as report_results
+from backend.records.publication import quarter_evaluations
+from backend.records.reports import reports_of, reports_of_term, results as report_results
 from backend.records.responsiveness import (
     CAVEAT, MIN_SAMPLE, DeputyResponsiveness, describe as describe_followups, year_responsiveness,
 )
@@ -38,12 +40,15 @@ def my_record():
 @roles_required("admin", "liaison", "deputy")
 def deputy_record_page(deputy_id: int):
     deputy, record = _deputy_year(deputy_id)
+    period = record.period
     return render_template("staff/record_deputy.html", deputy=deputy, year=record.year,
-                           years=_years(local_today()), record=record,
-                           sections=display.sections(record),
+                           period=period, years=_years(local_today()), terms=_terms(),
+                           record=record, sections=display.sections(record),
                            evaluation=evaluation_rows(evaluate(record, current_settings())),
-                           followups=_followup_line(deputy, record.year),
-                           reports=_report_lines(deputy.id, record.year))
+                           followups=_followup_line(deputy, period),
+                           reports=_report_lines(deputy.id, period),
+                           quarters=[] if period.year is None else quarter_evaluations(
+                               deputy, period.year, viewer=current_user))
 
 
 @bp.get("/records/deputies/<int:deputy_id>.pdf")
@@ -51,23 +56,27 @@ def deputy_record_page(deputy_id: int):
 def deputy_record_pdf(deputy_id: int):
     deputy, record = _deputy_year(deputy_id)
     more = [("向选民述职", [(f"第 {n} 次", line) for n, line in enumerate(
-                 _report_lines(deputy.id, record.year), start=1)] or [("述职", "本年度没有述职")]),
-            ("群众回访", [("答复两周后", _followup_line(deputy, record.year))])]
+                 _report_lines(deputy.id, record.period), start=1)] or [("述职", "本年度没有述职" if record.year else "本届没有述职")]),
+            ("群众回访", [("答复两周后", _followup_line(deputy, record.period))])]
     pdf = record_pdf(record, evaluate(record, current_settings()), more=more,
                      generated=format_local(utcnow()))
-    response = attachment(pdf, "application/pdf", f"{deputy.name}-{record.year}年度履职档案.pdf",
-                          f"deputy-record-{deputy.id}-{record.year}.pdf")
+    key = record.year or f"term-{record.period.term_id}"
+    response = attachment(pdf, "application/pdf", f"{deputy.name}-{record.period.label}履职档案.pdf",
+                          f"deputy-record-{deputy.id}-{key}.pdf")
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _followup_line(deputy, year: int) -> str:
-    rows = year_responsiveness(year, [deputy.id])
+def _followup_line(deputy, period: Period) -> str:
+    if period.year is None:  # rates are ranked by year: a term's would mix them
+        return "群众回访按年度统计，请选择年度查看"
+    rows = year_responsiveness(period.year, [deputy.id])
     return describe_followups(rows[0] if rows else DeputyResponsiveness(deputy.id, deputy.name))
 
 
-def _report_lines(deputy_id: int, year: int) -> list[str]:
-    held = reports_of(deputy_id, year)
+def _report_lines(deputy_id: int, period: Period) -> list[str]:
+    held = reports_of(deputy_id, period.year) if period.year is not None else \
+        reports_of_term(deputy_id, period.term_id)
     results = report_results(held)
     return [f"{r.held_on} · {r.place}：{results[r.id].describe()}" for r in held]
 
@@ -78,7 +87,23 @@ def _deputy_year(deputy_id: int):
                       missing=NotFound("没有找到这位代表"),
                       refused=Forbidden("只能查看本人或本站代表的履职档案", code="record_forbidden"))
     today = local_today()
-    return deputy, deputy_record(deputy, requested_year(today), today=today)
+    return deputy, deputy_record(deputy, _requested_period(today), today=today)
+
+
+def _requested_period(today) -> Period:
+    """?term=<id> for a term (届), otherwise ?year= (this year by default)."""
+    term_id = request.args.get("term", type=int)
+    if term_id is None:
+        return Period.of_year(requested_year(today))
+    term = db.session.get(Term, term_id)
+    if term is None:
+        raise NotFound("没有找到这一届")
+    return Period.of_term(term, today)
+
+
+def _terms() -> list[Term]:
+    return list(db.session.scalars(db.select(Term).where(Term.starts_on.is_not(None))
+                                   .order_by(Term.starts_on.desc())))
 
 
 @bp.get("/records/responsiveness")
@@ -98,7 +123,7 @@ def records():
     year = requested_year(today)
     records = deputy_records(year, _deputy_scope(), today=today)
     return render_template("staff/records_list.html", year=year, years=_years(today),
-                           records=records, pct=display.pct, days=display.days,
+                           terms=_terms(), records=records, pct=display.pct, days=display.days,
                            can_export=policy.can_export_all(current_user))
 
 
@@ -106,9 +131,10 @@ def records():
 @roles_required("admin")
 def records_export():
     today = local_today()
-    year = requested_year(today)
-    return xlsx_response(export_records_xlsx(year, today=today), f"代表履职档案-{year}.xlsx",
-                         f"deputy-records-{year}.xlsx")
+    period = _requested_period(today)
+    key = period.year or f"term-{period.term_id}"
+    return xlsx_response(export_period_xlsx(period, today=today),
+                         f"代表履职档案-{period.label}.xlsx", f"deputy-records-{key}.xlsx")
 
 
 @bp.get("/figures")

@@ -24,6 +24,8 @@ class ReportForm(StaffForm):
     held_on = DateField("述职日期", validators=[DataRequired("请填写述职日期")])
     place = _text("地点", 120, required=True)
     constituency = _text("选区", 80, description="不填则用代表资料中的选区")
+    station_id = SelectField("选区所在联络站", coerce=int, default=0, validators=[Optional()],
+                             description="只通知通过这个联络站给代表写过信的群众；不选则用代表的第一个联络站")
     min_attendance = IntegerField("最少评议人数", default=10, validators=[
         Optional(), NumberRange(1, 10000, message="最少评议人数应为 1 到 10000 之间的整数")],
         description="参加评议的人数少于此数时不作结论")
@@ -63,6 +65,8 @@ def report_new():
     form = ReportForm(deputy_id=request.args.get("deputy", type=int))
     form.deputy_id.choices = [(d.id, d.name) for d in db.session.scalars(
         db.select(Deputy).where(Deputy.is_active.is_(True)).order_by(Deputy.name))]
+    form.station_id.choices = [(0, "代表的第一个联络站"), *((s.id, s.name) for s in db.session.scalars(
+        db.select(Station).where(Station.is_active.is_(True)).order_by(Station.id)))]
 
     def run():
         deputy = db.session.get(Deputy, form.deputy_id.data)

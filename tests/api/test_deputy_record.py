@@ -35,3 +35,35 @@ def test_the_year_defaults_to_this_one_and_bad_years_are_refused(api, world):
 def test_residents_and_liaisons_are_refused(api, world):
     for role, status in (("none", 401), ("owner", 403), ("liaison", 403)):
         assert api.get("/deputy/record", world.tokens[role]).status_code == status
+
+
+def test_a_term_is_counted_over_its_dates_and_an_unknown_term_is_refused(api, world, db):
+    from datetime import date, timedelta
+
+    from backend.org.models import Term
+    today = local_today()
+    past = Term(name="区第四届", starts_on=date(2016, 1, 1), ends_on=date(2020, 12, 31))
+    current = Term(name="区第五届", starts_on=today - timedelta(days=30), is_current=True)
+    db.session.add_all([past, current])
+    db.session.commit()
+    body = api.get(f"/deputy/record?term_id={current.id}", world.tokens["deputy"]).json
+    assert (body["period"], body["term_id"], body["year"], body["received"]) == (
+        "区第五届", current.id, None, 1)
+    old = api.get(f"/deputy/record?term_id={past.id}", world.tokens["deputy"]).json
+    assert (old["period"], old["received"]) == ("区第四届", 0)  # today's message is not in it
+    for bad in ("99999", "0", "x"):
+        resp = api.get(f"/deputy/record?term_id={bad}", world.tokens["deputy"])
+        assert resp.status_code == 422 and "term_id" in resp.json["errors"], resp.json
+        assert "\u4e00" <= resp.json["errors"]["term_id"][0][0] <= "\u9fff"
+
+
+def test_only_published_quarters_reach_the_deputy(api, world, db):
+    from backend.records.evaluation_model import EvaluationPublication
+    year = local_today().year - 1
+    assert api.get(f"/deputy/record?year={year}", world.tokens["deputy"]).json["quarters"] == []
+    db.session.add(EvaluationPublication(year=year, quarter=2))
+    db.session.commit()
+    (q,) = api.get(f"/deputy/record?year={year}", world.tokens["deputy"]).json["quarters"]
+    assert q["quarter"] == 2 and q["label"] == f"{year}年第2季度（1月至6月）"
+    # Nothing happened that year but the suggestion count, which has a target: 0 of 2.
+    assert (q["score"], q["band"]) == (0.0, "差")

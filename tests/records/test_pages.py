@@ -66,28 +66,51 @@ MATRIX = [
     ("/staff/figures?station={station}", allow("admin", "liaison_own")),
     ("/staff/records/evaluation", allow("admin")),
     ("/staff/records/responsiveness", allow("admin", "liaison_own", "liaison_other")),
+    ("/staff/records/quarters", allow("admin", "liaison_own", "liaison_other")),
+    ("POST /staff/records/quarters/{last_year}/4/publish",
+     {**allow(), "admin": 302}),
 ]
 
 
 def test_every_record_page_is_in_the_matrix(app, world):
     adapter = app.url_map.bind("localhost")
-    covered = {adapter.match(url.split("?")[0].format(deputy=1, station=1))[0]
+    covered = {adapter.match(url.split("?")[0].split(" ")[-1].format(
+                   deputy=1, station=1, last_year=2025),
+                   method="POST" if url.startswith("POST ") else "GET")[0]
                for url, _ in MATRIX}
     for rule in app.url_map.iter_rules():
         if app.view_functions[rule.endpoint].__module__ in ("backend.staff.records",
-                                                             "backend.staff.record_evaluation"):
+                                                             "backend.staff.record_evaluation",
+                                                             "backend.staff.record_quarters"):
             assert rule.endpoint in covered, f"{rule.rule} has no row"
+
+
+def _published() -> int:
+    from backend.core.extensions import db
+    from backend.records.evaluation_model import EvaluationPublication
+    return db.session.scalar(db.select(db.func.count()).select_from(EvaluationPublication))
 
 
 @pytest.mark.parametrize("url,rules", MATRIX)
 @pytest.mark.parametrize("role", ("anonymous", *ROLES))
 def test_access(client, login, world, url, rules, role):
-    url = url.format(deputy=world.deputy.id, station=world.station.id)
+    method, _, url = url.rpartition(" ")
+    url = url.format(deputy=world.deputy.id, station=world.station.id, last_year=YEAR - 1)
+    if role == "anonymous" and method == "POST":
+        resp = client.post(url, data={"csrf_token": csrf_token(client, "/staff/login")})
+        assert resp.status_code == 302 and "/staff/login" in resp.headers["Location"]
+        assert _published() == 0
+        return
     if role == "anonymous":
         resp = client.get(url)
         assert resp.status_code == 302 and "/staff/login" in resp.headers["Location"]
         return
-    resp = login(world.users[role]).get(url)
+    if method == "POST":
+        c = login(world.users[role])
+        resp = c.post(url, data={"csrf_token": csrf_token(c, "/staff/")})
+        assert _published() == (1 if resp.status_code == 302 else 0)
+    else:
+        resp = login(world.users[role]).get(url)
     assert resp.status_code == rules[role], resp.get_data(as_text=True)[:1000]
     if resp.status_code == 403:
         assert "王建国" not in resp.get_data(as_text=True)

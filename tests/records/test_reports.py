@@ -225,3 +225,58 @@ def test_residents_who_wrote_to_the_deputy_are_invited(client, login, world, db,
 def bj_now():  # a moment in the past, as stored (UTC)
     from backend.core.timeutil import utcnow
     return utcnow() - timedelta(days=3)
+
+
+def _two_station_writers(db, world, make_resident, add_message):
+    """The deputy serves two stations; a writer came in through each."""
+    world.deputy.stations.append(world.other)
+    here, there = make_resident(), make_resident()
+    for resident, station in ((here, world.station), (there, world.other)):
+        m = add_message(station, to=world.deputy, assigned=world.deputy, at=bj_now())
+        m.resident_id = resident.id
+    db.session.commit()
+    return here, there
+
+
+def _invited(db):
+    from backend.notifications.models import Notification
+    return [n.recipient_id for n in db.session.scalars(
+        db.select(Notification).filter_by(topic="report.invite"))]
+
+
+def test_only_writers_through_the_reports_station_are_invited(client, login, world, db,
+                                                              make_resident, add_message):
+    """Residents have no address on file: the constituency is the report's station."""
+    from backend.records.report_model import ConstituencyReport
+    here, there = _two_station_writers(db, world, make_resident, add_message)
+    resp = post_form(login(world.users["admin"]), "/staff/reports/new",
+                     {"deputy_id": world.deputy.id, "held_on": TODAY.isoformat(),
+                      "place": "社区活动中心", "constituency": "", "min_attendance": "3",
+                      "station_id": world.other.id})
+    assert resp.status_code == 302
+    assert _invited(db) == [there.id]
+    report = db.session.scalars(db.select(ConstituencyReport)).one()
+    page = client.get(f"/staff/reports/{report.id}").get_data(as_text=True)
+    assert f"通过{world.other.name}给代表写过信的群众" in page
+
+
+def test_without_a_choice_the_deputys_first_station_is_the_constituency(
+        client, login, world, db, make_resident, add_message):
+    here, there = _two_station_writers(db, world, make_resident, add_message)
+    assert _plan(client, login, world, world.deputy).status_code == 302
+    first = world.deputy.primary_station
+    assert _invited(db) == [here.id if first.id == world.station.id else there.id]
+
+
+def test_a_station_not_the_deputys_is_refused_and_nothing_is_planned(world, db, make_station):
+    from backend.core.errors import ValidationFailed
+    from backend.records.report_model import ConstituencyReport
+    from backend.records.reports import plan_report
+    elsewhere = make_station()
+    with pytest.raises(ValidationFailed) as err:
+        plan_report(world.deputy, {"held_on": TODAY, "place": "社区活动中心",
+                                   "station_id": elsewhere.id}, actor=world.users["admin"])
+    assert err.value.code == "report_station_not_deputys" and "联络站" in err.value.message
+    db.session.rollback()
+    assert db.session.scalars(db.select(ConstituencyReport)).all() == []
+    assert _invited(db) == []

@@ -60,7 +60,7 @@ def test_asked_after_two_weeks_and_reminded_once_a_week_later(db, world):
     assert len(_notices(db, "followup.remind")) == 1 and len(_notices(db, "followup.ask")) == 1
 
 
-def test_only_answered_messages_with_a_writer_are_asked(db, world, add_message):
+def test_only_messages_with_a_writer_are_asked(db, world, add_message):
     from backend.records.responsiveness import ask_and_remind
     add_message(world.station, to=world.deputy, assigned=world.deputy, at=ANSWERED,
                 answered=ANSWERED)  # no resident (entered by staff)
@@ -68,7 +68,11 @@ def test_only_answered_messages_with_a_writer_are_asked(db, world, add_message):
     reopened = add_message(world.station, to=world.deputy, assigned=world.deputy, at=ANSWERED,
                            status="reopened")
     reopened.resident_id = world.stranger.id
-    assert ask_and_remind(ANSWERED + 20 * DAY) == (1, 0)
+    assert ask_and_remind(ANSWERED + 20 * DAY) == (2, 0)
+    # The reopened one has no standing answer: asked as unanswered (tests in
+    # test_responsiveness_unanswered.py), the writer-less ones never.
+    assert sorted((f.message_id, f.kind) for f in _followups(db)) == sorted(
+        [(world.message.id, "answered"), (reopened.id, "unanswered")])
 
 
 def _ask(db, world):
