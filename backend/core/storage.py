@@ -1,8 +1,21 @@
-"""File storage for photos and cached code images: local disk behind a small interface, so an
-object store can take its place without the callers changing."""
+"""File storage for photos and cached code images: local disk by default, or an S3-compatible
+object store (backend/core/storage_s3.py) when STORAGE_BACKEND=s3, so that several web machines
+share their files. Both keep one interface: save, read, stream, exists, delete."""
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
+
+CHUNK = 64 * 1024
+BACKENDS = ("local", "s3")
+
+
+class StorageMisconfigured(RuntimeError):
+    """The app refuses to start on storage settings it cannot use (see storage_from_config)."""
+
+
+def new_key(folder: str, ext: str) -> str:
+    return f"{folder}/{secrets.token_hex(12)}.{ext.lstrip('.')}"
 
 
 class LocalStorage:
@@ -10,7 +23,7 @@ class LocalStorage:
         self.root = Path(root)
 
     def save(self, data: bytes, folder: str, ext: str) -> str:
-        key = f"{folder}/{secrets.token_hex(12)}.{ext.lstrip('.')}"
+        key = new_key(folder, ext)
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
@@ -20,6 +33,12 @@ class LocalStorage:
 
     def read(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+    def stream(self, key: str) -> tuple[Iterator[bytes], int]:
+        """The stored bytes in chunks and their size; FileNotFoundError before the first chunk
+        when there is nothing under `key`."""
+        handle = self._path(key).open("rb")
+        return _chunks(handle), os.fstat(handle.fileno()).st_size
 
     def exists(self, key: str | None) -> bool:
         return bool(key) and self._path(key).is_file()
@@ -33,3 +52,28 @@ class LocalStorage:
             raise ValueError("storage key escapes the storage root")
         return path
 
+
+def _chunks(handle) -> Iterator[bytes]:
+    with handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+
+
+def storage_from_config(config, instance_path: str | os.PathLike):
+    """The storage STORAGE_BACKEND names; a misconfigured object store stops the start with the
+    setting to fix, rather than failing on a resident's first photo."""
+    backend = (config.get("STORAGE_BACKEND") or "local").strip().lower()
+    if backend == "local":
+        return LocalStorage(config.get("UPLOAD_DIR") or Path(instance_path) / "uploads")
+    if backend == "s3":
+        from backend.core.storage_s3 import S3Storage
+        if not config.get("S3_BUCKET"):
+            raise StorageMisconfigured(
+                "STORAGE_BACKEND=s3 时必须设置 S3_BUCKET（存放照片的存储桶）。"
+                " S3_BUCKET must be set when STORAGE_BACKEND=s3.")
+        return S3Storage(bucket=config["S3_BUCKET"], endpoint_url=config.get("S3_ENDPOINT_URL"),
+                         region=config.get("S3_REGION"), prefix=config.get("S3_PREFIX") or "",
+                         addressing_style=config.get("S3_ADDRESSING_STYLE"))
+    raise StorageMisconfigured(
+        f"STORAGE_BACKEND 只能是 {' 或 '.join(BACKENDS)}，现在是「{backend}」。"
+        f" STORAGE_BACKEND must be one of {', '.join(BACKENDS)}.")
