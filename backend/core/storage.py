@@ -1,8 +1,9 @@
 """File storage for photos and cached code images: local disk by default, or an S3-compatible
 object store (backend/core/storage_s3.py) when STORAGE_BACKEND=s3, so that several web machines
-share their files. Both keep one interface: save, read, stream, exists, delete."""
+share their files. Both keep one interface: save, read, stream, exists, delete, sweep."""
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,6 +46,13 @@ class LocalStorage:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def sweep(self, folder: str, max_age: float) -> None:
+        """Remove what was stored in `folder` more than `max_age` seconds ago."""
+        cutoff = time.time() - max_age
+        for path in self._path(folder).glob("*"):
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()

@@ -11,6 +11,7 @@ import mimetypes
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 
 from backend.core.errors import Unavailable
 from backend.core.storage import CHUNK, new_key
@@ -84,6 +85,19 @@ class S3Storage:
         # S3 answers a delete of a missing key with success, as unlink(missing_ok=True) does.
         with _translated():
             self.client.delete_object(Bucket=self.bucket, Key=self._object(key))
+
+    def sweep(self, folder: str, max_age: float) -> None:
+        """Remove what was stored in `folder` more than `max_age` seconds ago."""
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=max_age)
+        with _translated():
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self._object(folder) + "/")
+            for page in pages:
+                old = [{"Key": item["Key"]} for item in page.get("Contents", [])
+                       if item["LastModified"] < cutoff]
+                if old:  # a listing page holds at most 1,000 keys, as many as one call deletes
+                    self.client.delete_objects(Bucket=self.bucket,
+                                               Delete={"Objects": old, "Quiet": True})
 
     def ready(self) -> tuple[bool, str]:
         """For /readyz: the bucket answers to these credentials."""

@@ -147,3 +147,13 @@ def test_the_app_refuses_to_start_on_storage_it_cannot_use(tmp_path, settings, s
     with pytest.raises(StorageMisconfigured, match=says):
         create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/x.sqlite",
                    **settings)
+
+
+def test_a_sweep_removes_only_the_folders_old_files(each_storage):
+    pending = each_storage.save(b"xlsx", "imports", "xlsx")
+    photo = each_storage.save(JPEG, "messages", "jpg")
+    each_storage.sweep("imports", 3600)
+    assert each_storage.exists(pending)
+    each_storage.sweep("imports", -60)  # everything there is "older" than a minute from now
+    assert not each_storage.exists(pending) and each_storage.exists(photo)
+    each_storage.delete(photo)

@@ -2,7 +2,8 @@
 docs/deployment.md): two real gunicorn processes on two ports, each with its own instance
 folder, one database, one bucket and one SECRET_KEY. A resident writes with a photo through
 A; a liaison signs in with a form from B, posted to A, and finds the message and its photo
-through B; failed sign-ins are counted across both through Redis."""
+through B; a roster previewed on A is confirmed on B; failed sign-ins are counted across both
+through Redis."""
 import os
 import re
 import secrets
@@ -17,9 +18,11 @@ import requests
 
 from backend.messages.models import Message, MessagePhoto
 from backend.org.codes import active_code
+from backend.org.models import Deputy
 from tests.api.conftest import image_bytes
 from tests.conftest import CSRF_RE
 from tests.object_store import REGION, s3_client
+from tests.staff.test_deputy_import import Roster, person, xlsx
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("DEPLOY_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
@@ -124,6 +127,15 @@ def _csrf(session: requests.Session, url: str) -> str:
     return match.group(1)
 
 
+def _sign_in(session: requests.Session, form_from: "Server", post_to: "Server",
+             username: str) -> None:
+    token = _csrf(session, f"{form_from.url}/staff/login")
+    signed_in = session.post(f"{post_to.url}/staff/login", timeout=TIMEOUT, allow_redirects=False,
+                             data={"csrf_token": token, "username": username,
+                                   "password": PASSWORD})
+    assert signed_in.status_code == 302, post_to.tail()
+
+
 def test_a_message_written_on_a_is_handled_with_its_photo_on_b(servers, db, make_deputy,
                                                                make_staff, s3_endpoint, s3_bucket):
     a, b, _ = servers
@@ -152,11 +164,7 @@ def test_a_message_written_on_a_is_handled_with_its_photo_on_b(servers, db, make
     assert not any(p.is_file() for srv in (a, b) for p in srv.instance.rglob("*.jpg"))
 
     staff = requests.Session()
-    login_form = _csrf(staff, f"{b.url}/staff/login")  # the form from B, posted to A
-    signed_in = staff.post(f"{a.url}/staff/login", timeout=TIMEOUT, allow_redirects=False,
-                           data={"csrf_token": login_form, "username": liaison.username,
-                                 "password": PASSWORD})
-    assert signed_in.status_code == 302, a.tail()
+    _sign_in(staff, b, a, liaison.username)  # the form from B, posted to A
     queue = staff.get(f"{b.url}/staff/messages", timeout=TIMEOUT)
     assert queue.status_code == 200 and f"/staff/messages/{message_id}" in queue.text
     page = staff.get(f"{b.url}/staff/messages/{message_id}", timeout=TIMEOUT)
@@ -171,6 +179,23 @@ def test_a_message_written_on_a_is_handled_with_its_photo_on_b(servers, db, make
     assert refused.status_code in (302, 401, 403, 404) and refused.content != stored
     public = stranger.get(f"{a.url}/media/{photo.storage_key}", timeout=TIMEOUT)
     assert public.status_code == 404
+
+
+def test_a_roster_previewed_on_a_is_confirmed_on_b(servers, db, make_station, make_staff):
+    a, b, _ = servers
+    roster = Roster(db, make_station, make_staff)
+    db.session.commit()
+    staff = requests.Session()
+    _sign_in(staff, a, b, roster.admin.username)
+    preview = staff.post(f"{a.url}/staff/deputies/import/preview", timeout=TIMEOUT,
+                         data={"csrf_token": _csrf(staff, f"{a.url}/staff/deputies/import")},
+                         files={"file": ("代表名册.xlsx", xlsx(person()), "application/octet-stream")})
+    assert preview.status_code == 200 and 'data-testid="import-confirm"' in preview.text, a.tail()
+    done = staff.post(f"{b.url}/staff/deputies/import/confirm", timeout=TIMEOUT,
+                      data={"csrf_token": CSRF_RE.search(preview.text).group(1)})
+    assert "导入完成：新增 1 人" in done.text, b.tail()
+    db.session.expire_all()
+    assert db.session.scalar(db.select(db.func.count()).select_from(Deputy)) == 1
 
 
 def test_failed_sign_ins_are_counted_across_both_processes(servers):
