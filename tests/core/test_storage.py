@@ -113,6 +113,25 @@ def test_an_unreachable_store_refuses_an_upload_with_a_code_and_keeps_nothing(
     assert db.session.scalar(db.select(db.func.count()).select_from(MessagePhoto)) == 0
 
 
+def test_an_unreachable_store_gives_the_portal_form_back_with_the_text(
+        client, db, make_deputy, unreachable_store, monkeypatch):
+    from backend.messages.models import Message
+    from backend.org.codes import active_code
+    from tests.portal.helpers import jpeg, send
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    url = f"/d/{active_code(make_deputy()).token}/write"
+    db.session.commit()
+    body = "楼道里的声控灯坏了三个月，晚上上下楼看不见台阶。"
+    resp = send(client, url, body=body, photos=[(jpeg(), "楼道.jpg")])
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 503 and resp.headers["Retry-After"]
+    assert "照片暂时无法保存" in page and body in page  # the resident's words are still there
+    assert db.session.scalar(db.select(db.func.count()).select_from(Message)) == 0
+    assert send(client, url, body=body).status_code == 302  # without the photo it goes now
+    assert db.session.scalar(db.select(db.func.count()).select_from(Message)) == 1
+
+
 def test_readyz_checks_the_store_only_when_one_is_configured(app, client, s3_storage,
                                                              unreachable_store):
     # unreachable_store is the app's storage now
