@@ -449,7 +449,9 @@ def main(argv=None) -> None:
         district = District(args, world, rec)
         district.sign_in_liaisons()
         events = schedule(args, world, random.Random(args.seed))
-        print(f"开始：{len(events)} 次到达，约 {HOUR / args.speedup:.0f} 秒", flush=True)
+        window = HOUR / args.speedup if args.minutes is None else min(HOUR / args.speedup,
+                                                                       args.minutes * 60)
+        print(f"开始：{len(events)} 次到达，约 {window:.0f} 秒", flush=True)
         load_before = os.getloadavg()
         elapsed = drive(args, district, events)
     finally:
