@@ -35,7 +35,7 @@ class S3Storage:
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         # MinIO and most private endpoints want path style; OSS and COS want virtual hosts.
         self.addressing_style = addressing_style or ("path" if self.endpoint_url else "auto")
-        self._client = None
+        self._client = self._probe = None
         self._lock = threading.Lock()
 
     @property
@@ -45,14 +45,18 @@ class S3Storage:
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    import boto3
-                    from botocore.config import Config
-                    self._client = boto3.client(
-                        "s3", endpoint_url=self.endpoint_url, region_name=self.region,
-                        config=Config(connect_timeout=3, read_timeout=20,
-                                      retries={"max_attempts": 3, "mode": "standard"},
-                                      s3={"addressing_style": self.addressing_style}))
+                    self._client = self._make_client(connect_timeout=3, read_timeout=20,
+                                                     max_attempts=3)
         return self._client
+
+    def _make_client(self, *, connect_timeout: float, read_timeout: float, max_attempts: int):
+        import boto3
+        from botocore.config import Config
+        return boto3.client(
+            "s3", endpoint_url=self.endpoint_url, region_name=self.region,
+            config=Config(connect_timeout=connect_timeout, read_timeout=read_timeout,
+                          retries={"max_attempts": max_attempts, "mode": "standard"},
+                          s3={"addressing_style": self.addressing_style}))
 
     def save(self, data: bytes, folder: str, ext: str) -> str:
         key = new_key(folder, ext)
@@ -100,10 +104,13 @@ class S3Storage:
                                                Delete={"Objects": old, "Quiet": True})
 
     def ready(self) -> tuple[bool, str]:
-        """For /readyz: the bucket answers to these credentials."""
+        """For /readyz: the bucket answers to these credentials. One quick try, no retries: a
+        balancer's health check gives up after a few seconds."""
         from botocore.exceptions import BotoCoreError, ClientError
+        if self._probe is None:
+            self._probe = self._make_client(connect_timeout=1, read_timeout=2, max_attempts=1)
         try:
-            self.client.head_bucket(Bucket=self.bucket)
+            self._probe.head_bucket(Bucket=self.bucket)
         except ClientError as err:
             return False, err.response.get("Error", {}).get("Code", "ClientError")
         except BotoCoreError as err:
