@@ -61,9 +61,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from backend.core import ratelimit
     ratelimit.init_app(app)
 
-    from backend.core.storage import LocalStorage
-    app.extensions["lianxin_storage"] = LocalStorage(
-        app.config.get("UPLOAD_DIR") or Path(app.instance_path) / "uploads")
+    from backend.core.storage import storage_from_config
+    app.extensions["lianxin_storage"] = storage_from_config(app.config, app.instance_path)
 
     from backend.core.wechat import WeChatAdapter
     app.extensions["lianxin_wechat"] = WeChatAdapter.from_config(app.config)

@@ -39,6 +39,14 @@ class BaseConfig:
     HELP_PHONE = os.environ.get("HELP_PHONE", "")
     REDIS_URL = os.environ.get("REDIS_URL")
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR")  # None → <instance>/uploads
+    # "s3": photos and cached codes in an S3-compatible bucket shared by every web machine
+    # (backend/core/storage_s3.py); credentials from the AWS_* variables, read by boto3.
+    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL")  # unset: AWS itself
+    S3_BUCKET = os.environ.get("S3_BUCKET")
+    S3_REGION = os.environ.get("S3_REGION")
+    S3_PREFIX = os.environ.get("S3_PREFIX", "")
+    S3_ADDRESSING_STYLE = os.environ.get("S3_ADDRESSING_STYLE")  # path / virtual / auto
 
     PERMANENT_SESSION_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_HOURS", "8")))
     SESSION_COOKIE_HTTPONLY = True

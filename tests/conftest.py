@@ -15,6 +15,7 @@ from backend import create_app
 from backend.core.extensions import db as _db
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.object_store"]  # the S3 server fixtures
 ARTIFACTS = ROOT / "test-artifacts"
 
 

@@ -27,12 +27,14 @@ def public_key(path: str) -> str | None:
 
 
 def image_response(key: str, *, public: bool = False) -> Response | None:
-    """The stored image as a response, or None when there is none under `key`."""
+    """The stored image as a response, or None when there is none under `key`. Streamed in
+    chunks: from an object store, a worker never holds a whole photo in memory."""
     try:
-        data = get_storage().read(key)
+        chunks, size = get_storage().stream(key)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, ValueError):
         return None
     mimetype = IMAGE_TYPES.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
-    return Response(data, mimetype=mimetype, headers={
+    return Response(chunks, mimetype=mimetype, direct_passthrough=True, headers={
+        "Content-Length": str(size),
         "Cache-Control": PUBLIC_CACHE if public else PRIVATE_CACHE,
         "X-Content-Type-Options": "nosniff"})

@@ -143,6 +143,12 @@ def redis_ready() -> tuple[bool, str] | None:
     return True, "ok"
 
 
+def storage_ready() -> tuple[bool, str] | None:
+    """None for the local disk; the object store's bucket when one is configured."""
+    ready = getattr(current_app.extensions["lianxin_storage"], "ready", None)
+    return ready() if ready is not None else None
+
+
 @bp.get("/healthz")
 def healthz():
     return jsonify(status="ok")
@@ -155,6 +161,9 @@ def readyz():
     redis_check = redis_ready()
     if redis_check is not None:
         checks["redis"] = redis_check
+    store_check = storage_ready()
+    if store_check is not None:
+        checks["storage"] = store_check
     ready = all(ok for ok, _ in checks.values())
     body = {"status": "ok" if ready else "unavailable",
             "checks": {name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()}}

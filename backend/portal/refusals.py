@@ -1,13 +1,13 @@
-"""A submission refused before its view ran (too many in a short time: 429; too large: 413)
-must not cost the resident what they typed. Each resident form registers how to show itself
-again; the error handlers call that with the refusal, so the form comes back filled in with the
-reason above it. A 413 body cannot be read at all: its page offers 返回修改, back to the
+"""A submission refused (too many in a short time: 429; too large: 413; the photo store
+unreachable: 503) must not cost the resident what they typed. Each resident form registers how
+to show itself again; the error handlers call that with the refusal, so the form comes back
+filled in with the reason above it. A 413 body cannot be read at all: its page offers 返回修改, back to the
 browser's own copy of the form."""
 from collections.abc import Callable
 
 from flask import render_template, request
 
-from backend.core.errors import RateLimited
+from backend.core.errors import RateLimited, Unavailable
 from backend.core.extensions import db
 
 _FORM_PAGES: dict[str, Callable] = {}
@@ -24,14 +24,29 @@ def form_page(endpoint: str):
 def rate_limited_page(limited: RateLimited):
     """The 429 answer for a portal page: its form again with the typed text, when it has one."""
     headers = {"Retry-After": str(limited.retry_after)} if limited.retry_after else {}
-    render = _FORM_PAGES.get(request.endpoint) if request.method == "POST" else None
-    if render is not None:
-        db.session.rollback()
-        err = RateLimited(limited.message + "。您填写的内容还在，到时再点提交即可",
-                          retry_after=limited.retry_after)
-        return render(err, **(request.view_args or {})), 429, headers
+    again = _form_again(RateLimited(limited.message + "。您填写的内容还在，到时再点提交即可",
+                                    retry_after=limited.retry_after))
+    if again is not None:
+        return again, 429, headers
     return render_template("error.html", title="请稍后再试", message=limited.message,
                            code=limited.code), 429, headers
+
+
+def storage_down_page(down: Unavailable):
+    """The photo store cannot be reached: the form again with the typed text, which can be sent
+    without the photos now or with them later."""
+    again = _form_again(Unavailable(
+        "照片暂时无法保存，留言还没有提交。您填写的文字还在，可以不带照片先提交，或稍后再试。",
+        code=down.code))
+    return None if again is None else (again, 503, {"Retry-After": str(down.retry_after)})
+
+
+def _form_again(err):
+    render = _FORM_PAGES.get(request.endpoint) if request.method == "POST" else None
+    if render is None:
+        return None
+    db.session.rollback()
+    return render(err, **(request.view_args or {}))
 
 
 def too_large_page():
@@ -51,6 +66,10 @@ def _back_url() -> str | None:
 def answer_portal_errors(err):
     """For backend/web.py: a refused resident form comes back filled in; other errors take the
     usual page."""
-    if isinstance(err, RateLimited) and request.blueprint == "portal":
+    if request.blueprint != "portal":
+        return None
+    if isinstance(err, RateLimited):
         return rate_limited_page(err)
+    if isinstance(err, Unavailable) and err.code == "storage_unavailable":
+        return storage_down_page(err)
     return None

@@ -1,13 +1,12 @@
 """Staff pages to import the deputy roster from Excel (upload → preview → confirm) and export it."""
-import secrets
 import time
-from pathlib import Path
 
-from flask import Response, current_app, flash, redirect, render_template, session, url_for
+from flask import Response, flash, redirect, render_template, session, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
+from backend.core.adapters import get_storage
 from backend.core.downloads import attachment
 from backend.core.errors import ValidationFailed
 from backend.core.extensions import db
@@ -26,57 +25,50 @@ class UploadForm(FlaskForm):
 
 
 class PendingUpload:
-    """The file between preview and confirm, kept on the server (never round-tripped through the
-    browser): the session holds only a random id, and the file name carries the user's id."""
+    """The file between preview and confirm, kept in the app's storage (never round-tripped
+    through the browser; in the object store when there is one, so the confirm may reach
+    another web machine than the preview did). The signed session holds its key, its owner
+    and when it was kept."""
 
     KEY = "deputy_import"
+    FOLDER = "imports"
     MAX_AGE = 3600  # seconds
 
     @classmethod
     def keep(cls, data: bytes) -> None:
         cls.discard()
-        folder = cls._folder()
-        folder.mkdir(parents=True, exist_ok=True)
-        cls._sweep(folder)
-        token = secrets.token_hex(16)
-        (folder / cls._name(token)).write_bytes(data)
-        session[cls.KEY] = token
+        storage = get_storage()
+        storage.sweep(cls.FOLDER, cls.MAX_AGE)  # previews never confirmed
+        session[cls.KEY] = {"key": storage.save(data, cls.FOLDER, "xlsx"),
+                            "user": current_user.id, "at": time.time()}
 
     @classmethod
     def load(cls) -> bytes | None:
-        path = cls._path()
-        if path is None or not path.is_file() or time.time() - path.stat().st_mtime > cls.MAX_AGE:
+        kept = cls._kept()
+        if kept is None or time.time() - kept["at"] > cls.MAX_AGE:
             return None
-        return path.read_bytes()
+        try:
+            return get_storage().read(kept["key"])
+        except FileNotFoundError:
+            return None
 
     @classmethod
     def discard(cls) -> None:
-        path = cls._path()
-        if path is not None:
-            path.unlink(missing_ok=True)
+        kept = cls._kept()
+        if kept is not None:
+            get_storage().delete(kept["key"])
         session.pop(cls.KEY, None)
 
     @classmethod
-    def _path(cls) -> Path | None:
-        token = session.get(cls.KEY)
-        if not isinstance(token, str) or len(token) != 32 or not token.isalnum():
+    def _kept(cls) -> dict | None:
+        kept = session.get(cls.KEY)
+        if not isinstance(kept, dict) or kept.get("user") != current_user.id:
             return None
-        return cls._folder() / cls._name(token)
-
-    @staticmethod
-    def _name(token: str) -> str:
-        return f"{current_user.id}-{token}.xlsx"
-
-    @staticmethod
-    def _folder() -> Path:
-        return Path(current_app.instance_path) / "pending_imports"
-
-    @classmethod
-    def _sweep(cls, folder: Path) -> None:
-        cutoff = time.time() - cls.MAX_AGE
-        for old in folder.glob("*.xlsx"):
-            if old.stat().st_mtime < cutoff:
-                old.unlink(missing_ok=True)
+        key, at = kept.get("key"), kept.get("at")
+        if not isinstance(key, str) or not key.startswith(cls.FOLDER + "/") \
+                or not isinstance(at, (int, float)):
+            return None
+        return kept
 
 
 @bp.get("/deputies/import")

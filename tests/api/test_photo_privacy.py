@@ -14,7 +14,7 @@ from tests.api.conftest import image_bytes
 
 
 @pytest.fixture
-def photo_world(db, world, make_staff):
+def photo_world(db, world, make_staff, each_storage):
     w = world
     data = image_bytes()
     w.photo_data = data

@@ -20,7 +20,7 @@ def resident(make_resident):
 
 
 @pytest.fixture
-def photo(db, resident):
+def photo(db, resident, each_storage):  # every test here runs on the disk and on the object store
     """A stored photo file and its row, uploaded `age` before NOW."""
     def make(age: timedelta, *, message=None, with_file=True) -> MessagePhoto:
         storage = get_storage()

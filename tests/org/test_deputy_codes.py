@@ -44,7 +44,8 @@ def _png() -> bytes:
     return out.getvalue()
 
 
-def test_mini_program_code_is_fetched_once_with_the_token_as_scene(wechat, db, make_deputy):
+def test_mini_program_code_is_fetched_once_with_the_token_as_scene(wechat, db, make_deputy,
+                                                                   each_storage):
     import json
     png = _png()
     wechat.add(responses.POST, FAKE_WECHAT + "wxa/getwxacodeunlimit", body=png,
@@ -55,7 +56,7 @@ def test_mini_program_code_is_fetched_once_with_the_token_as_scene(wechat, db, m
     calls = [c for c in wechat.calls if "getwxacodeunlimit" in c.request.url]
     assert len(calls) == 1
     assert json.loads(calls[0].request.body)["scene"] == code.token
-    assert code.wxacode_path
+    assert code.wxacode_path and each_storage.read(code.wxacode_path) == png  # cached in the store
 
 
 def test_revoking_writes_an_audit_entry_with_reason(db, make_deputy, make_staff):

@@ -1,6 +1,5 @@
 """Importing the deputy roster from Excel and exporting it back: the operation and the pages."""
 import functools
-import os
 import re
 import time
 import zipfile
@@ -460,15 +459,23 @@ def test_upload_without_a_file(client, roster, login):
 def test_an_expired_upload_cannot_be_confirmed(client, app, db, roster, login):
     login(roster.admin)
     upload(client, xlsx(person()))
-    folder = os.path.join(app.instance_path, "pending_imports")
     with client.session_transaction() as session:
-        path = os.path.join(folder, f"{roster.admin.id}-{session['deputy_import']}.xlsx")
-    stale = time.time() - 2 * 3600
-    os.utime(path, (stale, stale))
+        session["deputy_import"] = {**session["deputy_import"], "at": time.time() - 2 * 3600}
     resp = post_form(client, CONFIRM, {}, form_url=IMPORT, follow_redirects=True)
     assert "已过期" in resp.get_data(as_text=True)
     assert counts(db)["Deputy"] == 0
-    os.unlink(path)
+
+
+def test_the_pending_file_lives_in_the_shared_storage_until_confirmed(client, db, roster, login,
+                                                                       each_storage):
+    # In the object store, a confirm that reaches another web machine finds the file.
+    login(roster.admin)
+    upload(client, xlsx(person()))
+    with client.session_transaction() as session:
+        key = session["deputy_import"]["key"]
+    assert each_storage.exists(key)
+    post_form(client, CONFIRM, {}, form_url=IMPORT)
+    assert counts(db)["Deputy"] == 1 and not each_storage.exists(key)
 
 
 def test_export_for_a_liaison_has_only_their_deputies(client, roster, login, make_deputy):
