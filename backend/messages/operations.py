@@ -31,6 +31,7 @@ from backend.accounts.models import StaffUser
 from backend.core.audit import record
 from backend.messages.moderation import check_content
 from backend.messages.insert import write_submission
+from backend.messages.search import index_tokens, reindex
 from backend.notifications.places import Place
 from backend.notifications.notify import notify, notify_station_liaisons
 from backend.core.parsing import row_id
@@ -113,6 +114,7 @@ def submit_message(*, resident: Resident, body: str, idempotency_key: str,
         deputy_id=deputy.id if deputy else None, assigned_deputy_id=deputy.id if deputy else None,
         status="held" if verdict.hold else "new", hold_reason=verdict.reason,
         body=clean_body, place=place, may_publish=bool(may_publish), created_at=now,
+        search_tokens=index_tokens(clean_body, place),
         ack_due_at=due_at(now, target.ack_workdays),
         answer_due_at=due_at(now, target.answer_workdays),
         phone_encrypted=encrypt_phone(phone) if phone else None, phone_prefix=phone[:3],
@@ -401,6 +403,7 @@ def merge(message: Message, into: Message, *, actor) -> Message:
     if into.id == message.id or into.status in ("merged", "rejected", "forwarded", "held"):
         raise InvalidState("只能合并到一条正在办理或已答复的留言", code="merge_target_invalid")
     message.merged_into_id = into.id
+    reindex(into)  # a search for the merged message's words finds the case that answers it
     _transition(message, "merge", actor, text=f"与留言 {into.tracking_no} 合并办理",
                 data={"into": into.id})
     _event(into, "merged_in", actor, into.status, into.status, internal=True,

@@ -1,0 +1,84 @@
+"""Chinese full-text search: messages.search_tokens, indexed (GIN on PostgreSQL, FTS5 on SQLite),
+backfilled for existing rows.
+
+Revision ID: c4f1e2a9b7d3
+Revises: 6bfcc286fa74
+Create Date: 2026-12-03 10:20:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'c4f1e2a9b7d3'
+down_revision = '6bfcc286fa74'
+branch_labels = None
+depends_on = None
+
+BATCH = 5000
+# The SQLite side: an external-content FTS5 table over messages.search_tokens, kept by
+# triggers. A later batch migration that recreates `messages` drops these triggers with it
+# (tests/messages/test_search.py checks they exist at head).
+SQLITE_FTS = [
+    "CREATE VIRTUAL TABLE messages_fts USING fts5(search_tokens, content='messages',"
+    " content_rowid='id', tokenize='unicode61 remove_diacritics 0')",
+    "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN"
+    " INSERT INTO messages_fts(rowid, search_tokens) VALUES (new.id, new.search_tokens); END",
+    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN"
+    " INSERT INTO messages_fts(messages_fts, rowid, search_tokens)"
+    " VALUES ('delete', old.id, old.search_tokens); END",
+    "CREATE TRIGGER messages_fts_update AFTER UPDATE OF search_tokens ON messages BEGIN"
+    " INSERT INTO messages_fts(messages_fts, rowid, search_tokens)"
+    " VALUES ('delete', old.id, old.search_tokens);"
+    " INSERT INTO messages_fts(rowid, search_tokens) VALUES (new.id, new.search_tokens); END",
+]
+PG_INDEX = ("CREATE INDEX ix_messages_search ON messages"
+            " USING gin (array_to_tsvector(string_to_array(search_tokens, ' ')))")
+
+
+def upgrade():
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('search_tokens', sa.Text(), server_default='', nullable=False))
+    _backfill(op.get_bind())
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute(PG_INDEX)
+    else:
+        for statement in SQLITE_FTS:
+            op.execute(statement)
+        op.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+
+
+def _backfill(conn):
+    # The tokenizer is the application's own: the same tokens as rows written from now on.
+    from backend.messages.search import index_tokens
+    messages = sa.table('messages', sa.column('id', sa.Integer), sa.column('body', sa.Text),
+                        sa.column('place', sa.String), sa.column('merged_into_id', sa.Integer),
+                        sa.column('search_tokens', sa.Text))
+    merged = {}
+    for into_id, body in conn.execute(sa.select(messages.c.merged_into_id, messages.c.body)
+                                      .where(messages.c.merged_into_id.is_not(None))
+                                      .order_by(messages.c.id)):
+        merged.setdefault(into_id, []).append(body)
+    last = 0
+    while True:
+        rows = conn.execute(sa.select(messages.c.id, messages.c.body, messages.c.place)
+                            .where(messages.c.id > last).order_by(messages.c.id).limit(BATCH)).all()
+        if not rows:
+            break
+        conn.execute(messages.update().where(messages.c.id == sa.bindparam('row_id'))
+                     .values(search_tokens=sa.bindparam('tokens')), [
+            {'row_id': r.id, 'tokens': index_tokens(r.body or '', r.place or '',
+                                                    *merged.get(r.id, ()))} for r in rows])
+        last = rows[-1].id
+
+
+def downgrade():
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute("DROP INDEX ix_messages_search")
+    else:
+        for name in ('messages_fts_update', 'messages_fts_delete', 'messages_fts_insert'):
+            op.execute(f"DROP TRIGGER {name}")
+        op.execute("DROP TABLE messages_fts")
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_column('search_tokens')
