@@ -403,9 +403,9 @@ def merge(message: Message, into: Message, *, actor) -> Message:
     if into.id == message.id or into.status in ("merged", "rejected", "forwarded", "held"):
         raise InvalidState("只能合并到一条正在办理或已答复的留言", code="merge_target_invalid")
     message.merged_into_id = into.id
-    reindex(into)  # a search for the merged message's words finds the case that answers it
     _transition(message, "merge", actor, text=f"与留言 {into.tracking_no} 合并办理",
                 data={"into": into.id})
+    reindex(into)  # a search for the merged message's words finds the case that answers it
     _event(into, "merged_in", actor, into.status, into.status, internal=True,
            data={"from": message.id}, text=f"合并了留言 {message.tracking_no}")
     _notify_resident(message, "message.merged", "您的留言已与同类留言合并办理")

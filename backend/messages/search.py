@@ -3,7 +3,8 @@
 A message's searchable text (body, place and the bodies merged into it) is stored as
 `messages.search_tokens`: its CJK character bigrams and its latin/digit words, de-duplicated
 and space-joined, computed in Python when the row is written. A query is cut into words by
-jieba, and each word into the same bigrams; every bigram must be present (AND). So a word
+jieba, and each word into the same bigrams; every bigram must be present (AND), and latin
+words and numbers match as prefixes. So a word
 matches inside a longer compound (停车 in 停车场), words need not be adjacent (停车 收费 finds
 停车场乱收费), and nothing depends on how jieba happened to cut a message when it was saved.
 
@@ -26,6 +27,7 @@ from backend.triage.text import normalise
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A run of CJK characters, or a run of other letters and digits (latin words, numbers).
+_CJK_CHAR = re.compile(f"[{_CJK}]")
 _RUN = re.compile(rf"([{_CJK}]+)|([^\W_{_CJK}]+)")
 _WORD_MAX = 30  # a latin run longer than this is a URL or a hash, not a word anyone types
 QUERY_MAX_CHARS = 100
@@ -76,12 +78,18 @@ def query_terms(q: str) -> list[str]:
 def match_clause(terms: list[str]):
     """Messages having every one of `terms` (from query_terms)."""
     dialect = db.session.get_bind(mapper=sa.inspect(Message)).dialect.name
+    # Latin words and numbers match as prefixes (第1 finds 第12条, 3 finds 3号楼 and 302室);
+    # tokens are letters and digits only, so quoting them needs no escaping.
     if dialect == "postgresql":
-        query = " & ".join(f"'{t}'" for t in terms)  # tokens are letters and digits only
+        query = " & ".join(f"'{t}'" if _is_cjk(t) else f"'{t}':*" for t in terms)
         return tsvector_of(Message.search_tokens).op("@@")(sa.cast(query, _TSQUERY))
-    match = " AND ".join(f'"{t}"' for t in terms)
+    match = " AND ".join(f'"{t}"' if _is_cjk(t) else f'"{t}"*' for t in terms)
     return Message.id.in_(sa.text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :match")
                           .bindparams(match=match).columns(rowid=sa.Integer))
+
+
+def _is_cjk(term: str) -> bool:
+    return bool(_CJK_CHAR.match(term))
 
 
 class _TSQUERY(sa.types.UserDefinedType):
