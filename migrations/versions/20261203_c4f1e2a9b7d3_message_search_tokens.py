@@ -80,5 +80,6 @@ def downgrade():
         for name in ('messages_fts_update', 'messages_fts_delete', 'messages_fts_insert'):
             op.execute(f"DROP TRIGGER {name}")
         op.execute("DROP TABLE messages_fts")
-    with op.batch_alter_table('messages', schema=None) as batch_op:
-        batch_op.drop_column('search_tokens')
+    # SQLite (3.35+) drops a plain column in place: a batch copy of `messages` would trip over
+    # the rows that reference it (merged messages, events) with foreign keys on.
+    op.drop_column('messages', 'search_tokens')
