@@ -32,7 +32,20 @@
       .catch(function () { /* hints are advice: without them the form works as before */ });
   }
 
+  // Searching earlier answers reloads the page: the draft is kept in this tab until sent.
+  var key = 'lx-draft:' + location.pathname;
+  try {
+    if (!box.value && sessionStorage.getItem(key)) { box.value = sessionStorage.getItem(key); check(); }
+  } catch (e) { /* storage off: nothing kept */ }
+  form.addEventListener('submit', function (event) {
+    var button = event.submitter;
+    if (!button || !button.hasAttribute('formaction')) {
+      try { sessionStorage.removeItem(key); } catch (e) { /* storage off */ }
+    }
+  });
+
   box.addEventListener('input', function () {
+    try { sessionStorage.setItem(key, box.value); } catch (e) { /* storage off */ }
     clearTimeout(timer);
     timer = setTimeout(check, 600);
   });
@@ -43,6 +56,7 @@
       if (!source) return;
       if (box.value.trim() && !window.confirm('用这条以往答复替换已经写好的内容吗？')) return;
       box.value = source.textContent;
+      try { sessionStorage.setItem(key, box.value); } catch (e) { /* storage off */ }
       box.focus();
       box.scrollIntoView({block: 'center'});
       check();
