@@ -9,8 +9,9 @@ matches inside a longer compound (停车 in 停车场), words need not be adjace
 停车场乱收费), and nothing depends on how jieba happened to cut a message when it was saved.
 
 The database only matches exact tokens, with no parser of its own in the way:
-- PostgreSQL: a GIN index on array_to_tsvector(string_to_array(search_tokens, ' ')), queried
-  with a tsquery built from quoted lexemes ('停车' & '收费');
+- PostgreSQL: a stored generated column search_vector =
+  array_to_tsvector(string_to_array(search_tokens, ' ')), GIN-indexed, queried with a tsquery
+  built from quoted lexemes ('停车' & '收费');
 - SQLite: an FTS5 table over messages.search_tokens (external content, kept by triggers; the
   unicode61 tokenizer splits only on the spaces we put there).
 """
@@ -82,7 +83,7 @@ def match_clause(terms: list[str]):
     # tokens are letters and digits only, so quoting them needs no escaping.
     if dialect == "postgresql":
         query = " & ".join(f"'{t}'" if _is_cjk(t) else f"'{t}':*" for t in terms)
-        return tsvector_of(Message.search_tokens).op("@@")(sa.cast(query, _TSQUERY))
+        return _SEARCH_VECTOR.op("@@")(sa.cast(query, _TSQUERY))
     match = " AND ".join(f'"{t}"' if _is_cjk(t) else f'"{t}"*' for t in terms)
     return Message.id.in_(sa.text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :match")
                           .bindparams(match=match).columns(rowid=sa.Integer))
@@ -99,9 +100,8 @@ class _TSQUERY(sa.types.UserDefinedType):
         return "tsquery"
 
 
-def tsvector_of(column):
-    """The indexed expression (the migration's GIN index is on exactly this)."""
-    return sa.func.array_to_tsvector(sa.func.string_to_array(column, " "))
+# PostgreSQL only, generated from search_tokens by the database (see the migration).
+_SEARCH_VECTOR = sa.literal_column("messages.search_vector")
 
 
 def searchable_text(message: Message, connection=None) -> str:
