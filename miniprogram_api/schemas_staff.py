@@ -32,7 +32,8 @@ class QueueQuery(In):
     date_to = fields.Date(load_default=None)
     overdue = fields.Bool(load_default=False)
     held = fields.Bool(load_default=False)
-    q = text_field(max_length=50, metadata={"description": "在留言内容中搜索"})
+    q = text_field(max_length=50, metadata={
+        "description": "搜索留言：关键词须全部出现（可以是更长的词的一部分），结果新的在前"})
     cursor = fields.Str(load_default="", validate=validate.Regexp(
         r"^[A-Za-z0-9_-]{0,100}$", error="翻页参数无效，请回到第一页"),
         metadata={"description": "上一页返回的 next_cursor（不透明的字符串）；第一页不传"})

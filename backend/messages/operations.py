@@ -31,7 +31,7 @@ from backend.accounts.models import StaffUser
 from backend.core.audit import record
 from backend.messages.moderation import check_content
 from backend.messages.insert import write_submission
-from backend.messages.search import index_tokens, reindex
+from backend.messages.search import add_merged, index_tokens
 from backend.notifications.places import Place
 from backend.notifications.notify import notify, notify_station_liaisons
 from backend.core.parsing import row_id
@@ -405,7 +405,7 @@ def merge(message: Message, into: Message, *, actor) -> Message:
     message.merged_into_id = into.id
     _transition(message, "merge", actor, text=f"与留言 {into.tracking_no} 合并办理",
                 data={"into": into.id})
-    reindex(into)  # a search for the merged message's words finds the case that answers it
+    add_merged(into, message)  # a search for the merged message's words finds the case too
     _event(into, "merged_in", actor, into.status, into.status, internal=True,
            data={"from": message.id}, text=f"合并了留言 {message.tracking_no}")
     _notify_resident(message, "message.merged", "您的留言已与同类留言合并办理")

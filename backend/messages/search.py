@@ -115,10 +115,19 @@ def searchable_text(message: Message, connection=None) -> str:
     return index_tokens(message.body or "", message.place or "", *merged)
 
 
-def reindex(message: Message) -> None:
-    """After a change the row itself does not show (a message merged into this one)."""
-    db.session.flush()
-    message.search_tokens = searchable_text(message)
+def add_merged(into: Message, merged: Message) -> None:
+    """`merged` joins the case `into`: its words find the case too. Appended in one UPDATE,
+    so two messages merged into one case at once both keep their words (the row lock
+    orders them; a recomputation from what each transaction saw would lose one)."""
+    have = set((into.search_tokens or "").split(" "))
+    extra = " ".join(t for t in index_tokens(merged.body or "", merged.place or "").split(" ")
+                     if t and t not in have)
+    if extra:
+        db.session.execute(sa.update(Message).where(Message.id == into.id).values(
+            search_tokens=sa.case((Message.search_tokens == "", extra),
+                                  else_=Message.search_tokens + " " + extra)),
+            execution_options={"synchronize_session": False})
+        db.session.expire(into, ["search_tokens"])
 
 
 @event.listens_for(Message, "before_insert")

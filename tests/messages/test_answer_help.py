@@ -107,6 +107,6 @@ def test_an_answer_with_every_hint_is_still_sent(world):
     text = "已收悉，谢谢您。"
     assert _codes(m, text, now=m.answer_due_at + timedelta(days=1)) == {
         "off_topic", "no_action", "no_body", "no_date", "late"}
-    ops.reply(m, text, actor=world.user_a, )
+    ops.reply(m, text, actor=world.user_a)
     db.session.commit()
     assert m.status == "answered"

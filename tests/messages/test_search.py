@@ -165,3 +165,24 @@ def test_the_migration_backfills_existing_messages(app, world):
     db.session.commit()
     # The backfill gives a case the words of the messages merged into it, as the merge did.
     assert found(migrate_again(), "施工 噪音") == {noise, lamp}
+
+
+def test_two_messages_merged_into_one_case_at_once_both_find_it(app, world, submit, postgres_only):
+    from tests.conftest import at_once
+    from backend.accounts.models import StaffUser
+    w = world
+    first = submit(deputy=w.deputy_a, body="工地晚上机器轰鸣，孩子没法睡觉。").message
+    second = submit(deputy=w.deputy_a, body="搅拌车半夜进出，震得窗户哗哗响。").message
+    db.session.commit()
+    ids = (first.id, second.id, w.noise.id, w.liaison_a.id)
+    db.session.remove()
+
+    def merge(message_id):
+        return lambda: ops.merge(db.session.get(Message, message_id),
+                                 db.session.get(Message, ids[2]),
+                                 actor=db.session.get(StaffUser, ids[3]))
+    outcomes = at_once(app, merge(ids[0]), merge(ids[1]))
+    assert not any(isinstance(o, Exception) for o in outcomes), outcomes
+    liaison = db.session.get(StaffUser, ids[3])
+    assert found(liaison, "轰鸣") == {ids[0], ids[2]}
+    assert found(liaison, "搅拌车") == {ids[1], ids[2]}
