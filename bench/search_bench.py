@@ -122,6 +122,7 @@ def load_postgres(app, n: int) -> None:
                     if i % 100_000 == 0 and i:
                         print(f"  {i:,} rows, {time.perf_counter() - t0:.0f} s", flush=True)
             t1 = time.perf_counter()
+            cur.execute(_migration().PG_EXTENSION)
             cur.execute("SET maintenance_work_mem = '512MB'")
             cur.execute(_migration().PG_INDEX)
             cur.execute("ANALYZE")

@@ -27,8 +27,8 @@ from backend.messages.models import Message
 from backend.triage.text import normalise
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-# A run of CJK characters, or a run of other letters and digits (latin words, numbers).
 _CJK_CHAR = re.compile(f"[{_CJK}]")
+# A run of CJK characters, or a run of other letters and digits (latin words, numbers).
 _RUN = re.compile(rf"([{_CJK}]+)|([^\W_{_CJK}]+)")
 _WORD_MAX = 30  # a latin run longer than this is a URL or a hash, not a word anyone types
 QUERY_MAX_CHARS = 100
@@ -120,7 +120,7 @@ def add_merged(into: Message, merged: Message) -> None:
     so two messages merged into one case at once both keep their words (the row lock
     orders them; a recomputation from what each transaction saw would lose one)."""
     have = set((into.search_tokens or "").split(" "))
-    extra = " ".join(t for t in index_tokens(merged.body or "", merged.place or "").split(" ")
+    extra = " ".join(t for t in index_tokens(merged.body or "").split(" ")
                      if t and t not in have)
     if extra:
         db.session.execute(sa.update(Message).where(Message.id == into.id).values(
