@@ -47,9 +47,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         app.config["PUBLIC_BASE_URL"] = default_public_base_url()
 
     db.init_app(app)
-    from backend.core.db import render_migration_item
+    from backend.core.db import include_in_autogenerate, render_migration_item
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
-                     compare_type=True, render_item=render_migration_item)
+                     compare_type=True, render_item=render_migration_item,
+                     include_object=include_in_autogenerate)
     from backend.core.observability import register_observability
     register_observability(app)  # first: even a refused request gets its id
     from backend.core.headers import register_security_headers

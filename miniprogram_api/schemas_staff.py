@@ -32,7 +32,8 @@ class QueueQuery(In):
     date_to = fields.Date(load_default=None)
     overdue = fields.Bool(load_default=False)
     held = fields.Bool(load_default=False)
-    q = text_field(max_length=50, metadata={"description": "在留言内容中搜索"})
+    q = text_field(max_length=50, metadata={
+        "description": "搜索留言：关键词须全部出现（可以是更长的词的一部分），结果新的在前"})
     cursor = fields.Str(load_default="", validate=validate.Regexp(
         r"^[A-Za-z0-9_-]{0,100}$", error="翻页参数无效，请回到第一页"),
         metadata={"description": "上一页返回的 next_cursor（不透明的字符串）；第一页不传"})
@@ -214,3 +215,40 @@ class QueuePageOut(Schema):
 
 class PhoneOut(Schema):
     phone = fields.Str(dump_only=True, metadata={"description": "完整手机号；每次查看都会记入审计日志"})
+
+
+# ---- deputy mode: help with an answer ----
+
+class EarlierAnswersQuery(In):
+    q = fields.Str(load_default=None, validate=validate.Length(max=50, error="不能超过 50 个字"),
+                   metadata={"description": "关键词（空格分隔，须全部出现）；不传时用这条留言的关键词"})
+
+
+class EarlierAnswerOut(Schema):
+    reply_id = fields.Int(dump_only=True)
+    category = fields.Str(dump_only=True)
+    answered_at = LocalDateTime(dump_only=True)
+    deputy_name = fields.Str(dump_only=True)
+    text = fields.Str(dump_only=True, metadata={
+        "description": "答复全文（长串数字已隐去），可用作新答复的开头；不含居民的留言和身份"})
+
+
+class EarlierAnswersOut(Schema):
+    q = fields.Str(dump_only=True, metadata={"description": "实际查找的关键词"})
+    items = fields.List(fields.Nested(EarlierAnswerOut), dump_only=True)
+
+
+class AnswerDraftIn(In):
+    body = text_field(required=True, max_length=4000, load_only=True,
+                      metadata={"description": "还没有发送的答复草稿"})
+
+
+class HintOut(Schema):
+    code = fields.Str(dump_only=True, metadata={
+        "enum": ["off_topic", "no_action", "no_body", "no_date", "late"]})
+    message = fields.Str(dump_only=True)
+
+
+class AnswerHintsOut(Schema):
+    hints = fields.List(fields.Nested(HintOut), dump_only=True, metadata={
+        "description": "发送前的提示，仅供参考，不影响发送"})

@@ -39,3 +39,19 @@ def render_migration_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime()"
     return False
+
+
+# Schema that migrations keep and no model declares: the full-text search's FTS5 table (and its
+# shadow tables) on SQLite, its generated tsvector column and GIN index on PostgreSQL
+# (backend/messages/search.py). Autogenerate must not offer to drop them.
+MIGRATION_ONLY_TABLE_PREFIX = "messages_fts"
+MIGRATION_ONLY = {("column", "search_vector"), ("index", "ix_messages_search")}
+
+
+def migration_only(name: str, type_: str) -> bool:
+    return (type_ == "table" and name.startswith(MIGRATION_ONLY_TABLE_PREFIX)) or (
+        (type_, name) in MIGRATION_ONLY)
+
+
+def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:
+    return not (reflected and compare_to is None and migration_only(name, type_))

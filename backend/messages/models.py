@@ -60,6 +60,9 @@ class Message(db.Model):
     # Keyed hash of the normalised phone (backend/core/protect.py): staff search by phone.
     phone_index: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     may_publish: Mapped[bool] = mapped_column(default=False)
+    # Full-text search tokens of body, place and merged bodies (backend/messages/search.py);
+    # indexed by the migration: GIN on PostgreSQL, FTS5 table messages_fts on SQLite.
+    search_tokens: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     hold_reason: Mapped[str] = mapped_column(sa.String(200), default="")
     reject_reason: Mapped[str] = mapped_column(sa.String(500), default="")
     forward_to: Mapped[str] = mapped_column(sa.String(120), default="")

@@ -31,6 +31,7 @@ from backend.accounts.models import StaffUser
 from backend.core.audit import record
 from backend.messages.moderation import check_content
 from backend.messages.insert import write_submission
+from backend.messages.search import add_merged, index_tokens
 from backend.notifications.places import Place
 from backend.notifications.notify import notify, notify_station_liaisons
 from backend.core.parsing import row_id
@@ -113,6 +114,7 @@ def submit_message(*, resident: Resident, body: str, idempotency_key: str,
         deputy_id=deputy.id if deputy else None, assigned_deputy_id=deputy.id if deputy else None,
         status="held" if verdict.hold else "new", hold_reason=verdict.reason,
         body=clean_body, place=place, may_publish=bool(may_publish), created_at=now,
+        search_tokens=index_tokens(clean_body, place),
         ack_due_at=due_at(now, target.ack_workdays),
         answer_due_at=due_at(now, target.answer_workdays),
         **phone_fields(phone),
@@ -402,6 +404,7 @@ def merge(message: Message, into: Message, *, actor) -> Message:
     message.merged_into_id = into.id
     _transition(message, "merge", actor, text=f"与留言 {into.tracking_no} 合并办理",
                 data={"into": into.id})
+    add_merged(into, message)  # a search for the merged message's words finds the case too
     _event(into, "merged_in", actor, into.status, into.status, internal=True,
            data={"from": message.id}, text=f"合并了留言 {message.tracking_no}")
     _notify_resident(message, "message.merged", "您的留言已与同类留言合并办理")

@@ -48,3 +48,16 @@ def can_rate(resident, message: Message) -> bool:
 def can_note(user, message) -> bool:
     """An internal note: whoever triages or answers the message."""
     return can_triage(user, message) or can_answer(user, message)
+
+
+def answer_search_stations(user, message: Message) -> set[int] | None:
+    """Whose earlier answers `user` may read while handling `message` (answers only, never who
+    wrote in): a deputy their own stations' and the message's, a liaison their stations', an
+    admin every station (None). Empty: none, the user does not handle this message."""
+    if not can_note(user, message):
+        return set()
+    if user.role == "admin":
+        return None
+    if user.role == "deputy":
+        return {s.id for s in user.deputy.stations} | {message.station_id}
+    return set(user.station_ids)

@@ -11,6 +11,7 @@ from backend.core.errors import Forbidden, ValidationFailed
 from backend.core.extensions import db
 from backend.messages.models import OPEN_STATUSES, STATUSES, Message, MessageEvent
 from backend.messages.models import QUEUE_STATUSES
+from backend.messages.search import match_clause, query_terms
 from backend.core.parsing import row_id
 from backend.core.protect import phone_index
 from backend.core.timeutil import LOCAL_TZ, utcnow
@@ -39,10 +40,13 @@ class Page:
 
 def liaison_queue(user, filters: QueueFilters, *, cursor: str | None = None,
                   limit: int = PAGE_SIZE, now: datetime | None = None) -> Page:
-    """Oldest due first, so what is overdue leads; paged by (answer_due_at, id)."""
+    """Oldest due first, so what is overdue leads; paged by (answer_due_at, id). A text search
+    lists newest first instead, paged by id: what was typed is most often a recent case."""
     now = now or utcnow()
     stmt = _in_stations(db.select(Message), user, filters.station_ids)
     stmt = _apply_filters(stmt, filters, now)
+    if filters.q.strip():
+        return _newest_first(stmt, cursor, limit)
     stmt = stmt.order_by(Message.answer_due_at, Message.id)
     if cursor:
         due, last_id = _decode(cursor)
@@ -54,6 +58,14 @@ def liaison_queue(user, filters: QueueFilters, *, cursor: str | None = None,
     return Page(items, _encode(items[-1].answer_due_at, items[-1].id) if more else None)
 
 
+def _newest_first(stmt, cursor: str | None, limit: int) -> Page:
+    if cursor:
+        stmt = stmt.where(Message.id < _decode_id(cursor))
+    rows = list(db.session.scalars(stmt.order_by(Message.id.desc()).limit(limit + 1)))
+    items = rows[:limit]
+    return Page(items, str(items[-1].id) if len(rows) > limit else None)
+
+
 def deputy_inbox(deputy_id: int, *, cursor: str | None = None, limit: int = PAGE_SIZE,
                  status: str = "all") -> Page:
     """Newest first: written to the deputy or assigned to them."""
@@ -63,11 +75,7 @@ def deputy_inbox(deputy_id: int, *, cursor: str | None = None, limit: int = PAGE
     if status == "todo":
         stmt = stmt.where(Message.status.in_(OPEN_STATUSES),
                           Message.assigned_deputy_id == deputy_id)
-    if cursor:
-        stmt = stmt.where(Message.id < _decode_id(cursor))
-    rows = list(db.session.scalars(stmt.order_by(Message.id.desc()).limit(limit + 1)))
-    items = rows[:limit]
-    return Page(items, str(items[-1].id) if len(rows) > limit else None)
+    return _newest_first(stmt, cursor, limit)
 
 
 def resident_messages(resident_id: int, *, cursor: int | None = None,
@@ -182,8 +190,7 @@ def _apply_filters(stmt, f: QueueFilters, now: datetime):
         # A phone number: one indexed equality on its keyed hash, no row decrypted.
         stmt = stmt.where(Message.phone_index == index)
     elif f.q.strip():
-        needle = f.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(Message.body.ilike(f"%{needle}%", escape="\\"))
+        stmt = stmt.where(match_clause(query_terms(f.q)))
     return stmt
 
 

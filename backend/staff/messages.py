@@ -17,9 +17,9 @@ from backend.messages.models import RATING_LABELS, STATUS_LABELS
 from backend.org.models import Deputy
 from backend.messages import display as views
 from backend.messages import operations as ops
-from backend.messages import routing, triage
+from backend.messages import answer_help, routing, triage
 from backend.messages.queue import (
-    QueueFilters, is_overdue, liaison_queue, queue_counts, similar_open_messages,
+    Page, QueueFilters, is_overdue, liaison_queue, queue_counts, similar_open_messages,
 )
 from backend.core.parsing import row_id
 from backend.staff import bp
@@ -43,7 +43,13 @@ def message_menu_count(user) -> int | None:
 def message_queue():
     filters = _queue_filters(request.args)
     cursor = request.args.get("cursor") or None
-    page = liaison_queue(current_user, filters, cursor=cursor)
+    search_error = None
+    try:
+        page = liaison_queue(current_user, filters, cursor=cursor)
+    except ValidationFailed as err:
+        if not err.code.startswith("search_query"):
+            raise
+        page, search_error = Page([], None), err.message  # said above an empty list, not a page of its own
     suggestions = triage.suggestions_for(page.items)
     year = local_today().year
     return render_template(
@@ -57,7 +63,7 @@ def message_queue():
         deputies=views.queue_deputies(filters.station_ids or sorted(current_user.station_ids)),
         statuses=STATUS_LABELS, categories=ops.CATEGORIES, cursor=cursor,
         shown=_describe_filters(filters),
-        coverage=coverage_notice(year, year + 1))
+        coverage=coverage_notice(year, year + 1), search_error=search_error)
 
 
 def _queue_filters(args) -> QueueFilters:
@@ -102,10 +108,14 @@ def message(message_id):
     return render_message(ops.get_for(current_user, message_id))
 
 
-def render_message(message, *, revealed_phone: str | None = None):
+def render_message(message, *, revealed_phone: str | None = None, draft: str = "",
+                   hints=None):
     """The detail page for any staff user who may view the message; it shows only the
-    actions `allowed_actions` grants, the inbox and the queue share it."""
+    actions `allowed_actions` grants, the inbox and the queue share it. With the reply form
+    come the earlier answers (`answers_q`, prefilled with the message's key words) and the
+    hints on a checked `draft`."""
     actions = views.allowed_actions(current_user, message)
+    earlier = _earlier_answers(message) if "reply" in actions else None
     triaging = "set_category" in actions or "merge" in actions
     suggestion = triage.suggestion_for(message) if triaging else None
     route = routing.route(message, message.category or (suggestion.label if suggestion else None)) \
@@ -121,7 +131,21 @@ def render_message(message, *, revealed_phone: str | None = None):
         deputies=views.assignable_deputies(message) if "assign" in actions else [],
         similar=similar_open_messages(message) if "merge" in actions else [],
         suggestion=suggestion, route=route,
-        duplicates=triage.duplicates_of(message) if triaging else [])
+        duplicates=triage.duplicates_of(message) if triaging else [],
+        earlier=earlier, draft=draft, hints=hints)
+
+
+def _earlier_answers(message) -> dict:
+    """The search box over earlier answers and what it found, or why it found nothing."""
+    q = request.args.get("answers_q")
+    q = answer_help.key_words(message) if q is None else q.strip()[:50]
+    found, error = [], None
+    if q:
+        try:
+            found = answer_help.earlier_answers(current_user, message, q)
+        except ValidationFailed as err:
+            error = err.message
+    return {"q": q, "found": found, "error": error}
 
 
 @bp.get("/messages/<int:message_id>/photos/<int:photo_id>")

@@ -47,11 +47,16 @@ class Hint:
     message: str
 
 
+def subject_words(subject: str, body: str) -> list[str]:
+    """The content words of what a message is about: its subject, else its opening."""
+    about = subject or (body or "")[:60]
+    return [w for w in words(about) if len(w) >= 2 and w not in _STOP and not _ADMIN_PLACE.match(w)]
+
+
 def relevance(subject: str, body: str, answer: str) -> float:
     """Share of the message's content words (and, for words jieba splits differently, character
     bigrams) that the answer repeats: 1.0 touches every one, 0.0 none."""
-    about = subject or (body or "")[:60]
-    terms = [w for w in words(about) if len(w) >= 2 and w not in _STOP and not _ADMIN_PLACE.match(w)]
+    terms = subject_words(subject, body)
     if not terms:
         return 1.0  # nothing to check against: say nothing rather than a false alarm
     ans = normalise(answer)

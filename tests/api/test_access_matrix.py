@@ -76,6 +76,8 @@ MATRIX = [
     ("POST", D + "/request-info", {"question": "请问具体在哪一栋？"}, None, DEPUTY),
     ("POST", D + "/hand-back", {"reason": "不属于我的选区"}, None, DEPUTY),
     ("POST", D + "/phone", {"reason": "电话回访居民"}, None, DEPUTY),
+    ("GET", D + "/earlier-answers?q=垃圾 清运", None, None, DEPUTY),
+    ("POST", D + "/answer-hints", {"body": "已联系物业，明天修好。"}, None, DEPUTY),
     ("GET", "/deputy/suggestions", None, None, DEPUTIES),
     ("GET", "/deputy/record?year=2026", None, None, DEPUTIES),
     ("GET", DS, None, "suggestion_answered", DEPUTIES),

@@ -5,18 +5,20 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
-from backend.core.db import render_migration_item
+from backend.core.db import include_in_autogenerate, migration_only, render_migration_item
 
 
 def _diff(db):
     with db.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True,
-                                                     "render_item": render_migration_item})
+                                                     "render_item": render_migration_item,
+                                                     "include_object": include_in_autogenerate})
         return compare_metadata(ctx, db.metadata)
 
 
 def _tables(db) -> set[str]:
-    return set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
+    return {name for name in sa.inspect(db.engine).get_table_names()
+            if name != "alembic_version" and not migration_only(name, "table")}
 
 
 def test_upgrade_from_empty_matches_models_and_downgrade_removes_everything(db):

@@ -55,6 +55,8 @@ MATRIX = [
     ("POST", INBOX + "/reply", {"body": "已联系街道，本周内修好路灯。"}, ASSIGNED),
     ("POST", INBOX + "/request-info", {"body": "请问是哪一栋楼门口？"}, ASSIGNED),
     ("POST", INBOX + "/hand-back", {"reason": "不属于我的选区"}, ASSIGNED),
+    ("GET", INBOX + "?answers_q=路灯 维修", None, ASSIGNED),
+    ("POST", INBOX + "/check-answer", {"body": "已联系街道，本周内修好路灯。"}, allow("deputy", how=SHOWN)),
 ]
 CASES = [pytest.param(method, url, data, role, rules.get(role), id=f"{method} {url} {role}")
          for method, url, data, rules in MATRIX for role in ("anonymous", *ROLES)]
