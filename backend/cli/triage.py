@@ -75,3 +75,24 @@ def corrections_command(csv_file, all_labels):
         raise click.ClickException(f"无法写入文件 {csv_file}：{err}") from err
     corrected = sum(r.decision == "corrected" for r in rows)
     click.echo(f"已导出 {len(rows)} 条（其中更正 {corrected} 条）到 {csv_file}。")
+
+
+clusters_cli = AppGroup("clusters", help="热点问题的留言分组。")
+triage_cli.add_command(clusters_cli)
+
+
+@clusters_cli.command("rebuild", help="清空热点问题分组，按留言时间顺序把全部留言重新分组（分批提交）。")
+@click.option("--batch", default=5000, show_default=True, type=click.IntRange(100, 100_000),
+              help="每批处理并提交的留言数")
+def clusters_rebuild_command(batch):
+    import time
+
+    from backend.core.extensions import db
+    from backend.messages.hot_clusters import rebuild
+    from backend.messages.triage_model import HotCluster
+    started = time.perf_counter()
+    done = rebuild(batch=batch, commit=db.session.commit,
+                   progress=lambda n: click.echo(f"已分组 {n} 条留言……"))
+    db.session.commit()
+    clusters = db.session.scalar(db.select(db.func.count()).select_from(HotCluster))
+    click.echo(f"已重新分组 {done} 条留言，共 {clusters} 组，用时 {time.perf_counter() - started:.1f} 秒。")
