@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from backend.accounts.resident_model import Resident
+from backend.messages.hot_clusters import update_clusters
 from backend.messages.models import Message
 from backend.messages.operations import submit_message
 from backend.messages.triage_model import MessageTriage
@@ -83,6 +84,9 @@ def test_accept_a_suggested_category_and_merge_two_duplicates(live_server, page,
     page.screenshot(path=str(screenshot_dir / "triage-merged-into.png"), full_page=True)
 
     # merged messages still count as residents' voices on the hot-issues page
+    db.session.rollback()  # see what the server wrote, then run the scheduler's triage job
+    update_clusters()
+    db.session.commit()
     page.goto(f"{live_server}/staff/hot-issues")
     issue = page.get_by_test_id("hot-issue")
     assert issue.count() == 1 and "3 位居民 · 3 条留言" in issue.inner_text()
