@@ -92,6 +92,9 @@ MATRIX = [
     ("POST", "/staff/accounts/{target}/activate", {}, ADMIN),
     # everyone's own password
     ("GET", "/staff/password", None, EVERY_STAFF),
+    # 热点问题: the office over every station, a liaison over their own (asking for another's is refused)
+    ("GET", "/staff/hot-issues", None, LIAISONS),
+    ("GET", "/staff/hot-issues?station={station_a}", None, OWN_STATION),
     # the routing table (分办规则): the admin office's
     ("GET", "/staff/routing", None, ADMIN),
     ("POST", "/staff/routing", {"station_id": "{station_a}", "category": "城乡建设", "keywords": "电梯",
