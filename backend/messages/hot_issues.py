@@ -50,7 +50,7 @@ def hot_issues(user, *, days: int = 30, station_ids=(), now: datetime | None = N
     m = HotClusterMessage
     shown = [m.at >= now - timedelta(days=days), m.at <= now, Message.status.not_in(LEFT_OUT)]
     if stations is not None:
-        shown.append(Message.station_id.in_(stations))
+        shown.append(m.station_id.in_(stations))  # a message never changes station: the index serves
     residents = sa.func.count(sa.distinct(voice(m)))
     rows = db.session.execute(
         sa.select(m.cluster_id, residents.label("residents"), sa.func.max(m.at).label("last_at"))
