@@ -177,3 +177,23 @@ def test_rebuild_command_places_every_message_again(world, db, app):
     assert len(lift) == 1 and again[world.school[0].id] not in lift
     (issue,) = hot_issues(world.liaison)
     assert issue.cluster_id in lift
+
+
+def test_two_runs_at_once_place_each_message_once(app, db, postgres_only, world, submit, make_resident):
+    """Two schedulers (or a rebuild beside the job): the membership's key lets one win; the
+    other fails and rolls back, and the next run warms from the tables and finds nothing to do."""
+    import sqlalchemy as sa
+
+    from tests.conftest import at_once
+    new = [submit(resident=make_resident(), deputy=world.deputy, body=b + "再次反映。").message.id for b in LIFT]
+    db.session.commit()
+    outcomes = at_once(app, hot_clusters.update_clusters, hot_clusters.update_clusters)
+    placed = [o for o in outcomes if not isinstance(o, Exception)]
+    assert sum(placed) == 3, outcomes
+    assert all(isinstance(o, sa.exc.IntegrityError) for o in outcomes if isinstance(o, Exception)), outcomes
+    db.session.rollback()
+    assert hot_clusters.update_clusters() == 0
+    members = _memberships(db)
+    assert len({members[i] for i in new} | {members[m.id] for m in world.lift}) == 1
+    cluster = db.session.get(HotCluster, members[new[0]], populate_existing=True)
+    assert (cluster.messages, cluster.residents) == (6, 6)
