@@ -113,15 +113,24 @@ def _warm() -> _State:
     return state
 
 
-def _unclustered(limit: int, lookback: int | None, after: tuple | None = None):
-    stmt = (sa.select(Message).outerjoin(HotClusterMessage, HotClusterMessage.message_id == Message.id)
-            .where(HotClusterMessage.message_id.is_(None), Message.status.not_in(LEFT_OUT)))
-    if lookback:
-        latest = sa.select(Message.id).order_by(Message.id.desc()).limit(lookback).scalar_subquery()
-        stmt = stmt.where(Message.id.in_(latest))
-    if after is not None:
-        stmt = stmt.where(sa.tuple_(Message.created_at, Message.id) > after)
-    return db.session.scalars(stmt.order_by(Message.created_at, Message.id).limit(limit)).all()
+# What placing a message reads: plain rows, not ORM objects (a rebuild reads every message).
+_COLUMNS = (Message.id, Message.station_id, Message.place, Message.body, Message.created_at, Message.resident_id)
+
+
+def _unclustered(limit: int, lookback: int):
+    """The latest messages without a cluster (held and refused ones wait), oldest first."""
+    latest = sa.select(Message.id).order_by(Message.id.desc()).limit(lookback).scalar_subquery()
+    return db.session.execute(
+        sa.select(*_COLUMNS).outerjoin(HotClusterMessage, HotClusterMessage.message_id == Message.id)
+        .where(HotClusterMessage.message_id.is_(None), Message.status.not_in(LEFT_OUT), Message.id.in_(latest))
+        .order_by(Message.created_at, Message.id).limit(limit)).all()
+
+
+def _all_after(after_id: int, limit: int):
+    """For a rebuild (every membership gone): the next messages in the order they arrived (ids)."""
+    return db.session.execute(
+        sa.select(*_COLUMNS).where(Message.id > after_id, Message.status.not_in(LEFT_OUT))
+        .order_by(Message.id).limit(limit)).all()
 
 
 def _leave_refused(state: _State) -> set[int]:
@@ -217,16 +226,16 @@ def rebuild(batch: int = 5000, commit=None, progress=None) -> int:
         db.session.execute(sa.delete(HotCluster))
         state = _State()
         _states.put(_key(), state)
-        done, after = 0, None
+        done, after = 0, 0
         try:
             while True:
-                messages = _unclustered(batch, None, after)
+                messages = _all_after(after, batch)
                 if not messages:
                     break
                 _recount(_assign(state, messages))
                 for index in state.indexes.values():
                     index.prune(messages[-1].created_at)
-                after = (messages[-1].created_at, messages[-1].id)
+                after = messages[-1].id
                 done += len(messages)
                 if commit:
                     commit()
