@@ -94,7 +94,8 @@ class HotClusterMessage(db.Model):
     """A message's cluster: one per message (the primary key), never re-decided once set."""
     __tablename__ = "hot_cluster_messages"
     __table_args__ = (sa.Index("ix_hot_cluster_messages_cluster", "cluster_id"),
-                      sa.Index("ix_hot_cluster_messages_station_at", "station_id", "at"))
+                      sa.Index("ix_hot_cluster_messages_station_at", "station_id", "at"),
+                      sa.Index("ix_hot_cluster_messages_at", "at"))  # the office's page: every station
     message_id: Mapped[int] = mapped_column(sa.ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
     cluster_id: Mapped[int] = mapped_column(sa.ForeignKey("hot_clusters.id", ondelete="CASCADE"))
     station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id", ondelete="CASCADE"))

@@ -45,11 +45,13 @@ def upgrade():
     with op.batch_alter_table('hot_cluster_messages', schema=None) as batch_op:
         batch_op.create_index('ix_hot_cluster_messages_cluster', ['cluster_id'], unique=False)
         batch_op.create_index('ix_hot_cluster_messages_station_at', ['station_id', 'at'], unique=False)
+        batch_op.create_index('ix_hot_cluster_messages_at', ['at'], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('hot_cluster_messages', schema=None) as batch_op:
         batch_op.drop_index('ix_hot_cluster_messages_station_at')
+        batch_op.drop_index('ix_hot_cluster_messages_at')
         batch_op.drop_index('ix_hot_cluster_messages_cluster')
 
     op.drop_table('hot_cluster_messages')
