@@ -121,7 +121,7 @@ def test_every_page_is_in_the_matrix(app, org_world):
     adapter = app.url_map.bind("localhost")
     covered = set()
     for method, url, _, _ in MATRIX:
-        endpoint, args = adapter.match(_fill(url, org_world), method=method)
+        endpoint, args = adapter.match(_fill(url, org_world).split("?")[0], method=method)
         covered.add((endpoint, method, args.get("kind")))
     for rule in app.url_map.iter_rules():
         if app.view_functions[rule.endpoint].__module__ not in mine:
