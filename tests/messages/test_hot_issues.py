@@ -153,6 +153,10 @@ def test_a_merged_message_stays_and_a_held_one_waits(world, db, submit, make_res
     db.session.flush()
     hot_clusters.update_clusters()
     assert db.session.get(HotClusterMessage, held.id) is None
+    ops.release(held, actor=world.liaison)  # checked and let through: now it is a resident's voice
+    assert hot_clusters.update_clusters() == 1
+    assert db.session.get(HotClusterMessage, held.id).cluster_id == issue.cluster_id
+    assert hot_issues(world.liaison)[0].residents == 4
 
 
 def test_the_page_counts_only_its_window(world, db, submit, make_resident):
