@@ -37,23 +37,27 @@ def evaluate_command(csv_file, model_dir):
 @click.argument("csv_file", type=click.Path(dir_okay=False))
 @click.option("--corrections", "corrections", multiple=True, type=click.Path(dir_okay=False),
               help="联络员更正过类别的留言表（同样的列），可多次给出")
+@click.option("--taxonomy", type=click.Path(dir_okay=False),
+              help="分类目录表（列：level1、level2、level3），二、三级类名作为一级类别的补充训练样本")
 @click.option("--model-dir", type=click.Path(file_okay=False), help="写入的模型目录（默认为随程序发布的模型）")
-def train_command(csv_file, corrections, model_dir):
+def train_command(csv_file, corrections, taxonomy, model_dir):
     from backend.triage.category import forget_models
-    from backend.triage.training import RowsError, read_rows, train, with_corrections
+    from backend.triage.training import RowsError, read_rows, read_taxonomy, train, with_corrections
     try:
         rows = read_rows(csv_file)
         extra = [row for path in corrections for row in read_rows(path)]
+        tree = read_taxonomy(taxonomy, {r.label for r in rows}) if taxonomy else []
     except RowsError as err:
         raise click.ClickException(str(err)) from err
     target = _model_dir(model_dir)
     try:
-        model = train(with_corrections(rows, extra), target)
+        model = train(with_corrections(rows, extra) + tree, target)
     except RowsError as err:
         raise click.ClickException(str(err)) from err
     forget_models()
     size = sum(f.stat().st_size for f in target.glob("category.*"))
-    click.echo(f"已用 {len(rows)} 条留言和 {len(extra)} 条更正训练模型：{len(model.labels)} 个类别，"
+    click.echo(f"已用 {len(rows)} 条留言和 {len(extra)} 条更正"
+               + (f"（另加分类目录 {len(tree)} 条）" if tree else "") + f"训练模型：{len(model.labels)} 个类别，"
                f"写入 {target}（{size / 1e6:.1f} MB）。")
 
 
@@ -75,3 +79,24 @@ def corrections_command(csv_file, all_labels):
         raise click.ClickException(f"无法写入文件 {csv_file}：{err}") from err
     corrected = sum(r.decision == "corrected" for r in rows)
     click.echo(f"已导出 {len(rows)} 条（其中更正 {corrected} 条）到 {csv_file}。")
+
+
+clusters_cli = AppGroup("clusters", help="热点问题的留言分组。")
+triage_cli.add_command(clusters_cli)
+
+
+@clusters_cli.command("rebuild", help="清空热点问题分组，按留言时间顺序把全部留言重新分组（分批提交）。")
+@click.option("--batch", default=5000, show_default=True, type=click.IntRange(100, 100_000),
+              help="每批处理并提交的留言数")
+def clusters_rebuild_command(batch):
+    import time
+
+    from backend.core.extensions import db
+    from backend.messages.hot_clusters import rebuild
+    from backend.messages.triage_model import HotCluster
+    started = time.perf_counter()
+    done = rebuild(batch=batch, commit=db.session.commit,
+                   progress=lambda n: click.echo(f"已分组 {n} 条留言……"))
+    db.session.commit()
+    clusters = db.session.scalar(db.select(db.func.count()).select_from(HotCluster))
+    click.echo(f"已重新分组 {done} 条留言，共 {clusters} 组，用时 {time.perf_counter() - started:.1f} 秒。")

@@ -155,9 +155,11 @@ def sweep_project_photos(today: date, now: datetime) -> str:
 
 def store_category_suggestions(today: date, now: datetime) -> str:
     """The model's category for new messages, stored off the submission's path; unkeyed and
-    idempotent (a row already stored is kept: INSERT … ON CONFLICT DO NOTHING)."""
+    idempotent (a row already stored is kept: INSERT … ON CONFLICT DO NOTHING); then the new
+    messages join the hot-issue clusters (each message once: its membership is its key)."""
+    from backend.messages.hot_clusters import update_clusters
     from backend.messages.triage import fill_suggestions
-    return f"存储分类建议 {fill_suggestions()} 条"
+    return f"存储分类建议 {fill_suggestions()} 条，归入热点问题 {update_clusters()} 条"
 
 
 def default_jobs(config) -> list[ScheduledJob]:

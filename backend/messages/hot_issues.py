@@ -1,10 +1,9 @@
-"""热点问题 from the database: the recent messages a user may see, clustered by
-backend/triage/hotspots.py and ranked by heat (distinct residents, recency).
-
-The index is rebuilt per request from a bounded window (the latest HOT_LIMIT messages of the
-last `days` days), so it is always consistent with merges, rejections and new messages; at the
-bench's ~0.5 ms a message that is about a second at the bound. Messages the liaison refused or
-still holds are not residents' issues and stay out; merged ones stay in (each is a resident).
+"""热点问题 from the stored clusters (kept by the scheduler: backend/messages/hot_clusters.py),
+ranked by heat at read time: distinct residents within the window, halved per week since the
+last message. One grouped query over the window's memberships, then the messages of the shown
+clusters; nothing is clustered here. Messages the liaison refused or still holds are not
+residents' issues and stay out (the next run also takes them out of their clusters); merged ones
+stay in (each is a resident).
 """
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,15 +13,15 @@ import sqlalchemy as sa
 from backend.core.errors import Forbidden
 from backend.core.extensions import db
 from backend.core.timeutil import utcnow
+from backend.messages.hot_clusters import LEFT_OUT, voice
 from backend.messages.models import Message
-from backend.triage.hotspots import HotspotIndex
-
-HOT_LIMIT = 2000
-LEFT_OUT = ("held", "rejected")
+from backend.messages.triage_model import HotClusterMessage
+from backend.triage.hotspots import heat
 
 
 @dataclass(frozen=True)
 class HotIssue:
+    cluster_id: int
     title: str  # the start of its first message
     heat: float
     residents: int
@@ -30,33 +29,42 @@ class HotIssue:
     last_at: datetime
 
 
-def hot_issues(user, *, days: int = 30, station_ids=(), now: datetime | None = None,
-               limit: int = 20) -> list[HotIssue]:
-    """The user's hottest issues: an admin's over every station (or those asked for), a
-    liaison's over their own stations."""
-    now = now or utcnow()
-    stmt = sa.select(Message).where(Message.created_at >= now - timedelta(days=days),
-                                    Message.status.not_in(LEFT_OUT))
+def _stations(user, station_ids) -> list[int] | None:
+    """The stations the user asks for and may see (None: every station, for the office)."""
     if user.role == "admin":
-        if station_ids:
-            stmt = stmt.where(Message.station_id.in_(station_ids))
-    elif user.role == "liaison":
+        return list(station_ids) or None
+    if user.role == "liaison":
         mine = user.station_ids
         if any(s not in mine for s in station_ids):
             raise Forbidden("只能查看您所在联络站的留言", code="station_forbidden")
-        stmt = stmt.where(Message.station_id.in_(list(station_ids) or sorted(mine)))
-    else:
-        raise Forbidden("只有联络员和代工委可以查看热点问题", code="hot_issues_forbidden")
-    latest = db.session.scalars(stmt.order_by(Message.id.desc()).limit(HOT_LIMIT)).all()
-    index = HotspotIndex(window_days=days)
-    by_id = {}
-    for m in sorted(latest, key=lambda m: (m.created_at, m.id)):
-        by_id[m.id] = m
-        index.add(m.id, m.place or "", m.body, m.created_at, resident=m.resident_id)
-    out = []
-    for cluster, heat in index.ranked(now, limit=limit):
-        messages = [by_id[k] for k in cluster.keys]
-        out.append(HotIssue(title=messages[0].body[:40],
-                            heat=round(heat, 2), residents=len(cluster.residents),
-                            messages=messages, last_at=cluster.last_at))
-    return out
+        return list(station_ids) or sorted(mine)
+    raise Forbidden("只有联络员和代工委可以查看热点问题", code="hot_issues_forbidden")
+
+
+def hot_issues(user, *, days: int = 30, station_ids=(), now: datetime | None = None,
+               limit: int = 20, min_residents: int = 2) -> list[HotIssue]:
+    """The user's hottest issues: an admin's over every station (or those asked for), a
+    liaison's over their own stations."""
+    now = now or utcnow()
+    stations = _stations(user, station_ids)
+    m = HotClusterMessage
+    shown = [m.at >= now - timedelta(days=days), m.at <= now, Message.status.not_in(LEFT_OUT)]
+    if stations is not None:
+        shown.append(m.station_id.in_(stations))  # a message never changes station: the index serves
+    residents = sa.func.count(sa.distinct(voice(m)))
+    rows = db.session.execute(
+        sa.select(m.cluster_id, residents.label("residents"), sa.func.max(m.at).label("last_at"))
+        .join(Message, Message.id == m.message_id).where(*shown)
+        .group_by(m.cluster_id).having(residents >= min_residents)).all()
+    ranked = sorted(((heat(r.residents, 0, r.last_at, now), r) for r in rows),
+                    key=lambda pair: (-pair[0], pair[1].cluster_id))[:limit]
+    if not ranked:
+        return []
+    members: dict[int, list[Message]] = {r.cluster_id: [] for _h, r in ranked}
+    for message, cluster_id in db.session.execute(
+            sa.select(Message, m.cluster_id).join(m, m.message_id == Message.id)
+            .where(m.cluster_id.in_(list(members)), *shown).order_by(Message.created_at, Message.id)):
+        members[cluster_id].append(message)
+    return [HotIssue(cluster_id=r.cluster_id, title=members[r.cluster_id][0].body[:40], heat=round(h, 2),
+                     residents=r.residents, messages=members[r.cluster_id], last_at=r.last_at)
+            for h, r in ranked]

@@ -72,3 +72,32 @@ class RoutingRule(db.Model):
     @property
     def assignee_label(self) -> str:
         return f"{self.deputy.name}代表" if self.deputy else self.department.name
+
+
+class HotCluster(db.Model):
+    """热点问题: messages of one station about one place and problem, grouped on arrival by the
+    scheduler (backend/messages/hot_clusters.py). No text is stored here: the page shows the
+    messages themselves, so what a message says is only ever in the message."""
+    __tablename__ = "hot_clusters"
+    __table_args__ = (sa.Index("ix_hot_clusters_station_last", "station_id", "last_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id", ondelete="CASCADE"))
+    # Kept by the job over all its members: the page counts its own window (7/30/90 days).
+    messages: Mapped[int] = mapped_column(default=0)
+    residents: Mapped[int] = mapped_column(default=0)  # distinct residents; anonymous ones count per message
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class HotClusterMessage(db.Model):
+    """A message's cluster: one per message (the primary key), never re-decided once set."""
+    __tablename__ = "hot_cluster_messages"
+    __table_args__ = (sa.Index("ix_hot_cluster_messages_cluster", "cluster_id"),
+                      sa.Index("ix_hot_cluster_messages_station_at", "station_id", "at"),
+                      sa.Index("ix_hot_cluster_messages_at", "at"))  # the office's page: every station
+    message_id: Mapped[int] = mapped_column(sa.ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(sa.ForeignKey("hot_clusters.id", ondelete="CASCADE"))
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id", ondelete="CASCADE"))
+    resident_id: Mapped[int | None] = mapped_column()  # who spoke: counted once however often
+    at: Mapped[datetime] = mapped_column(UTCDateTime)  # the message's created_at

@@ -76,8 +76,15 @@ class Cluster:
     places: set = field(default_factory=set)
 
     def heat(self, now: datetime, half_life_days: float = 7.0, like_weight: float = 0.5) -> float:
-        age_days = max(0.0, (now - self.last_at).total_seconds() / 86400)
-        return (len(self.residents) + like_weight * math.log1p(self.likes)) * 0.5 ** (age_days / half_life_days)
+        return heat(len(self.residents), self.likes, self.last_at, now, half_life_days, like_weight)
+
+
+def heat(residents: int, likes: int, last_at: datetime, now: datetime, half_life_days: float = 7.0,
+         like_weight: float = 0.5) -> float:
+    """The heat index: distinct residents plus support on a log scale, halved every
+    `half_life_days` since the last message."""
+    age_days = max(0.0, (now - last_at).total_seconds() / 86400)
+    return (residents + like_weight * math.log1p(likes)) * 0.5 ** (age_days / half_life_days)
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,8 @@ class _Item:
 
 class HotspotIndex:
     def __init__(self, window_days: float = 30, threshold: float = THRESHOLD,
-                 same_place_threshold: float = SAME_PLACE_THRESHOLD):
+                 same_place_threshold: float = SAME_PLACE_THRESHOLD, new_id=None):
+        """`new_id(at)` gives a cluster opened at `at` its id (a database row's); default: 1, 2, 3…"""
         self.window = timedelta(days=window_days)
         self.threshold = threshold
         self.same_place_threshold = same_place_threshold
@@ -103,18 +111,27 @@ class HotspotIndex:
         self._order: deque = deque()  # their keys in arrival order, for expiry
         self._by_place: dict[str, deque] = defaultdict(lambda: deque(maxlen=PLACE_BUCKET))
         self._next_id = 1
+        self._new_id = new_id or self._count_id
+        self.comparisons = 0  # similarity computations so far: what an arrival costs
 
-    def add(self, key, subject: str, body: str, at: datetime, resident=None, likes: int = 0) -> Cluster:
-        """Place one arriving message in a cluster (an existing one or a new one) and return it.
-        `resident` identifies the writer (None: an anonymous writer, counted once per message)."""
-        self._expire(at)
+    def _count_id(self, _at=None) -> int:
+        self._next_id += 1
+        return self._next_id - 1
+
+    def _features(self, subject: str, body: str):
         subject_n = normalise(subject)
         head = normalise((body or "")[:HEAD_CHARS + 40])  # the rest of a long story never reaches the features
         grams = _bigrams(subject_n, head)
         # hash() is salted per process, which is fine: this index lives in one process and is
         # rebuilt from the database, never saved
         bands = self.lsh.band_keys(self.hasher.signature([hash(g) & 0xFFFFFFFF for g in grams]))
-        where = frozenset(places(f"{subject_n} {head}", normalised=True))
+        return grams, bands, frozenset(places(f"{subject_n} {head}", normalised=True))
+
+    def add(self, key, subject: str, body: str, at: datetime, resident=None, likes: int = 0) -> Cluster:
+        """Place one arriving message in a cluster (an existing one or a new one) and return it.
+        `resident` identifies the writer (None: an anonymous writer, counted once per message)."""
+        self._expire(at)
+        grams, bands, where = self._features(subject, body)
         candidates = self.lsh.candidates(bands)
         for name in where:
             candidates.update(k for k in self._by_place.get(name, ()) if k in self._live)
@@ -131,36 +148,69 @@ class HotspotIndex:
             else:
                 bar = self.threshold
             score = _jaccard(grams, other.bigrams)
+            self.comparisons += 1
             if score >= bar:
                 joinable.add(other.cluster)
                 if score - bar >= best_margin:
                     best, best_margin, best_score = other, score - bar, score
         if best is None:
-            cluster = Cluster(self._next_id, subject or body[:30], first_at=at)
+            cluster = Cluster(self._new_id(at), subject or body[:30], first_at=at)
             self.clusters[cluster.id] = cluster
-            self._next_id += 1
         else:
             cluster = self.clusters[best.cluster]
+        self._join(cluster, key, at, resident, likes, grams, bands, where, indexed=best_score < REDUNDANT)
+        return cluster
+
+    def restore(self, key, subject: str, body: str, at: datetime, cluster_id: int, resident=None,
+                likes: int = 0) -> Cluster:
+        """Put back a message whose cluster is already known (read from the database after a
+        restart): no similarity is computed, so warming the index never re-decides a cluster."""
+        self._expire(at)
+        grams, bands, where = self._features(subject, body)
+        cluster = self.clusters.get(cluster_id)
+        if cluster is None:
+            cluster = self.clusters[cluster_id] = Cluster(cluster_id, subject or body[:30], first_at=at)
+            self._next_id = max(self._next_id, cluster_id + 1)
+        self._join(cluster, key, at, resident, likes, grams, bands, where, indexed=True)
+        return cluster
+
+    def _join(self, cluster, key, at, resident, likes, grams, bands, where, indexed) -> None:
         cluster.keys.append(key)
         cluster.residents.add(resident if resident is not None else ("anonymous", key))
         cluster.likes += max(0, int(likes or 0))
         cluster.places |= where
         cluster.last_at = at if cluster.last_at is None else max(cluster.last_at, at)
-        if best_score < REDUNDANT:
+        if indexed:
             self._live[key] = _Item(key, at, grams, bands, where, cluster.id)
             self._order.append(key)
             self.lsh.add(key, bands)
             for name in where:
                 self._by_place[name].append(key)
-        return cluster
+
+    def discard(self, key) -> None:
+        """Stop matching against a message (refused, held, deleted): it attracts no new ones."""
+        item = self._live.pop(key, None)
+        if item is not None:
+            self.lsh.remove(key, item.bands)
 
     def add_likes(self, cluster_id: int, likes: int) -> None:
         self.clusters[cluster_id].likes += likes
 
+    def prune(self, now: datetime) -> None:
+        """Forget clusters whose last message left the window (none of theirs is live, so none
+        can be joined); a long-running index then holds only the window's clusters."""
+        for cid in [cid for cid, c in self.clusters.items() if c.last_at < now - self.window]:
+            del self.clusters[cid]
+
     def _expire(self, now: datetime) -> None:
-        while self._order and self._live[self._order[0]].at < now - self.window:
-            item = self._live.pop(self._order.popleft())
-            self.lsh.remove(item.key, item.bands)
+        while self._order:
+            item = self._live.get(self._order[0])
+            if item is not None and item.at >= now - self.window:
+                break
+            self._order.popleft()
+            if item is not None:  # a discarded key has already left the tables
+                del self._live[item.key]
+                self.lsh.remove(item.key, item.bands)
 
     def ranked(self, now: datetime, limit: int = 20, min_residents: int = 2, **heat_args) -> list[tuple[Cluster, float]]:
         """Clusters with at least `min_residents` residents, hottest first."""

@@ -50,6 +50,25 @@ def read_rows(path: Path | str, require_label: bool = True) -> list[Row]:
     return rows
 
 
+def read_taxonomy(path: Path | str, labels) -> list[Row]:
+    """The category tree (columns level1, level2, level3) as tiny training rows: "level2 level3"
+    labelled level1, for the first-level labels the model learns (catch-all "其他" rows left out).
+    They name each category's topics in the office's own words (5-fold CV: 0.896 against 0.892
+    without them, see docs/triage.md)."""
+    labels = set(labels)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            missing = {"level1", "level2", "level3"} - set(reader.fieldnames or ())
+            if missing:
+                raise RowsError(f"分类目录缺少列：{'、'.join(sorted(missing))}（需要 level1、level2、level3 三列）")
+            tree = [(r["level1"].strip(), (r["level2"] or "").strip(), (r["level3"] or "").strip()) for r in reader]
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise RowsError(f"无法读取分类目录 {path}：{err}") from err
+    return [Row("", f"{level2} {level3}", level1) for level1, level2, level3 in tree
+            if level1 in labels and level3 and level3 != "其他"]
+
+
 def with_corrections(rows, corrections) -> list[Row]:
     """The labelled rows with liaisons' corrections applied: a corrected message (same subject and
     body) takes its corrected label instead of appearing twice with two labels."""

@@ -6,6 +6,7 @@ import uuid
 from backend.core.extensions import db
 from backend.messages import operations as ops
 from backend.messages import routing
+from backend.messages.hot_clusters import update_clusters
 from backend.messages.triage_model import MessageTriage
 from backend.triage import category
 
@@ -84,6 +85,7 @@ def test_hot_issues_in_liaison_mode(api, world, make_resident):
              "桂花苑小区3号楼的电梯已经坏了半个月，物业不管不问，老人没法下楼。"]
     ids = [ops.submit_message(resident=make_resident(), deputy=world.deputy, body=t,
                               idempotency_key=uuid.uuid4().hex).message.id for t in texts]
+    update_clusters()  # the scheduler's triage job
     db.session.commit()
     (issue,) = api.get("/liaison/hot-issues?days=7", world.tokens["liaison"]).json["items"]
     assert issue["residents"] == 2 and [m["id"] for m in issue["messages"]] == ids

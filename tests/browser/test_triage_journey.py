@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from backend.accounts.resident_model import Resident
+from backend.messages.hot_clusters import update_clusters
 from backend.messages.models import Message
 from backend.messages.operations import submit_message
 from backend.messages.triage_model import MessageTriage
@@ -83,6 +84,9 @@ def test_accept_a_suggested_category_and_merge_two_duplicates(live_server, page,
     page.screenshot(path=str(screenshot_dir / "triage-merged-into.png"), full_page=True)
 
     # merged messages still count as residents' voices on the hot-issues page
+    db.session.rollback()  # see what the server wrote, then run the scheduler's triage job
+    update_clusters()
+    db.session.commit()
     page.goto(f"{live_server}/staff/hot-issues")
     issue = page.get_by_test_id("hot-issue")
     assert issue.count() == 1 and "3 位居民 · 3 条留言" in issue.inner_text()
@@ -92,3 +96,36 @@ def test_accept_a_suggested_category_and_merge_two_duplicates(live_server, page,
     db.session.rollback()  # end this test's read transaction: the server wrote since
     assert [db.session.get(Message, c.id).merged_into_id for c in copies] == [first.id, first.id]
     assert db.session.get(MessageTriage, first.id).decision == "accepted"
+
+
+def test_a_hot_issue_written_to_two_deputies_becomes_one_draft_per_deputy(live_server, page, db, make_station,
+                                                                          make_deputy, make_staff, screenshot_dir):
+    station = make_station(name="城关街道代表联络站")
+    wang = make_deputy(name="王建国", stations=[station])
+    li = make_deputy(name="李秀英", stations=[station])
+    for deputy, body in ((wang, BUS), (li, COPIES[1]), (wang, COPIES[0])):
+        resident = Resident(web_key=uuid.uuid4().hex)
+        db.session.add(resident)
+        db.session.flush()
+        submit_message(resident=resident, deputy=deputy, body=body, idempotency_key=uuid.uuid4().hex)
+    liaison = make_staff("liaison", username="liaison-hot", display_name="城关站联络员 何军", stations=[station])
+    update_clusters()  # the scheduler's triage job
+    db.session.commit()
+    page.goto(f"{live_server}/staff/login")
+    page.fill("input[name=username]", liaison.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{live_server}/staff/")
+    page.goto(f"{live_server}/staff/hot-issues")
+    issue = page.get_by_test_id("hot-issue")
+    assert issue.count() == 1 and "3 位居民 · 3 条留言" in issue.inner_text()
+    _fits_phone(page)
+    page.screenshot(path=str(screenshot_dir / "triage-hot-issue-two-deputies.png"), full_page=True)
+    issue.get_by_role("link", name="李秀英代表：形成建议（1 条）").click()
+    assert "李秀英代表" in page.get_by_test_id("deputy").inner_text()
+    assert page.locator("input[name=message_ids]:checked").count() == 1
+    page.go_back()
+    issue.get_by_role("link", name="王建国代表：形成建议（2 条）").click()
+    assert "王建国代表" in page.get_by_test_id("deputy").inner_text()
+    assert page.locator("input[name=message_ids]:checked").count() == 2
+    _fits_phone(page)

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from backend.core.extensions import db
+from backend.messages.hot_clusters import update_clusters
 from backend.messages.models import Message
 from backend.messages.operations import submit_message
 from backend.messages.triage_model import MessageTriage
@@ -60,9 +61,12 @@ def test_queue_and_page_show_the_suggestion_and_one_tap_accepts_it(world, login)
     client = login(world.liaison)
     queue = _page(client, "/staff/messages")
     assert queue.count('data-testid="suggested-category"') == 3
-    assert "建议分类：城乡建设（94%）" in queue
+    bus, road = category.suggest(None, BUS), category.suggest(None, ROAD)  # the shipped model's own figures
+    assert (bus.label, bus.top3) == ("城乡建设", [])
+    assert f"建议分类：城乡建设（{round(bus.confidence * 100)}%）" in queue
     # not clearly ahead: the runner-up is named
-    assert "建议分类：交通运输（54%，也可能是城乡建设 / 商贸旅游）" in queue
+    assert [label for label, _ in road.top3] == ["交通运输", "城乡建设", "商贸旅游"]
+    assert f"建议分类：交通运输（{round(road.confidence * 100)}%，也可能是城乡建设 / 商贸旅游）" in queue
 
     url = f"/staff/messages/{world.first.id}"
     page = _page(client, url)
@@ -171,15 +175,41 @@ def test_hot_issues_page_links_a_prefilled_suggestion_draft(db, login, make_depu
     ids = [submit_message(resident=make_resident(web_key=uuid.uuid4().hex), deputy=deputy, body=t,
                           idempotency_key=uuid.uuid4().hex).message.id for t in texts]
     liaison = make_staff("liaison", stations=list(deputy.stations))
+    update_clusters()  # the scheduler's triage job
     db.session.commit()
     client = login(liaison)
     page = _page(client, "/staff/hot-issues?days=7")
     assert page.count('data-testid="hot-issue"') == 1 and "2 位居民 · 2 条留言" in page
-    link = re.search(r'data-testid="draft-suggestion"\s+href="([^"]+)"', page).group(1)
+    link = re.search(r'data-testid="draft-suggestion"[^>]*href="([^"]+)"', page).group(1)
     form = _page(client, link)
     for message_id in ids:
         assert re.search(rf'value="{message_id}"[^>]*checked', form), message_id
     assert "staff/hot-issues" in _page(client, "/staff/")
+
+
+def test_a_cluster_written_to_two_deputies_offers_one_draft_per_deputy(db, login, make_deputy, make_resident,
+                                                                       make_staff):
+    wang = make_deputy(name="王建国")
+    li = make_deputy(name="李秀英", stations=list(wang.stations))
+    texts = ["桂花苑小区3号楼电梯坏了两个星期，物业一直不修，老人上下楼很困难。",
+             "桂花苑小区3号楼的电梯已经坏了半个月，物业不管不问，老人没法下楼。",
+             "反映桂花苑小区3号楼电梯坏了两周没人修，物业推脱，请代表督促。"]
+    ids = [submit_message(resident=make_resident(web_key=uuid.uuid4().hex), deputy=d, body=t,
+                          idempotency_key=uuid.uuid4().hex).message.id for d, t in zip((wang, li, wang), texts)]
+    liaison = make_staff("liaison", stations=list(wang.stations))
+    update_clusters()
+    db.session.commit()
+    client = login(liaison)
+    page = _page(client, "/staff/hot-issues")
+    assert page.count('data-testid="hot-issue"') == 1 and "3 位居民 · 3 条留言" in page
+    links = dict(re.findall(r'data-testid="draft-suggestion" data-deputy="(\d+)"\s+href="([^"]+)"', page))
+    assert set(links) == {str(wang.id), str(li.id)}
+    assert "王建国代表：形成建议（2 条）" in page and "李秀英代表：形成建议（1 条）" in page
+    for deputy, mine in ((wang, [ids[0], ids[2]]), (li, [ids[1]])):
+        form = _page(client, links[str(deputy.id)])
+        assert re.search(rf'name="deputy_id" value="{deputy.id}"', form), deputy.name
+        checked = {int(i) for i in re.findall(r'value="(\d+)"[^>]*checked', form)} & set(ids)
+        assert checked == set(mine), deputy.name
 
 
 def test_hot_issues_page_is_not_a_deputys(world, login):

@@ -93,3 +93,31 @@ def test_evaluate_without_a_model_says_so(runner, data):
     tmp, _, test_csv = data
     result = runner.invoke(args=["triage", "evaluate", str(test_csv), "--model-dir", str(tmp / "empty")])
     assert result.exit_code != 0 and "无法载入分类模型" in result.output
+
+
+TREE = ("level1,level2,level3\n"
+        "交通运输,客货运输,旅客运输\n交通运输,其他,其他\n交通运输,客货运输,货物运输\n"
+        "政法,治安管理,治安\n商贸旅游,市场监管,物价监督\n")
+
+
+def test_taxonomy_names_join_the_training_rows_of_known_labels(runner, data):
+    from backend.triage.training import Row, read_taxonomy
+    tmp, train_csv, _ = data
+    (tmp / "tree.csv").write_text(TREE, encoding="utf-8")
+    # a label the data does not have (政法, 商贸旅游) and the catch-all 其他 are left out
+    assert read_taxonomy(tmp / "tree.csv", {"交通运输", "教育文体"}) == [
+        Row("", "客货运输 旅客运输", "交通运输"), Row("", "客货运输 货物运输", "交通运输")]
+    result = runner.invoke(args=["triage", "train", str(train_csv), "--taxonomy", str(tmp / "tree.csv"),
+                                 "--model-dir", str(tmp / "m")])
+    assert result.exit_code == 0, result.output
+    assert "（另加分类目录 2 条）" in result.output
+    assert "客货" in category.get_model(tmp / "m").blocks[0][1]  # the tree's words are in the vocabulary
+
+
+def test_taxonomy_without_its_columns_is_a_chinese_error_and_writes_nothing(runner, data):
+    tmp, train_csv, _ = data
+    (tmp / "tree.csv").write_text("一级,二级\n交通运输,客货运输\n", encoding="utf-8")
+    result = runner.invoke(args=["triage", "train", str(train_csv), "--taxonomy", str(tmp / "tree.csv"),
+                                 "--model-dir", str(tmp / "m")])
+    assert result.exit_code != 0 and "分类目录缺少列：level1、level2、level3" in result.output
+    assert not (tmp / "m").exists()

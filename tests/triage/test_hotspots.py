@@ -71,3 +71,20 @@ def test_anonymous_messages_count_one_resident_each():
     c = idx.add(1, *LIFT, T0)
     idx.add(2, *LIFT_AGAIN[0], T0)
     assert len(c.residents) == 2
+
+
+def test_restore_puts_a_message_back_in_its_cluster_without_comparing():
+    idx = HotspotIndex(new_id=lambda at: 100)
+    idx.restore(7, *LIFT, T0, cluster_id=42, resident="r1")
+    assert idx.comparisons == 0 and idx.clusters[42].keys == [7]
+    joined = idx.add(8, *LIFT_AGAIN[0], T0 + timedelta(days=1), resident="r2")
+    assert joined.id == 42 and idx.comparisons >= 1
+
+
+def test_a_discarded_message_attracts_no_new_one_and_old_clusters_are_pruned():
+    idx = HotspotIndex()
+    first = idx.add(1, *LIFT, T0, resident="r1")
+    idx.discard(1)
+    assert idx.add(2, *LIFT_AGAIN[0], T0 + timedelta(days=1), resident="r2").id != first.id
+    idx.prune(T0 + timedelta(days=40))
+    assert idx.clusters == {}
