@@ -101,6 +101,7 @@ def server_env(args, tmp: Path) -> dict:
     env = {
         "LIANXIN_ENV": "production", "SESSION_COOKIE_SECURE": "0", "DATABASE_URL": args.database_url,
         "SECRET_KEY": "bench-load-" + uuid.uuid4().hex, "FIELD_ENCRYPTION_KEY": FIELD_KEY,
+        "PHONE_INDEX_KEY": "bench-load-index",
         "LIANXIN_INSTANCE": str(tmp / "instance"),
         # Every simulated resident comes from 127.0.0.1: the per-address limit would refuse
         # the whole district as one station's Wi-Fi; per-resident limits stay as configured.

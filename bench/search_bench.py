@@ -236,7 +236,8 @@ def main():
         url = os.environ.get("BENCH_SEARCH_DATABASE_URL", DEFAULT_URL)
         ensure_database(url)
     app = create_app("production", SQLALCHEMY_DATABASE_URI=url, SECRET_KEY="bench",
-                     FIELD_ENCRYPTION_KEY="x7Yq0V3m1pS8bX5oQk2nR9tW4uZ6cA0eD3fG7hJ1kL8=")
+                     FIELD_ENCRYPTION_KEY="x7Yq0V3m1pS8bX5oQk2nR9tW4uZ6cA0eD3fG7hJ1kL8=",
+                     PHONE_INDEX_KEY="bench-index")
     with app.app_context():
         from backend.core.extensions import db
         have = sa.inspect(db.engine).has_table("messages") and db.session.execute(

@@ -101,6 +101,7 @@ def servers(request, app, tmp_path_factory):
         "LIANXIN_ENV": "production", "SESSION_COOKIE_SECURE": "0",  # plain HTTP on loopback
         "DATABASE_URL": url, "SECRET_KEY": secrets.token_urlsafe(32),
         "FIELD_ENCRYPTION_KEY": app.config["FIELD_ENCRYPTION_KEY"],
+        "PHONE_INDEX_KEY": app.config["PHONE_INDEX_KEY"],
         "STORAGE_BACKEND": "s3", "S3_ENDPOINT_URL": s3_endpoint, "S3_BUCKET": s3_bucket,
         "S3_REGION": REGION, "S3_PREFIX": "deploy",
         "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],
