@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from backend.core import audit
 from backend.core.errors import Forbidden, ValidationFailed
@@ -44,12 +45,24 @@ def set_retention_months(months, *, actor) -> Period:
         raise ValidationFailed(f"保存期限应为 {MIN_MONTHS} 到 {MAX_MONTHS} 之间的整数（月）",
                                code="retention_months_out_of_range",
                                errors={"months": [f"请填写 {MIN_MONTHS} 到 {MAX_MONTHS} 之间的月数"]})
-    before = effective_period()
-    row = db.session.get(RetentionSetting, 1) or RetentionSetting(id=1)
+    # Locked, so two office users saving at once each log the other's value as the old one.
+    row = _locked_row()
+    before = {"months": row.months, "saved": True} if row else {
+        "months": current_app.config["RETENTION_MONTHS"], "saved": False}
+    if row is None:
+        try:
+            with db.session.begin_nested():
+                row = RetentionSetting(id=1, months=months, updated_by=actor.id)
+                db.session.add(row)
+        except IntegrityError:  # the other one inserted first: update theirs
+            row = _locked_row()
+            before = {"months": row.months, "saved": True}
     row.months, row.updated_by = months, actor.id
-    db.session.add(row)
     db.session.flush()
-    audit.record("privacy.retention_period", row, actor=actor,
-                 before={"months": before.months, "saved": before.saved},
+    audit.record("privacy.retention_period", row, actor=actor, before=before,
                  after={"months": months, "saved": True})
     return effective_period()
+
+
+def _locked_row() -> RetentionSetting | None:
+    return db.session.get(RetentionSetting, 1, with_for_update=True, populate_existing=True)

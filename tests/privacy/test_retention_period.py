@@ -173,3 +173,23 @@ def test_the_page_lists_the_last_runs(client, db, login, office, written):
 def test_the_office_menu_links_the_page(client, login, make_staff, district, role, linked):
     login(make_staff(role, **({"stations": [district.station_a]} if role == "liaison" else {})))
     assert ('href="/staff/privacy"' in client.get("/staff/").get_data(as_text=True)) is linked
+
+
+def test_two_office_users_saving_at_once_both_land_and_each_logs_the_other(
+        app, db, make_staff, postgres_only):
+    from backend.accounts.models import StaffUser
+    from backend.core.extensions import db as _db
+    from backend.privacy.period import effective_period, set_retention_months
+    from tests.conftest import at_once
+    ids = [make_staff("admin").id, make_staff("admin").id]
+    db.session.commit()
+
+    def save(staff_id, months):
+        return lambda: set_retention_months(months, actor=_db.session.get(StaffUser, staff_id)).months
+
+    assert sorted(at_once(app, save(ids[0], 36), save(ids[1], 60))) == [36, 60]
+    db.session.expire_all()
+    first, second = _audits("privacy.retention_period")
+    assert first.before == {"months": 24, "saved": False}
+    assert second.before == {"months": first.after["months"], "saved": True}
+    assert effective_period().months == second.after["months"]
