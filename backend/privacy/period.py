@@ -22,7 +22,7 @@ class Period:
 
     @property
     def source(self) -> str:
-        return "联络站办公室设置" if self.saved else "系统默认值（配置项 RETENTION_MONTHS）"
+        return "代工委管理员设置" if self.saved else "系统默认值（配置项 RETENTION_MONTHS）"
 
 
 def effective_period() -> Period:

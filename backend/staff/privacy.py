@@ -19,8 +19,8 @@ from backend.staff.pages import form_page
 
 class RetentionForm(StaffForm):
     # Bounds are the operation's rule (one coded error); the form only reads a whole number.
-    months = IntegerField("保存期限（月）", validators=[InputRequired("请填写保存期限")],
-                          description=f"{MIN_MONTHS} 到 {MAX_MONTHS} 个月")
+    months = IntegerField("新的期限", validators=[InputRequired("请填写保存期限")],
+                          description=f"以月计，{MIN_MONTHS} 到 {MAX_MONTHS} 个月")
 
 
 def _preview(months: int) -> dict:

@@ -138,7 +138,7 @@ def test_the_page_changes_the_period_and_a_bad_value_changes_nothing(client, db,
     assert resp.status_code == 302
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "已将保存期限设为 36 个月" in page
-    assert 'data-testid="months">36 个月' in page and "联络站办公室设置" in page
+    assert 'data-testid="months">36 个月' in page and "代工委管理员设置" in page
     assert f"由{office.display_name}修改" in page
 
 
