@@ -185,7 +185,8 @@ def test_two_office_users_saving_at_once_both_land_and_each_logs_the_other(
     db.session.commit()
 
     def save(staff_id, months):
-        return lambda: set_retention_months(months, actor=_db.session.get(StaffUser, staff_id)).months
+        return lambda: set_retention_months(
+            months, actor=_db.session.get(StaffUser, staff_id)).months
 
     assert sorted(at_once(app, save(ids[0], 36), save(ids[1], 60))) == [36, 60]
     db.session.expire_all()
