@@ -24,6 +24,7 @@ MODEL_MODULES = (
     "backend.activities.models",
     "backend.projects.models", "backend.records.evaluation_model",
     "backend.records.responsiveness_model", "backend.records.report_model",
+    "backend.privacy.period_model",
 )
 
 

@@ -5,7 +5,7 @@ Loads one station with N messages (default 300,000) over three years, 85 % close
 with one of 5,000 phone numbers, into a database of its own; then
   1. times the liaison queue searched by phone (index equality), p50/p99 over --repeats;
   2. times the loop the index replaces: decrypt every phone of the station and compare;
-  3. with --retention, times `retain` (anonymises the ~third older than 24 months; it changes
+  3. with --retention, times the staff page's preview (counts only), then `retain` (anonymises the ~third older than 24 months; it changes
      the data, so the next run reloads).
 
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_privacy \\
@@ -115,9 +115,13 @@ def measure(app, repeats: int) -> None:
 def retention(app) -> None:
     from backend.core.extensions import db
     from backend.core.timeutil import LOCAL_TZ
-    from backend.privacy.retention import retain
+    from backend.privacy.retention import count_due, cutoff, retain
     with app.app_context():
         now = datetime.now(timezone.utc)
+        t0 = time.perf_counter()
+        due = count_due(cutoff(now.astimezone(LOCAL_TZ).date()))
+        db.session.rollback()
+        print(f"预览（/staff/privacy，只计数）：{due}，{(time.perf_counter() - t0) * 1000:.0f} ms")
         t0 = time.perf_counter()
         outcome = retain(now.astimezone(LOCAL_TZ).date(), now)
         db.session.commit()

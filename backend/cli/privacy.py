@@ -11,7 +11,8 @@ privacy_cli = AppGroup("privacy", help="个人信息保护：按保存期限匿�
 ID_LIST_MAX = 200  # ids printed per kind; the counts are always whole
 
 
-@privacy_cli.command("retain", help="匿名化超过保存期限（RETENTION_MONTHS）的留言、预约和闲置居民。")
+@privacy_cli.command("retain", help="匿名化超过保存期限（管理员在 /staff/privacy 设置，"
+                                    "未设置时为 RETENTION_MONTHS）的留言、预约和闲置居民。")
 @click.option("--dry-run", is_flag=True, help="只列出会处理的数量和编号，不作任何改动")
 @click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="按哪一天（北京时间）计算期限，默认今天")

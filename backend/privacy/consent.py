@@ -1,6 +1,6 @@
 """What a resident is told where a phone number is asked: what it is for, who sees it, how long
 it is kept. One wording for the portal's forms and the mini-program's documented field."""
-from flask import current_app
+from backend.privacy.period import retention_months
 
 _TEXTS = {
     "message": ("您的手机号只用于联系您核实情况和答复留言：只有您留言的代表和联络站工作人员能看到完整号码"
@@ -16,5 +16,5 @@ _TEXTS = {
 
 def phone_consent(kind: str, months: int | None = None) -> str:
     if months is None:
-        months = current_app.config["RETENTION_MONTHS"]
+        months = retention_months()
     return _TEXTS[kind].format(months=months)

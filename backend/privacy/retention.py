@@ -1,5 +1,6 @@
 """Retention (个人信息保护): messages never turned into a suggestion lose their writer's data after
-RETENTION_MONTHS (default 24); so do old appointments, and residents with nothing left that
+the effective period (backend/privacy/period.py: the office's setting, else RETENTION_MONTHS,
+default 24); so do old appointments, and residents with nothing left that
 needs them are tombstoned. The daily job and `flask privacy retain` share this; a dry run
 plans the same work and changes nothing. One audit row per real run, with counts."""
 from dataclasses import dataclass, field
@@ -7,15 +8,15 @@ from datetime import date, datetime, time
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
-from flask import current_app
-
 from backend.accounts.resident_model import Resident
 from backend.core.audit import record_run
+from backend.core.audit_model import AuditEvent
 from backend.core.extensions import db
 from backend.core.timeutil import LOCAL_TZ
 from backend.messages.models import QUEUE_STATUSES, Message
 from backend.privacy.anonymise import (
     anonymise_appointments, anonymise_messages, tombstone_residents)
+from backend.privacy.period import retention_months
 from backend.projects.models import ProjectProposal
 from backend.reception.models import Appointment
 from backend.suggestions.models import suggestion_messages
@@ -28,7 +29,7 @@ LIVE_APPOINTMENTS = ("booked", "waitlisted", "requested", "proposed", "accepted"
 def cutoff(today: date, months: int | None = None) -> datetime:
     """Midnight in Beijing, `months` before local `today`: what was written before it is due.
     A message of 2024-12-03 (Beijing) is due from 2026-12-04, whatever its UTC date."""
-    months = current_app.config["RETENTION_MONTHS"] if months is None else months
+    months = retention_months() if months is None else months
     return datetime.combine(today - relativedelta(months=months), time(0), tzinfo=LOCAL_TZ)
 
 
@@ -90,11 +91,21 @@ def plan(before: datetime, limit: int | None = None, start=(0, 0, 0)) -> Plan:
                 ids(Resident.id, _resident_idle(before), start[2]))
 
 
+def count_due(before: datetime) -> dict[str, int]:
+    """How many rows a run would touch now: counts only, for the staff page's preview."""
+    def count(column, where):
+        return db.session.scalar(sa.select(sa.func.count(column)).where(where))
+    return {"messages": count(Message.id, _message_due(before)),
+            "appointments": count(Appointment.id, _appointment_due(before)),
+            "residents": count(Resident.id, _resident_idle(before))}
+
+
 def retain(today: date, now: datetime, *, batch: int = BATCH) -> Outcome:
     """Anonymise everything due, a batch per commit (a rerun continues where a stopped one
     left off: done rows are no longer due), then write the run's audit row (committed by the
     caller, with the job's run row)."""
-    before, total, start = cutoff(today), Outcome(), [0, 0, 0]
+    months = retention_months()
+    before, total, start = cutoff(today, months), Outcome(), [0, 0, 0]
     while any(s is not None for s in start):
         work = plan(before, limit=batch, start=start)
         messages, photos = anonymise_messages(work.messages, now)
@@ -110,7 +121,16 @@ def retain(today: date, now: datetime, *, batch: int = BATCH) -> Outcome:
             if start[i] is not None:
                 start[i] = got[-1] if len(got) == batch else None
     record_run("privacy.retention", after={
-        "cutoff": before.isoformat(), "months": current_app.config["RETENTION_MONTHS"],
+        "cutoff": before.isoformat(), "months": months,
         "messages": total.messages, "photos": total.photos,
         "appointments": total.appointments, "residents": total.residents})
     return total
+
+
+def recent_runs(limit: int = 10) -> list[dict]:
+    """The last runs, newest first, from their audit rows: when, and what each touched."""
+    rows = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "privacy.retention")
+                              .order_by(AuditEvent.id.desc()).limit(limit))
+    return [{"at": row.created_at, "months": (row.after or {}).get("months"),
+             **{k: (row.after or {}).get(k, 0)
+                for k in ("messages", "photos", "appointments", "residents")}} for row in rows]

@@ -11,3 +11,4 @@ from backend.staff import (  # noqa: E402,F401
 from backend.staff import activities, record_evaluation, records, reports  # noqa: E402,F401
 from backend.staff import record_quarters  # noqa: E402,F401
 from backend.staff import hot_issues, routing  # noqa: E402,F401
+from backend.staff import privacy  # noqa: E402,F401

@@ -99,6 +99,9 @@ MATRIX = [
     ("GET", "/staff/routing", None, ADMIN),
     ("POST", "/staff/routing", {"station_id": "{station_a}", "category": "城乡建设", "keywords": "电梯",
                                 "assignee": "deputy:{deputy_a}"}, ADMIN),
+    # the retention period (个人信息保护): the office's
+    ("GET", "/staff/privacy", None, ADMIN),
+    ("POST", "/staff/privacy", {"months": "36"}, ADMIN),
     ("POST", "/staff/password", {"old_password": "correct-horse-9", "new_password": "brand-new-pass-1",
                                  "confirm": "brand-new-pass-1"}, EVERY_STAFF),
 ]
@@ -117,7 +120,7 @@ def _fill(text: str, world) -> str:
 def test_every_page_is_in_the_matrix(app, org_world):
     """A new organisation page without a row here fails this test."""
     mine = {"backend.staff.views", "backend.staff.org", "backend.staff.deputies",
-            "backend.staff.accounts"}
+            "backend.staff.accounts", "backend.staff.privacy"}
     adapter = app.url_map.bind("localhost")
     covered = set()
     for method, url, _, _ in MATRIX:
