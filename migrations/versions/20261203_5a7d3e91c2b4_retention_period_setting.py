@@ -1,7 +1,7 @@
 """retention period setting: the office's saved retention period (保存期限), one row
 
 Revision ID: 5a7d3e91c2b4
-Revises: c4f1e2a9b7d3
+Revises: 4c1e7a9b2d30
 Create Date: 2026-12-03 11:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5a7d3e91c2b4'
-down_revision = 'c4f1e2a9b7d3'
+down_revision = "4c1e7a9b2d30"
 branch_labels = None
 depends_on = None
 
