@@ -87,7 +87,10 @@ def test_scan_write_receipt_answer_rate(live_server, page, client, db, make_stat
     assert page.get_by_test_id("status").inner_text() == "已答复"
     assert "路灯本周五前修好" in page.get_by_test_id("answer").inner_text()
     assert page.get_by_test_id("phone").inner_text() == "138****1234"
-    assert page.locator(".lx-gallery__img").evaluate("img => img.naturalWidth") == 800
+    photo = page.locator(".lx-gallery__img")
+    photo.scroll_into_view_if_needed()  # loading="lazy": a busy browser may not have fetched it yet
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=photo.element_handle())
+    assert photo.evaluate("img => img.naturalWidth") == 800
     _fits_the_phone(page)
     page.screenshot(path=str(screenshot_dir / "answered.png"), full_page=True)
 
