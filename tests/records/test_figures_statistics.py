@@ -1,0 +1,35 @@
+"""The monthly figures' extended statistics (migration 7b2e4c9d1a55): they exist on PostgreSQL,
+and they are on the very expression the figures group by, so the planner can use them."""
+import importlib.util
+import re
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from backend.core.extensions import db
+from backend.messages.models import Message
+from backend.suggestions.figures import local_date
+
+MIGRATION = next((Path(__file__).resolve().parents[2] / "migrations" / "versions")
+                 .glob("*_7b2e4c9d1a55_figures_statistics.py"))
+
+
+def _normalised(sql: str) -> str:
+    return re.sub(r"[\s()]", "", sql).lower()
+
+
+def test_the_statistics_are_on_the_expression_the_figures_group_by():
+    spec = importlib.util.spec_from_file_location("figures_statistics", MIGRATION)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    grouped = sa.extract("month", local_date(Message.created_at))
+    rendered = str(grouped.compile(dialect=postgresql.dialect(),
+                                   compile_kwargs={"literal_binds": True}))
+    assert _normalised(rendered.replace("messages.", "")) == _normalised(migration.MONTH)
+
+
+def test_the_statistics_exist_after_the_migrations(db, postgres_only):
+    names = set(db.session.scalars(sa.text(
+        "SELECT stxname FROM pg_statistic_ext WHERE stxname LIKE 'st_%month'")))
+    assert names == {"st_messages_station_month", "st_message_ratings_month"}
