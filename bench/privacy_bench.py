@@ -24,7 +24,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.queue_bench import ensure_database  # noqa: E402
+from bench.queue_bench import ensure_database, production_app  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_privacy"
 PHONES = 5000
@@ -140,10 +140,7 @@ def main():
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     ensure_database(url)
-    from backend import create_app
-    app = create_app("production", SQLALCHEMY_DATABASE_URI=url, SECRET_KEY="bench",
-                     FIELD_ENCRYPTION_KEY="x7Yq0V3m1pS8bX5oQk2nR9tW4uZ6cA0eD3fG7hJ1kL8=",
-                     PHONE_INDEX_KEY="bench-index")
+    app = production_app(url)
     with app.app_context():
         from backend.core.extensions import db
         have = db.session.execute(sa.text(

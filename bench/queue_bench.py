@@ -34,6 +34,14 @@ def ensure_database(url: str) -> None:
     admin.dispose()
 
 
+def production_app(url: str):
+    """The app as production builds it (the keys it refuses to start without), on `url`."""
+    from backend import create_app
+    return create_app("production", SQLALCHEMY_DATABASE_URI=url, SECRET_KEY="bench",
+                      FIELD_ENCRYPTION_KEY="x7Yq0V3m1pS8bX5oQk2nR9tW4uZ6cA0eD3fG7hJ1kL8=",
+                      PHONE_INDEX_KEY="bench-index")
+
+
 def load(app, n_messages: int) -> None:
     from flask_migrate import downgrade, upgrade
 
@@ -161,10 +169,7 @@ def main():
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     ensure_database(url)
-    from backend import create_app
-    app = create_app("production", SQLALCHEMY_DATABASE_URI=url, SECRET_KEY="bench",
-                     FIELD_ENCRYPTION_KEY="x7Yq0V3m1pS8bX5oQk2nR9tW4uZ6cA0eD3fG7hJ1kL8=",
-                     PHONE_INDEX_KEY="bench-index")
+    app = production_app(url)
     with app.app_context():
         from backend.core.extensions import db
         have = db.session.execute(sa.text(

@@ -30,7 +30,9 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from queue_bench import DEPUTIES_PER_STATION, STATIONS, ensure_database  # noqa: E402
+from queue_bench import (  # noqa: E402
+    DEPUTIES_PER_STATION, STATIONS, ensure_database, production_app,
+)
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/search_bench"
 SQLITE_PATH = "/tmp/lianxin_search_bench.sqlite"
@@ -227,7 +229,6 @@ def main():
     parser.add_argument("--reload", action="store_true")
     parser.add_argument("--sqlite", action="store_true", help=f"SQLite in {SQLITE_PATH}")
     args = parser.parse_args()
-    from backend import create_app
     if args.sqlite:
         if args.reload and os.path.exists(SQLITE_PATH):
             os.remove(SQLITE_PATH)
@@ -235,9 +236,7 @@ def main():
     else:
         url = os.environ.get("BENCH_SEARCH_DATABASE_URL", DEFAULT_URL)
         ensure_database(url)
-    app = create_app("production", SQLALCHEMY_DATABASE_URI=url, SECRET_KEY="bench",
-                     FIELD_ENCRYPTION_KEY="x7Yq0V3m1pS8bX5oQk2nR9tW4uZ6cA0eD3fG7hJ1kL8=",
-                     PHONE_INDEX_KEY="bench-index")
+    app = production_app(url)
     with app.app_context():
         from backend.core.extensions import db
         have = sa.inspect(db.engine).has_table("messages") and db.session.execute(
