@@ -43,6 +43,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{Path(app.instance_path) / 'lianxin.sqlite'}")
     _fix_postgres_scheme(app)
+    _postgres_session_settings(app)
     _trust_proxies(app)
     if not app.config.get("PUBLIC_BASE_URL"):
         app.config["PUBLIC_BASE_URL"] = default_public_base_url()
@@ -108,6 +109,19 @@ def default_public_base_url() -> str:
     host = os.environ.get("PUBLIC_HOST") or "127.0.0.1"
     port = os.environ.get("FLASK_RUN_PORT") or "5000"
     return f"http://{host}:{port}"
+
+
+def _postgres_session_settings(app: Flask) -> None:
+    """PostgreSQL's JIT compiles any query its planner costs high, which the yearly figures over
+    a million messages are: it spent 100–150 ms compiling to save nothing on queries that take
+    about a second (bench/records_bench.py), and a page is not a long batch job."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args["options"] = f"{connect_args.get('options', '')} -c jit=off".strip()
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _fix_postgres_scheme(app: Flask) -> None:

@@ -3,7 +3,8 @@ deputies and a year of messages on PostgreSQL.
 
 Loads 25 stations × 20 deputies and N messages spread over this year (85 % answered within a
 few days, a third of those rated), then times `export_records_xlsx` (every deputy's record) and
-the station/district figures (`records.station_figures.year_figures`).
+the station/district figures (`records.station_figures.year_figures`), and the two pages as an
+office admin gets them (`/staff/records.xlsx`, `/staff/figures`: queries, charts, HTML).
 
     .venv/bin/python bench/records_bench.py --messages 1000000     # load and measure
     .venv/bin/python bench/records_bench.py --no-load              # measure the loaded data
@@ -73,15 +74,39 @@ def load(app, n: int) -> None:
         print(f"loaded {n:,} messages in {time.perf_counter() - t0:.1f} s")
 
 
+def _admin_client(app):
+    """A test client signed in as an office admin (created on first use)."""
+    from backend.accounts.models import StaffUser
+    from backend.accounts.operations import create_staff
+    from backend.core.extensions import db
+    with app.app_context():
+        if not db.session.scalar(sa.select(StaffUser.id).filter_by(username="bench-admin")):
+            create_staff(username="bench-admin", display_name="测试管理员", role="admin",
+                         password="bench-password-9")
+            db.session.commit()
+    client = app.test_client()
+    resp = client.post("/staff/login", data={"username": "bench-admin", "password": "bench-password-9"})
+    assert resp.status_code == 302, resp.status_code
+    return client
+
+
+def _page(client, url: str) -> None:
+    resp = client.get(url)
+    assert resp.status_code == 200, (url, resp.status_code)
+
+
 def measure(app, repeats: int) -> None:
     from backend.core.extensions import db
     from backend.core.timeutil import local_today
     from backend.records.excel import export_records_xlsx
     from backend.records.station_figures import year_figures
     year = local_today().year
+    client = _admin_client(app)
     with app.app_context():
         for name, run in (("全部代表履职档案 Excel（500 位代表）", lambda: export_records_xlsx(year)),
-                          ("全区与各站按月统计（25 个站）", lambda: year_figures(year))):
+                          ("全区与各站按月统计（25 个站）", lambda: year_figures(year)),
+                          ("页面 /staff/records.xlsx", lambda: _page(client, f"/staff/records.xlsx?year={year}")),
+                          ("页面 /staff/figures（全区看板）", lambda: _page(client, f"/staff/figures?year={year}"))):
             run()  # warm: the working-day calendar, statement caches
             times = []
             for _ in range(repeats):
@@ -100,7 +125,7 @@ def main() -> None:
     parser.add_argument("--no-load", action="store_true")
     args = parser.parse_args()
     from backend import create_app
-    app = create_app(None,
+    app = create_app(None, WTF_CSRF_ENABLED=False,
                      SQLALCHEMY_DATABASE_URI=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     if not args.no_load:
         load(app, args.messages)
