@@ -33,3 +33,21 @@ def test_the_statistics_exist_after_the_migrations(db, postgres_only):
     names = set(db.session.scalars(sa.text(
         "SELECT stxname FROM pg_statistic_ext WHERE stxname LIKE 'st_%month'")))
     assert names == {"st_messages_station_month", "st_message_ratings_month"}
+
+
+def test_postgresql_sessions_run_without_jit(db, postgres_only):
+    """create_app turns JIT off for its connections: the yearly figures spent 100-150 ms
+    compiling on a million messages for no gain (bench/records_bench.py)."""
+    assert db.session.execute(sa.text("SHOW jit")).scalar() == "off"
+
+
+def test_engine_options_given_by_the_deployment_are_kept():
+    from backend import create_app
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI="postgresql://u@h/d",
+                     SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 3,
+                                                "connect_args": {"options": "-c work_mem=8MB"}})
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["pool_size"] == 3
+    assert options["connect_args"]["options"] == "-c work_mem=8MB -c jit=off"
+    sqlite = create_app("testing", SQLALCHEMY_DATABASE_URI="sqlite://")
+    assert "connect_args" not in sqlite.config["SQLALCHEMY_ENGINE_OPTIONS"]
