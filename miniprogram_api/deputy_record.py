@@ -79,6 +79,7 @@ class RecordOut(Schema):
     suggestions_cosigned = fields.Int(attribute="cosigned")
     vote_sessions = fields.Int(metadata={"description": "出席民生实事项目票决次数"})
     votes_cast = fields.Int(metadata={"description": "电子投票次数（投给哪个项目不记录）"})
+    runoff_votes_cast = fields.Int(metadata={"description": "再次表决（决选）中的电子投票次数"})
     projects_rated = fields.Int(metadata={"description": "参加满意度测评的项目数"})
     sections = fields.Function(lambda r: [
         {"title": title, "rows": [{"label": k, "value": v} for k, v in rows]}

@@ -5,7 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from backend.activities.models import Activity, ActivityAttendance
+from backend.activities.models import COUNTED_STATUSES, Activity, ActivityAttendance
 from backend.activities.operations import CHECKIN_EARLY, CHECKIN_LATE
 from backend.core.extensions import db
 
@@ -52,3 +52,18 @@ def deputy_actions(activity: Activity, attendance: ActivityAttendance | None, no
     if activity.starts_at - CHECKIN_EARLY <= now <= activity.ends_at + CHECKIN_LATE:
         actions.append("check_in")
     return actions
+
+
+def counted_activities(deputy_id: int, start: datetime, end: datetime
+                       ) -> list[tuple[Activity, ActivityAttendance]]:
+    """The activities on a deputy's record of duty between two instants (held ones they were
+    invited to, their own confirmed reports), each with the deputy's attendance, in date order:
+    the lines behind the record's activity counts."""
+    rows = db.session.execute(
+        sa.select(Activity, ActivityAttendance)
+        .join(ActivityAttendance, ActivityAttendance.activity_id == Activity.id)
+        .where(ActivityAttendance.deputy_id == deputy_id,
+               Activity.status.in_(COUNTED_STATUSES),
+               Activity.starts_at >= start, Activity.starts_at < end)
+        .order_by(Activity.starts_at, Activity.id))
+    return [(activity, attendance) for activity, attendance in rows]

@@ -51,6 +51,7 @@ def sections(r: DeputyRecord) -> list[tuple[str, list[tuple[str, str]]]]:
         ("民生实事项目", [
             ("出席票决", f"{r.vote_sessions} 次"),
             ("电子投票", f"{r.votes_cast} 次"),
+            ("再次表决电子投票", f"{r.runoff_votes_cast} 次"),
             ("项目测评", f"{r.projects_rated} 个"),
         ]),
     ]
@@ -60,7 +61,8 @@ def sections(r: DeputyRecord) -> list[tuple[str, list[tuple[str, str]]]]:
 EXCEL_HEADERS = ("序号", "代表姓名", "所在联络站", "收到留言", "应答复", "已答复", "按期答复",
                  "答复用时中位数（工作日）", "满意", "基本满意", "不满意", "值班", "到岗", "缺岗",
                  "换出", "约见群众", "应参加活动", "参加", "请假", "缺席", "参与率", "领衔建议",
-                 "附议建议", "建议办结", "出席项目票决", "电子投票", "项目测评")
+                 "附议建议", "建议办结", "出席项目票决", "电子投票", "再次表决电子投票",
+                 "项目测评")
 
 
 def excel_row(n: int, r: DeputyRecord) -> list:
@@ -69,4 +71,4 @@ def excel_row(n: int, r: DeputyRecord) -> list:
             r.basically_satisfied, r.dissatisfied, r.duties, r.duties_kept, r.duties_missed,
             r.swapped_out, r.appointments_met, r.invited, r.attended, r.excused, r.absent,
             r.participation_rate, r.suggestions.made, r.cosigned, r.suggestions.closed,
-            r.vote_sessions, r.votes_cast, r.projects_rated]
+            r.vote_sessions, r.votes_cast, r.runoff_votes_cast, r.projects_rated]

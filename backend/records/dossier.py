@@ -18,8 +18,9 @@ Definitions (口径), for a year Y counted in Beijing dates:
 - 民生实事项目 (backend.projects), by the projects' year Y (voted at Y's session, rated at its
   end, even if the rating slips into January): registered present at the vote (出席票决), an
   electronic ballot cast (电子投票; a paper ballot is secret and names nobody, so it is in 出席
-  only), delivered projects rated (项目测评, the 验单 inspection). What they voted for is
-  nowhere to be counted.
+  only), electronic ballots cast in the round's run-offs (再次表决, counted apart so a run-off
+  is not a second session), delivered projects rated (项目测评, the 验单 inspection). What they
+  voted for is nowhere to be counted.
 A term (届) is counted the same way over the term's dates (terms in backend.org: starts_on to
 ends_on, or to today while it runs); suggestions and projects, which are figured by year, add up
 the years whose 1 January falls in the term.
@@ -42,7 +43,8 @@ from backend.core.timeutil import LOCAL_TZ, local_today
 from backend.messages.models import Message, MessageRating
 from backend.org.models import Deputy, Station, Term, deputy_stations
 from backend.projects.models import (
-    ProjectAttendee, ProjectProposal, ProjectRating, ProjectRound, ProjectVoteParticipation,
+    ProjectAttendee, ProjectProposal, ProjectRating, ProjectRound, ProjectRunoff,
+    ProjectRunoffParticipation, ProjectVoteParticipation,
 )
 from backend.reception.models import (
     Appointment, DutySwap, ReceptionDay, ReceptionDuty, ReceptionRecord, record_deputies,
@@ -124,6 +126,7 @@ class DeputyRecord:
     cosigned: int = 0
     vote_sessions: int = 0  # 票决出席
     votes_cast: int = 0  # electronic ballots
+    runoff_votes_cast: int = 0  # electronic ballots in run-offs (决选) of the same rounds
     projects_rated: int = 0  # 验单: delivered projects rated
 
     @property
@@ -369,6 +372,13 @@ def _projects(records, ids, period: Period) -> None:
                 .where(ProjectRound.year.in_(years), model.deputy_id.in_(ids))
                 .group_by(model.deputy_id)):
             setattr(records[deputy_id], name, n)
+    for deputy_id, n in db.session.execute(
+            sa.select(ProjectRunoffParticipation.deputy_id, sa.func.count())
+            .join(ProjectRunoff, ProjectRunoff.id == ProjectRunoffParticipation.runoff_id)
+            .join(ProjectRound, ProjectRound.id == ProjectRunoff.round_id)
+            .where(ProjectRound.year.in_(years), ProjectRunoffParticipation.deputy_id.in_(ids))
+            .group_by(ProjectRunoffParticipation.deputy_id)):
+        records[deputy_id].runoff_votes_cast = n
     for deputy_id, n in db.session.execute(
             sa.select(ProjectRating.deputy_id, sa.func.count())
             .join(ProjectProposal, ProjectProposal.id == ProjectRating.proposal_id)

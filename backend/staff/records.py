@@ -2,14 +2,18 @@
 office), the list of deputies with the all-deputies Excel (by year or by term), and the
 station/district dashboard by month.
 Read-only: the figures come from backend.records."""
+from dataclasses import dataclass
+
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
+from backend.activities.policy import can_view as can_view_activity
+from backend.activities.queries import counted_activities
 from backend.core.downloads import attachment
 from backend.core.errors import Forbidden, NotFound
 from backend.core.extensions import db
 from backend.core.loading import load_for
-from backend.core.timeutil import format_local, local_today, utcnow
+from backend.core.timeutil import format_local, local, local_today, utcnow
 from backend.org.models import Deputy, Station, Term
 from backend.records import display, policy
 from backend.records.dossier import Period, deputy_record, deputy_records
@@ -47,6 +51,7 @@ def deputy_record_page(deputy_id: int):
                            evaluation=evaluation_rows(evaluate(record, current_settings())),
                            followups=_followup_line(deputy, period),
                            reports=_report_lines(deputy.id, period),
+                           activities=_activity_lines(deputy.id, period),
                            quarters=[] if period.year is None else quarter_evaluations(
                                deputy, period.year, viewer=current_user))
 
@@ -57,7 +62,9 @@ def deputy_record_pdf(deputy_id: int):
     deputy, record = _deputy_year(deputy_id)
     more = [("向选民述职", [(f"第 {n} 次", line) for n, line in enumerate(
                  _report_lines(deputy.id, record.period), start=1)] or [("述职", "本年度没有述职" if record.year else "本届没有述职")]),
-            ("群众回访", [("答复两周后", _followup_line(deputy, record.period))])]
+            ("群众回访", [("答复两周后", _followup_line(deputy, record.period))]),
+            ("代表活动明细", [(line.when, line.text) for line in _activity_lines(deputy.id, record.period)]
+             or [("活动", "本年度没有计入档案的活动" if record.year else "本届没有计入档案的活动")])]
     pdf = record_pdf(record, evaluate(record, current_settings()), more=more,
                      generated=format_local(utcnow()))
     key = record.year or f"term-{record.period.term_id}"
@@ -79,6 +86,32 @@ def _report_lines(deputy_id: int, period: Period) -> list[str]:
         reports_of_term(deputy_id, period.term_id)
     results = report_results(held)
     return [f"{r.held_on} · {r.place}：{results[r.id].describe()}" for r in held]
+
+
+@dataclass(frozen=True)
+class ActivityLine:
+    when: str  # Beijing date, as 3月5日 (with the year in a term's record)
+    text: str
+    activity_id: int
+    linked: bool  # the viewer may open the activity's page
+
+
+def _activity_lines(deputy_id: int, period: Period) -> list[ActivityLine]:
+    """The activities behind the record's 代表活动 counts, one line each: kind, title, the
+    deputy's part; for a 议事 also its topic and what was agreed (the residents' names stay on
+    the activity's own page)."""
+    lines = []
+    for activity, attendance in counted_activities(deputy_id, *period.bounds()):
+        day = local(activity.starts_at).date()
+        when = f"{day.month}月{day.day}日" if period.year else f"{day.year}年{day.month}月{day.day}日"
+        part = "本人报备，已确认" if activity.origin == "reported" else attendance.status_label
+        if attendance.status == "excused" and attendance.reason:
+            part += f"（{attendance.reason}）"
+        text = f"{activity.kind_label} · {activity.title} · {part}"
+        if activity.is_deliberation:
+            text += f"；议题：{activity.topic or '未填写'}；议定事项：{activity.agreed or '未填写'}"
+        lines.append(ActivityLine(when, text, activity.id, can_view_activity(current_user, activity)))
+    return lines
 
 
 def _deputy_year(deputy_id: int):

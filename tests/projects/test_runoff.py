@@ -212,3 +212,22 @@ def test_a_double_tap_in_the_runoff_casts_exactly_one_ballot(app, db, postgres_o
     assert db.session.scalar(sa.select(sa.func.count()).select_from(
         ProjectRunoffParticipation)) == 1
     assert db.session.get(type(run), run_id).ballots_cast == 1
+
+
+def test_a_runoff_ballot_counts_on_the_deputys_record_apart_from_the_first_vote(db, office, tied):
+    """The record counts who voted electronically in the run-off, as in the first vote, in a
+    line of its own (a run-off is no second session); never for whom."""
+    from backend.records.dossier import deputy_record
+    from backend.records.display import EXCEL_HEADERS, excel_row, sections
+    round_, c, deputies = tied
+    run = runoffs.open_runoff(round_, actor=office)
+    voting.cast_ballot(round_, [c[2].id], actor=deputies[0], runoff=run)
+    voted = deputy_record(deputies[0].deputy, round_.year)
+    not_yet = deputy_record(deputies[1].deputy, round_.year)
+    assert (voted.vote_sessions, voted.votes_cast, voted.runoff_votes_cast) == (1, 1, 1)
+    assert (not_yet.vote_sessions, not_yet.votes_cast, not_yet.runoff_votes_cast) == (1, 1, 0)
+    assert deputy_record(deputies[0].deputy, round_.year - 1).runoff_votes_cast == 0
+    lines = dict(dict(sections(voted))["民生实事项目"])
+    assert lines["再次表决电子投票"] == "1 次"
+    row = dict(zip(EXCEL_HEADERS, excel_row(1, voted)))
+    assert (row["电子投票"], row["再次表决电子投票"]) == (1, 1)

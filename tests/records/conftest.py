@@ -58,13 +58,15 @@ def add_reception_day(db):
 
 @pytest.fixture
 def add_activity(db):
-    def add(*, at, attendances, status="held", origin="organised", station=None):
-        """An activity starting at `at` with {deputy: attendance status}."""
+    def add(*, at, attendances, status="held", origin="organised", station=None, kind="visit",
+            title="走访选民", **fields):
+        """An activity starting at `at` with {deputy: attendance status}; `fields` set other
+        columns (a 议事's topic, agreed …)."""
         from backend.activities.models import Activity, ActivityAttendance
-        a = Activity(kind="visit", title="走访选民", place="社区", starts_at=at,
+        a = Activity(kind=kind, title=title, place="社区", starts_at=at,
                      ends_at=at + timedelta(hours=2), origin=origin, status=status,
                      station_id=getattr(station, "id", None),
-                     status_note="取消" if status in ("cancelled", "rejected") else "")
+                     status_note="取消" if status in ("cancelled", "rejected") else "", **fields)
         for deputy, state in attendances.items():
             a.attendances.append(ActivityAttendance(
                 deputy_id=deputy.id, status=state, reason="出差" if state == "excused" else "",

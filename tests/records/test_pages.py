@@ -161,3 +161,41 @@ def test_the_dashboard_shows_the_month_and_the_district(client, login, world):
     own_text = own.get_data(as_text=True)
     assert 'data-testid="figures-district"' not in own_text
     assert "接待群众 17 人次，收集留言 2 条" in own_text
+
+
+def test_the_deputy_page_lists_the_activities_behind_the_counts(client, login, world, db,
+                                                               add_activity):
+    """Each counted activity is a line: date, kind, title, the deputy's part; a 议事 also its
+    topic and what was agreed, never the residents' names. Cancelled ones and other years' are
+    not listed; the link to the activity is there only for whoever may open it."""
+    d = world.deputy
+    talk = add_activity(at=bj(YEAR, 3, 5, 9), kind="deliberation", title="老旧小区加装电梯议事会",
+                        station=world.station, attendances={d: "attended"}, topic="三号楼加装电梯",
+                        resident_count=12, resident_names="张三、李四", agreed="按楼层分摊费用，六月开工")
+    add_activity(at=bj(YEAR, 4, 1, 9), title="专题培训", kind="training", attendances={d: "excused"})
+    add_activity(at=bj(YEAR, 4, 2, 9), title="取消的视察", status="cancelled", attendances={d: "invited"})
+    add_activity(at=bj(YEAR - 1, 12, 30, 9), title="去年的走访", attendances={d: "attended"})
+    own = add_activity(at=bj(YEAR, 5, 6, 9), title="走访本选区群众", origin="reported",
+                       status="confirmed", station=world.station, attendances={d: "attended"})
+    db.session.commit()
+    text = login(world.users["liaison_own"]).get(
+        f"/staff/records/deputies/{d.id}?year={YEAR}").get_data(as_text=True)
+    section = text[text.index('data-testid="activities"'):text.index("向选民述职")]
+    assert "1月20日" in section and "走访选民 · 走访选民 · 已到" in section
+    assert ("3月5日" in section and "议事 · 老旧小区加装电梯议事会 · 已到；议题：三号楼加装电梯；"
+            "议定事项：按楼层分摊费用，六月开工" in section)
+    assert "培训 · 专题培训 · 请假（出差）" in section
+    assert "走访选民 · 走访本选区群众 · 本人报备，已确认" in section
+    assert "取消的视察" not in section and "去年的走访" not in section
+    assert "张三" not in text
+    assert section.index("1月20日") < section.index("3月5日") < section.index("5月6日")
+    assert f'href="/staff/activities/{talk.id}"' in section and f'href="/staff/activities/{own.id}"' in section
+    # The office's own activity (no station) is not the station liaison's to open: text, no link.
+    office_visit = section[section.index('data-testid="activity-'):section.index("3月5日")]
+    assert "走访选民" in office_visit and "href" not in office_visit
+
+
+def test_a_deputy_with_no_activity_sees_the_empty_line(client, login, world):
+    text = login(world.users["admin"]).get(
+        f"/staff/records/deputies/{world.stranger.id}?year={YEAR}").get_data(as_text=True)
+    assert "本年度没有计入档案的活动" in text
