@@ -365,24 +365,21 @@ def _suggestions(records, period: Period, today) -> None:
 
 def _projects(records, ids, period: Period) -> None:
     years = list(period.years) or [-1]
+
+    def count(name, deputy_id, *joins):
+        """records[…].name = how many rows of deputy_id's table each deputy has in the years."""
+        stmt = sa.select(deputy_id, sa.func.count())
+        for target, on in joins:
+            stmt = stmt.join(target, on)
+        for deputy, n in db.session.execute(stmt.where(ProjectRound.year.in_(years),
+                                                       deputy_id.in_(ids)).group_by(deputy_id)):
+            setattr(records[deputy], name, n)
+
     for name, model in (("vote_sessions", ProjectAttendee), ("votes_cast", ProjectVoteParticipation)):
-        for deputy_id, n in db.session.execute(
-                sa.select(model.deputy_id, sa.func.count())
-                .join(ProjectRound, ProjectRound.id == model.round_id)
-                .where(ProjectRound.year.in_(years), model.deputy_id.in_(ids))
-                .group_by(model.deputy_id)):
-            setattr(records[deputy_id], name, n)
-    for deputy_id, n in db.session.execute(
-            sa.select(ProjectRunoffParticipation.deputy_id, sa.func.count())
-            .join(ProjectRunoff, ProjectRunoff.id == ProjectRunoffParticipation.runoff_id)
-            .join(ProjectRound, ProjectRound.id == ProjectRunoff.round_id)
-            .where(ProjectRound.year.in_(years), ProjectRunoffParticipation.deputy_id.in_(ids))
-            .group_by(ProjectRunoffParticipation.deputy_id)):
-        records[deputy_id].runoff_votes_cast = n
-    for deputy_id, n in db.session.execute(
-            sa.select(ProjectRating.deputy_id, sa.func.count())
-            .join(ProjectProposal, ProjectProposal.id == ProjectRating.proposal_id)
-            .join(ProjectRound, ProjectRound.id == ProjectProposal.round_id)
-            .where(ProjectRound.year.in_(years), ProjectRating.deputy_id.in_(ids))
-            .group_by(ProjectRating.deputy_id)):
-        records[deputy_id].projects_rated = n
+        count(name, model.deputy_id, (ProjectRound, ProjectRound.id == model.round_id))
+    count("runoff_votes_cast", ProjectRunoffParticipation.deputy_id,
+          (ProjectRunoff, ProjectRunoff.id == ProjectRunoffParticipation.runoff_id),
+          (ProjectRound, ProjectRound.id == ProjectRunoff.round_id))
+    count("projects_rated", ProjectRating.deputy_id,
+          (ProjectProposal, ProjectProposal.id == ProjectRating.proposal_id),
+          (ProjectRound, ProjectRound.id == ProjectProposal.round_id))
