@@ -1,13 +1,23 @@
-"""Schemas of deputy mode's activities (代表活动): answering an invitation, checking in, reporting
-an own activity, and an activity as the deputy of the request sees it. The 议事 residents' names
-are staff-page only: no schema here has them."""
+"""Schemas of the activities (代表活动) in deputy mode (answering an invitation, checking in,
+reporting an own activity, an activity as the deputy of the request sees it) and in liaison mode
+(the organiser's list and page with the check-in code, ticking a deputy present, the record, the
+matters residents raised). The 议事 residents' names and a matter's resident name are staff-page
+only: the organiser may send them, but no output schema here has them."""
 from marshmallow import Schema, fields, pre_dump, validate
 
 from backend.activities import policy
+from backend.activities.matters import NAME_MAX
 from backend.activities.models import ACTIVITY_KIND_LABELS, ACTIVITY_KINDS
-from backend.activities.operations import ANSWERS, REASON_MAX, SUMMARY_MAX, TITLE_MAX
-from backend.activities.queries import deputy_actions
+from backend.activities.operations import (
+    AGREED_MAX, ANSWERS, NAMES_MAX, REASON_MAX, RESIDENTS_MAX, SUMMARY_MAX, TITLE_MAX, TOPIC_MAX,
+)
+from backend.activities.queries import deputy_actions, organiser_actions
+from backend.core.extensions import db
 from backend.core.timeutil import utcnow
+from backend.messages.models import Message
+from backend.messages.operations import BODY_MAX
+from backend.privacy.consent import phone_consent
+from config import BaseConfig
 from miniprogram_api.auth import current_staff
 from miniprogram_api.schemas import In, LocalDateTime, RowId, text_field
 
@@ -44,6 +54,47 @@ class ReportIn(In):
                          metadata={"description": "活动情况"})
 
 
+class PresentIn(In):
+    deputy_id = RowId(required=True, load_only=True, metadata={
+        "description": "为哪位受邀代表签到（attendances 里的 deputy_id）"})
+
+
+class RecordIn(In):
+    """The record afterwards; the 议事 fields only for kind deliberation (other kinds ignore
+    them). Which are required and how long is the operation's rule (record_activity)."""
+    summary = text_field(required=True, max_length=SUMMARY_MAX, load_only=True,
+                         metadata={"description": "活动情况、收集到的意见（5 到 2000 个字）"})
+    topic = text_field(max_length=TOPIC_MAX, load_only=True,
+                       metadata={"description": "议题（议事类必填）"})
+    resident_count = fields.Int(
+        load_default=None, allow_none=True, load_only=True,
+        validate=validate.Range(min=0, max=RESIDENTS_MAX,
+                                error=f"参加议事的群众人数应为 0 到 {RESIDENTS_MAX} 之间的整数"),
+        metadata={"description": "参加议事的群众人数（议事类必填）"})
+    resident_names = text_field(
+        max_length=NAMES_MAX, load_default=None, allow_none=True, load_only=True,
+        metadata={"description": "参加群众姓名，可不填；只有联络站和代工委在工作台活动页上看得到，"
+                                 "小程序不会返回。不传或传 null：保留已登记的姓名；传空字符串：清除"})
+    agreed = text_field(max_length=AGREED_MAX, load_only=True, metadata={
+        "description": "议定事项（议事类必填）；没有议定的，写明“未形成议定事项”及原因"})
+
+
+class ItemIn(In):
+    """A matter a resident raised at the activity (after the record is saved)."""
+    summary = text_field(required=True, max_length=BODY_MAX, load_only=True,
+                         metadata={"description": "群众反映的问题，尽量用群众的原话"})
+    resident_name = text_field(max_length=NAME_MAX, load_only=True, metadata={
+        "description": "群众姓名，可不填；只有联络站和代工委在工作台上看得到，小程序不会返回"})
+    phone = text_field(max_length=20, load_only=True, metadata={
+        "description": "11位手机号，可不填，须群众同意转为留言才能登记。填写处须向群众说明："
+                       + phone_consent("matter", BaseConfig.RETENTION_MONTHS)})
+    deputy_id = RowId(load_default=None, allow_none=True, load_only=True, metadata={
+        "description": "交给哪位到场的代表（attendances 里 status 为 attended 的）；不填：交联络站"})
+    resident_consent = fields.Bool(required=True, load_only=True, error_messages={
+        "required": "请选择群众是否同意将此事转为留言"}, metadata={
+        "description": "群众是否同意将此事转为留言，由联络站跟踪办理；不同意的只记在活动上"})
+
+
 # ---- output ----
 
 class DeliberationOut(Schema):
@@ -75,7 +126,8 @@ class ActivityOut(Schema):
     my_reason = fields.Str(dump_only=True, allow_none=True, metadata={"description": "我的请假原因"})
     actions = fields.List(fields.Str(), dump_only=True, metadata={
         "description": "现在可以做的：answer（回复参加或请假）、check_in（输入签到码签到）；"
-                       "联络员：confirm、reject（处理代表的报备）"})
+                       "联络员：confirm、reject（处理代表的报备）、mark_present（为代表签到）、"
+                       "record（填写或修改活动记录）、add_item（登记群众反映的问题）"})
 
     @pre_dump
     def _mine(self, activity, **kwargs):
@@ -122,15 +174,74 @@ class AttendanceOut(Schema):
     reason = fields.Str(dump_only=True, metadata={"description": "请假原因"})
 
 
-class OrganisedActivityOut(ActivityOut):
-    """The organiser's view (the page a liaison's activity notice opens): every deputy's answer;
-    actions: confirm / reject for a deputy's report awaiting the station."""
-    attendances = fields.List(fields.Nested(AttendanceOut), dump_only=True)
+class ItemOut(Schema):
+    """A matter raised at the activity: never the resident's name or phone, only whether
+    they were written down (the staff page shows the name to the organiser)."""
+    id = fields.Int(dump_only=True)
+    summary = fields.Str(dump_only=True)
+    deputy_id = fields.Int(dump_only=True, allow_none=True,
+                           metadata={"description": "交给的到场代表；null：交联络站"})
+    deputy_name = fields.Str(attribute="deputy.name", dump_only=True, allow_none=True,
+                             dump_default=None)
+    resident_consent = fields.Bool(dump_only=True, metadata={"description": "群众同意转为留言"})
+    named = fields.Function(lambda item: bool(item.resident_name), dump_only=True,
+                            metadata={"type": "boolean", "description": "已登记群众姓名"})
+    phone_recorded = fields.Function(lambda item: bool(item.phone_encrypted), dump_only=True,
+                                     metadata={"type": "boolean", "description": "已登记手机号"})
+    message_id = fields.Int(dump_only=True, allow_none=True,
+                            metadata={"description": "转成的留言（GET /liaison/messages/<id>）"})
+    tracking_no = fields.Method("_tracking_no", dump_only=True, allow_none=True,
+                                metadata={"type": "string", "description": "转成的留言的编号"})
+    actions = fields.Function(
+        lambda item: ["to_message"] if item.resident_consent and not item.message_id else [],
+        dump_only=True, metadata={"type": "array", "items": {"type": "string"},
+                                  "description": "to_message：可以转为留言"})
+
+    def _tracking_no(self, item):
+        message = db.session.get(Message, item.message_id) if item.message_id else None
+        return message.tracking_no if message else None
+
+
+class OrganisedDeliberationOut(DeliberationOut):
+    resident_names_recorded = fields.Function(
+        lambda activity: bool(activity.resident_names), dump_only=True,
+        metadata={"type": "boolean", "description": "已登记参加群众姓名（姓名只在工作台活动页显示）"})
+
+
+class OrganisedActivitySummaryOut(ActivityOut):
+    """An activity in the organiser's list; actions: what the operations allow the organiser
+    now."""
 
     @pre_dump
     def _mine(self, activity, **kwargs):
         activity.my_status = activity.my_status_label = activity.my_reason = None
-        activity.actions = (["confirm", "reject"]
-                            if activity.status == "reported"
-                            and policy.can_manage(current_staff(), activity) else [])
+        activity.actions = (organiser_actions(activity, utcnow())
+                            if policy.can_manage(current_staff(), activity) else [])
         return activity
+
+    def _deliberation(self, activity):
+        if not activity.is_deliberation or not activity.topic:
+            return None
+        return OrganisedDeliberationOut().dump(activity)
+
+
+class OrganisedActivityOut(OrganisedActivitySummaryOut):
+    """The organiser's view (the page a liaison's activity notice opens): every deputy's
+    answer, the check-in code while it is of use, the matters residents raised."""
+    attendances = fields.List(fields.Nested(AttendanceOut), dump_only=True)
+    checkin_code = fields.Method("_code", dump_only=True, allow_none=True, metadata={
+        "type": "string", "description": "签到码：活动待举行时显示在组织者手机上，请在现场出示，"
+                                         "代表输入即可签到（活动开始前 1 小时到结束后 2 小时内有效）；"
+                                         "其他时候为 null"})
+    items = fields.List(fields.Nested(ItemOut), dump_only=True,
+                        metadata={"description": "群众反映的问题（保存活动记录后登记）"})
+
+    def _code(self, activity):
+        return activity.checkin_code if policy.can_see_code(current_staff(), activity) else None
+
+
+class OrganisedActivityListOut(Schema):
+    upcoming = fields.List(fields.Nested(OrganisedActivitySummaryOut), dump_only=True,
+                           metadata={"description": "本站待举行的活动（还可以签到的），最近的在前"})
+    recent = fields.List(fields.Nested(OrganisedActivitySummaryOut), dump_only=True, metadata={
+        "description": "本站其他活动（已举行、已取消、代表报备的），新的在前，最多 30 项"})

@@ -167,7 +167,8 @@ def record_activity(activity: Activity, *, actor, summary, details: dict | None 
     """The short record afterwards. The first one closes the activity: whoever was invited and
     neither came nor was excused is marked absent. Later ones only correct the text. A 议事
     also records its topic, how many residents took part (names optional) and what was agreed;
-    other kinds ignore `details`."""
+    other kinds ignore `details`. Names absent from `details` (None) are kept as they are: a
+    channel that never shows them (the mini-program) cannot send them back."""
     _check_manage(actor, activity)
     activity = _locked(activity)
     if activity.status not in ("planned", "held"):
@@ -304,20 +305,23 @@ def _details(*, kind, title, place, starts_at, ends_at, organiser) -> tuple[dict
 
 
 def _deliberation(details: dict, errors: dict) -> dict:
-    """A 议事's topic, residents and 议定事项, checked; errors added to `errors`."""
+    """A 议事's topic, residents and 议定事项, checked; errors added to `errors`. The residents'
+    names only when `details` has them (None: keep the recorded ones)."""
     topic = clean_text(details.get("topic") or "")
-    names = clean_text(details.get("resident_names") or "")
+    names = details.get("resident_names")
+    names = None if names is None else clean_text(names)
     agreed = clean_text(details.get("agreed") or "")
     count = details.get("resident_count")
     if not 2 <= visible_length(topic) <= TOPIC_MAX:
         errors["topic"] = [f"请用 2 到 {TOPIC_MAX} 个字写明议题"]
     if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= RESIDENTS_MAX:
         errors["resident_count"] = [f"参加议事的群众人数应为 0 到 {RESIDENTS_MAX} 之间的整数"]
-    if visible_length(names) > NAMES_MAX:
+    if names is not None and visible_length(names) > NAMES_MAX:
         errors["resident_names"] = [f"群众姓名不能超过 {NAMES_MAX} 个字"]
     if not 2 <= visible_length(agreed) <= AGREED_MAX:
         errors["agreed"] = [f"请用 2 到 {AGREED_MAX} 个字写明议定事项；没有议定的，写明“未形成议定事项”及原因"]
-    return {"topic": topic, "resident_count": count, "resident_names": names, "agreed": agreed}
+    checked = {"topic": topic, "resident_count": count, "agreed": agreed}
+    return checked if names is None else {**checked, "resident_names": names}
 
 
 def _invitees(station_id: int | None, deputy_ids) -> tuple[list[Deputy], list[str]]:

@@ -24,6 +24,22 @@ def visible_to(user) -> sa.Select:
     return stmt.where(sa.false())
 
 
+def _ahead(now: datetime):
+    """Planned, and its check-in not yet closed."""
+    return (Activity.status == "planned") & (Activity.ends_at > now - CHECKIN_LATE)
+
+
+def organiser_activities(user, now: datetime, *, recent: int = 30
+                         ) -> tuple[list[Activity], list[Activity]]:
+    """The activities a liaison (or the office) sees, as `visible_to` has them: those still
+    ahead, soonest first; and the latest `recent` others (held, cancelled, reported), newest
+    first."""
+    stmt = visible_to(user).options(selectinload(Activity.attendances))
+    upcoming = db.session.scalars(stmt.where(_ahead(now)).order_by(None)
+                                  .order_by(Activity.starts_at, Activity.id))
+    past = db.session.scalars(stmt.where(~_ahead(now)).limit(recent))
+    return list(upcoming), list(past)
+
 
 def deputy_activities(deputy_id: int, now: datetime, *, recent: int = 30
                       ) -> tuple[list[Activity], list[Activity]]:
@@ -33,7 +49,7 @@ def deputy_activities(deputy_id: int, now: datetime, *, recent: int = 30
     mine = sa.select(Activity).options(selectinload(Activity.attendances)).where(
         Activity.id.in_(sa.select(ActivityAttendance.activity_id).where(
             ActivityAttendance.deputy_id == deputy_id)))
-    ahead = (Activity.status == "planned") & (Activity.ends_at > now - CHECKIN_LATE)
+    ahead = _ahead(now)
     upcoming = db.session.scalars(mine.where(ahead).order_by(Activity.starts_at, Activity.id))
     past = db.session.scalars(mine.where(~ahead).order_by(
         Activity.starts_at.desc(), Activity.id.desc()).limit(recent))
@@ -51,6 +67,24 @@ def deputy_actions(activity: Activity, attendance: ActivityAttendance | None, no
         actions.append("answer")
     if activity.starts_at - CHECKIN_EARLY <= now <= activity.ends_at + CHECKIN_LATE:
         actions.append("check_in")
+    return actions
+
+
+def organiser_actions(activity: Activity, now: datetime) -> list[str]:
+    """What the organiser (who may manage the activity) may do now, as the operations would
+    allow it: confirm or reject a deputy's report; tick invited deputies present from an hour
+    before the start while the activity is planned; write (or correct) the record once it has
+    begun; list the matters residents raised once it is held."""
+    if activity.status == "reported":
+        return ["confirm", "reject"]
+    actions = []
+    if (activity.status == "planned" and now >= activity.starts_at - CHECKIN_EARLY
+            and any(a.status != "attended" for a in activity.attendances)):
+        actions.append("mark_present")
+    if activity.status in ("planned", "held") and now >= activity.starts_at:
+        actions.append("record")
+    if activity.status == "held":
+        actions.append("add_item")
     return actions
 
 

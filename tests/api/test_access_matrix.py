@@ -127,7 +127,21 @@ MATRIX = [
                                     "date": "2026-01-05", "start": "09:00", "end": "11:00",
                                     "station_id": "{station}", "summary": "听取了居民对停车难的意见"},
      None, expect(403, none=401, deputy=201, other_deputy=201)),
+    # liaison mode, the organiser at the activity: the list (each liaison sees their stations'),
+    # the page with the code, ticking the deputy present, the record, a resident's matter and
+    # its way to a message
+    ("GET", "/liaison/activities", None, "activity",
+     expect(403, none=401, liaison=200, other_liaison=200)),
     ("GET", "/liaison/activities/{activity}", None, "activity", LIAISON),
+    ("POST", "/liaison/activities/{activity}/present", {"deputy_id": "{deputy}"}, "activity",
+     LIAISON),
+    ("POST", "/liaison/activities/{activity}/record",
+     {"summary": "走访了十户居民，听取了对停车难的意见"}, "activity_begun", LIAISON),
+    ("POST", "/liaison/activities/{activity}/items",
+     {"summary": "小区门口的路灯坏了一个多月", "resident_consent": True}, "activity_held",
+     expect(403, none=401, liaison=201)),
+    ("POST", "/liaison/activities/{activity}/items/{item}/message", None, "activity_item",
+     LIAISON),
     ("POST", "/liaison/activities/{activity}/confirm", None, "activity_reported", LIAISON),
     ("POST", "/liaison/activities/{activity}/reject", {"reason": "与上次报备重复"},
      "activity_reported", LIAISON),
@@ -184,6 +198,9 @@ def _prepare(world, state) -> dict:
         names.update(_project_round(world, voting=state == "project_voting"))
     elif state in ("activity", "activity_reported"):
         names.update(_activity(world, reported=state == "activity_reported"))
+    elif state in ("activity_begun", "activity_held", "activity_item"):
+        names.update(_activity(world, begun=True, held=state != "activity_begun",
+                               item=state == "activity_item"))
     elif state in ("project_photo", "project_photo_public"):
         names.update(_project_round(world, voting=False))
         names["proposal_photo"] = _proposal_photo(world, names,
@@ -225,13 +242,30 @@ def _project_round(world, *, voting: bool) -> dict:
     return {"candidate": proposals[0].id}
 
 
-def _activity(world, *, reported: bool) -> dict:
-    """An activity of the station starting in half an hour with the deputy invited; or the
-    deputy's report of an activity last week, awaiting the station."""
+def _activity(world, *, reported=False, begun=False, held=False, item=False) -> dict:
+    """An activity of the station starting in half an hour with the deputy invited; or begun
+    an hour ago; or held, the deputy ticked present, (with a matter the resident agreed to have
+    followed up); or the deputy's report of an activity last week, awaiting the station."""
     from datetime import timedelta
+    from backend.activities import matters
     from backend.activities import operations as activities
     from backend.core.timeutil import utcnow
     now = utcnow()
+    if begun:
+        act = activities.create_activity(
+            actor=world.liaison, kind="visit", title="走访幸福社区", place="幸福社区",
+            starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=1),
+            station_id=world.station.id, deputy_ids=[world.deputy.id],
+            now=now - timedelta(days=1))
+        names = {"activity": act.id, "deputy": world.deputy.id}
+        if held:
+            activities.mark_present(act.attendance_of(world.deputy.id), actor=world.liaison)
+            activities.record_activity(act, actor=world.liaison, summary="走访了十户居民")
+        if item:
+            names["item"] = matters.add_item(act, actor=world.liaison,
+                                             summary="小区门口的路灯坏了一个多月",
+                                             resident_consent=True).id
+        return names
     if reported:
         act = activities.report_activity(
             world.deputy, actor=world.deputy_user, kind="visit", title="走访选区居民", place="南街",
@@ -242,7 +276,7 @@ def _activity(world, *, reported: bool) -> dict:
             actor=world.liaison, kind="visit", title="走访幸福社区", place="幸福社区",
             starts_at=now + timedelta(minutes=30), ends_at=now + timedelta(hours=2),
             station_id=world.station.id, deputy_ids=[world.deputy.id])
-    return {"activity": act.id, "checkin_code": act.checkin_code}
+    return {"activity": act.id, "checkin_code": act.checkin_code, "deputy": world.deputy.id}
 
 
 def _proposal_photo(world, names, *, public: bool) -> int:

@@ -1,0 +1,315 @@
+"""代表活动 in the mini-program's liaison mode: the organiser at the activity, with only their
+phone, finds it in the station's list, shows the check-in code, ticks a deputy present, writes
+the record (a 议事 with its details) and the matters residents raised, and turns one raised with
+consent into a message in the station's queue. The rules are backend/activities'; here: each is
+reachable, refused to whoever may not (changing nothing), bad input is a field error in Chinese,
+and no answer carries a resident's name or phone."""
+import json
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from backend.activities import matters
+from backend.activities import operations as ops
+from backend.activities.models import Activity, ActivityAttendance, ActivityItem
+from backend.core.audit_model import AuditEvent
+from backend.core.timeutil import local, utcnow
+from backend.messages.models import Message
+from backend.records.dossier import deputy_record
+
+CHINESE = ("\u4e00", "\u9fff")
+DETAILS = {"topic": "加装电梯费用分摊", "resident_count": 18, "resident_names": "张阿姨、李师傅",
+           "agreed": "一楼不分摊，其余按楼层分摊"}
+MATTER = "三号楼的电梯井占了自行车棚，放车没地方"
+
+
+def _chinese(text: str) -> bool:
+    return any(CHINESE[0] <= ch <= CHINESE[1] for ch in text)
+
+
+def _activity(world, *, starts_in=timedelta(hours=-1), kind="visit", station=None,
+              actor=None):
+    now = utcnow()
+    return ops.create_activity(
+        actor=actor or world.liaison, kind=kind, title="走访幸福社区", place="幸福社区居委会",
+        starts_at=now + starts_in, ends_at=now + starts_in + timedelta(hours=2),
+        station_id=(station or world.station).id, now=now + starts_in - timedelta(days=1),
+        deputy_ids=[world.deputy.id, world.deputy_b.id] if station is None else [])
+
+
+def _held(world, **kw):
+    act = _activity(world, **kw)
+    ops.mark_present(act.attendance_of(world.deputy.id), actor=world.liaison)
+    ops.record_activity(act, actor=world.liaison, summary="走访了十户居民",
+                        details=DETAILS if act.is_deliberation else None)
+    return act
+
+
+def _text(resp) -> str:
+    """The answer as text with its Chinese readable: Flask's JSON escapes it (\\u738b…), so a
+    name searched in the raw body would never be found."""
+    return json.dumps(resp.json, ensure_ascii=False)
+
+
+def _count(db, model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def _footprint(db, act):
+    """What a refused request must leave as it was: the activity, its attendances and items,
+    the messages and the audit log."""
+    db.session.expire_all()
+    act = db.session.get(Activity, act.id)
+    return (act.status, act.summary, act.topic, act.resident_names,
+            sorted((a.deputy_id, a.status) for a in act.attendances),
+            _count(db, ActivityItem), _count(db, Message), _count(db, AuditEvent))
+
+
+def test_the_list_shows_my_stations_activities(api, db, world):
+    ahead = _activity(world, starts_in=timedelta(hours=3))
+    past = _held(world, starts_in=timedelta(days=-2))
+    report = ops.report_activity(
+        world.deputy, actor=world.deputy_user, kind="visit", title="走访选区居民", place="南街",
+        starts_at=utcnow() - timedelta(days=3), ends_at=utcnow() - timedelta(days=3, hours=-1),
+        station_id=world.station.id, summary="听取了居民对停车难的意见")
+    elsewhere = _activity(world, starts_in=timedelta(hours=5), station=world.station_b,
+                          actor=world.liaison_b)
+    resp = api.get("/liaison/activities", world.tokens["liaison"])
+    assert resp.status_code == 200, resp.json
+    body = resp.json
+    assert [a["id"] for a in body["upcoming"]] == [ahead.id]
+    assert [a["id"] for a in body["recent"]] == [past.id, report.id]
+    assert body["upcoming"][0]["actions"] == []  # more than an hour ahead: nothing to do yet
+    assert body["recent"][0]["actions"] == ["record", "add_item"]
+    assert body["recent"][1]["actions"] == ["confirm", "reject"]
+    text = _text(resp)
+    assert "checkin_code" not in text and ahead.checkin_code not in text
+    other = api.get("/liaison/activities", world.tokens["other_liaison"]).json
+    assert [a["id"] for a in other["upcoming"] + other["recent"]] == [elsewhere.id]
+    refused = api.get("/liaison/activities", world.tokens["deputy"])
+    assert refused.status_code == 403 and refused.json["code"] == "liaison_only"
+
+
+def test_the_code_is_shown_only_to_the_organiser_while_it_is_of_use(api, db, world):
+    act = _activity(world, starts_in=timedelta(minutes=30))
+    db.session.commit()
+    page = api.get(f"/liaison/activities/{act.id}", world.tokens["liaison"])
+    assert page.status_code == 200 and page.json["checkin_code"] == act.checkin_code
+    assert page.json["actions"] == ["mark_present"]
+    for role, code in (("other_liaison", "activity_forbidden"), ("deputy", "liaison_only")):
+        resp = api.get(f"/liaison/activities/{act.id}", world.tokens[role])
+        assert resp.status_code == 403 and resp.json["code"] == code, resp.json
+        assert act.checkin_code not in _text(resp)
+    deputy_page = api.get(f"/deputy/activities/{act.id}", world.tokens["deputy"])
+    assert deputy_page.status_code == 200 and "checkin_code" not in deputy_page.json
+    act = db.session.get(Activity, act.id)
+    ops.record_activity(act, actor=world.liaison, summary="走访了十户居民",
+                        now=act.starts_at + timedelta(hours=1))
+    db.session.commit()
+    assert api.get(f"/liaison/activities/{act.id}",
+                   world.tokens["liaison"]).json["checkin_code"] is None
+
+
+def test_ticking_a_deputy_present_counts_on_their_record(api, db, world):
+    act = _activity(world)
+    db.session.commit()
+    resp = api.post(f"/liaison/activities/{act.id}/present", world.tokens["liaison"],
+                    json={"deputy_id": world.deputy.id})
+    assert resp.status_code == 200, resp.json
+    answers = {a["deputy_id"]: a["status"] for a in resp.json["attendances"]}
+    assert answers == {world.deputy.id: "attended", world.deputy_b.id: "invited"}
+    attendance = db.session.scalar(sa.select(ActivityAttendance).filter_by(
+        activity_id=act.id, deputy_id=world.deputy.id))
+    assert (attendance.status, attendance.checked_in_by) == ("attended", "organiser")
+    again = api.post(f"/liaison/activities/{act.id}/present", world.tokens["liaison"],
+                     json={"deputy_id": world.deputy.id})
+    assert again.status_code == 200  # ticking twice changes nothing
+    resp = api.post(f"/liaison/activities/{act.id}/record", world.tokens["liaison"],
+                    json={"summary": "走访了十户居民，听取了对停车难的意见"})
+    assert resp.status_code == 200, resp.json
+    assert (resp.json["status"], resp.json["summary"]) == ("held", "走访了十户居民，听取了对停车难的意见")
+    year = local(act.starts_at).year
+    present, absent = deputy_record(world.deputy, year), deputy_record(world.deputy_b, year)
+    assert (present.invited, present.attended, present.absent) == (1, 1, 0)
+    assert (absent.invited, absent.attended, absent.absent) == (1, 0, 1)
+    late = api.post(f"/liaison/activities/{act.id}/present", world.tokens["liaison"],
+                    json={"deputy_id": world.deputy_b.id})
+    assert late.status_code == 409 and late.json["code"] == "invalid_state"
+    assert _chinese(late.json["message"])
+
+
+def test_too_early_to_tick_anyone_present(api, db, world):
+    act = _activity(world, starts_in=timedelta(hours=3))
+    db.session.commit()
+    before = _footprint(db, act)
+    resp = api.post(f"/liaison/activities/{act.id}/present", world.tokens["liaison"],
+                    json={"deputy_id": world.deputy.id})
+    assert resp.status_code == 409 and resp.json["code"] == "checkin_closed"
+    assert _footprint(db, act) == before
+
+
+def test_recording_a_deliberation_keeps_the_names_and_never_answers_them(api, db, world):
+    act = _activity(world, kind="deliberation")
+    db.session.commit()
+    url = f"/liaison/activities/{act.id}/record"
+    resp = api.post(url, world.tokens["liaison"], json={"summary": "议事顺利进行", **DETAILS})
+    assert resp.status_code == 200, resp.json
+    assert resp.json["deliberation"] == {
+        "topic": "加装电梯费用分摊", "resident_count": 18, "agreed": "一楼不分摊，其余按楼层分摊",
+        "resident_names_recorded": True}
+    act = db.session.get(Activity, act.id)
+    assert (act.status, act.topic, act.resident_count, act.resident_names, act.agreed) == (
+        "held", "加装电梯费用分摊", 18, "张阿姨、李师傅", "一楼不分摊，其余按楼层分摊")
+    # a correction from the phone, which never had the names, keeps them
+    fix = {"summary": "议事顺利进行，居民充分发表了意见", "topic": "加装电梯费用分摊",
+           "resident_count": 19, "agreed": "一楼不分摊，其余按楼层分摊"}
+    resp = api.post(url, world.tokens["liaison"], json=fix)
+    assert resp.status_code == 200 and resp.json["deliberation"]["resident_count"] == 19
+    assert db.session.get(Activity, act.id).resident_names == "张阿姨、李师傅"
+    for token in ("liaison", "deputy"):
+        mode = "liaison" if token == "liaison" else "deputy"
+        text = _text(api.get(f"/{mode}/activities/{act.id}", world.tokens[token]))
+        assert "张阿姨" not in text and '"resident_names"' not in text
+    # an empty text clears them
+    resp = api.post(url, world.tokens["liaison"], json={**fix, "resident_names": ""})
+    assert resp.json["deliberation"]["resident_names_recorded"] is False
+    assert db.session.get(Activity, act.id).resident_names == ""
+
+
+@pytest.mark.parametrize("path, body, field, words", [
+    ("record", {"summary": "好"}, "summary", "个字记录活动情况"),
+    ("record", {}, "summary", "此项必填"),
+    ("record", {"summary": "议事顺利进行", **DETAILS, "topic": ""}, "topic", "写明议题"),
+    ("record", {"summary": "议事顺利进行", **DETAILS, "resident_count": -1}, "resident_count",
+     "之间的整数"),
+    ("record", {"summary": "议事顺利进行", **DETAILS, "resident_count": "很多"},
+     "resident_count", "请填写整数"),
+    ("record", {"summary": "议事顺利进行", **DETAILS, "resident_count": None}, "resident_count",
+     "之间的整数"),
+    ("record", {"summary": "议事顺利进行", **DETAILS, "agreed": "好"}, "agreed", "议定事项"),
+    ("present", {"deputy_id": 2**31}, "deputy_id", "编号无效"),
+    ("present", {"deputy_id": "{stranger}"}, "deputy_id", "邀请名单"),
+    ("items", {"summary": MATTER}, "resident_consent", "是否同意"),
+    ("items", {"summary": "路灯", "resident_consent": True}, "summary", "写明群众反映的问题"),
+    ("items", {"summary": MATTER, "phone": "13800131234", "resident_consent": False}, "phone",
+     "不登记手机号"),
+    ("items", {"summary": MATTER, "phone": "12345", "resident_consent": True}, "phone",
+     "11位手机号"),
+    ("items", {"summary": MATTER, "deputy_id": "{absent}", "resident_consent": True},
+     "deputy_id", "到场的代表"),
+])
+def test_bad_input_is_a_chinese_field_error_and_changes_nothing(api, db, world, make_deputy,
+                                                                path, body, field, words):
+    if path == "items":
+        act = _held(world, kind="deliberation")
+    else:
+        act = _activity(world, kind="deliberation")
+    stranger = make_deputy(stations=[world.station])
+    names = {"{stranger}": stranger.id, "{absent}": world.deputy_b.id}
+    body = {k: names.get(v, v) if isinstance(v, str) else v for k, v in body.items()}
+    db.session.commit()
+    before = _footprint(db, act)
+    resp = api.post(f"/liaison/activities/{act.id}/{path}", world.tokens["liaison"], json=body)
+    assert resp.status_code == 422, resp.json
+    assert resp.json["code"] == "validation_failed" and _chinese(resp.json["message"])
+    assert words in resp.json["errors"][field][0], resp.json["errors"]
+    assert _footprint(db, act) == before
+
+
+@pytest.mark.parametrize("role, code", [("other_liaison", "activity_forbidden"),
+                                        ("deputy", "liaison_only"),
+                                        ("owner", "liaison_only")])
+def test_whoever_does_not_organise_it_is_refused_and_nothing_changes(api, db, world, role, code):
+    act = _held(world)
+    item = matters.add_item(act, actor=world.liaison, summary=MATTER, resident_consent=True)
+    planned = _activity(world)
+    db.session.commit()
+    calls = [
+        (planned, "present", {"deputy_id": world.deputy.id}),
+        (planned, "record", {"summary": "走访了十户居民"}),
+        (act, "record", {"summary": "改写别人的活动记录"}),
+        (act, "items", {"summary": MATTER, "resident_consent": True}),
+        (act, f"items/{item.id}/message", None),
+    ]
+    for target, path, body in calls:
+        before = _footprint(db, target)
+        resp = api.post(f"/liaison/activities/{target.id}/{path}", world.tokens[role], json=body)
+        assert resp.status_code == 403, (path, resp.json)
+        assert resp.json["code"] == code and _chinese(resp.json["message"])
+        assert _footprint(db, target) == before, path
+
+
+def test_unknown_activity_or_item_is_a_coded_404(api, db, world):
+    act = _held(world)
+    db.session.commit()
+    resp = api.post("/liaison/activities/999999/record", world.tokens["liaison"],
+                    json={"summary": "走访了十户居民"})
+    assert resp.status_code == 404 and resp.json["code"] == "activity_not_found"
+    resp = api.post(f"/liaison/activities/{act.id}/items/999999/message", world.tokens["liaison"])
+    assert resp.status_code == 404 and resp.json["code"] == "activity_item_not_found"
+    # an item of another activity is not found through this one
+    other = _held(world)
+    item = matters.add_item(other, actor=world.liaison, summary=MATTER, resident_consent=True)
+    db.session.commit()
+    resp = api.post(f"/liaison/activities/{act.id}/items/{item.id}/message",
+                    world.tokens["liaison"])
+    assert resp.status_code == 404 and db.session.get(ActivityItem, item.id).message_id is None
+
+
+def test_a_matter_is_listed_only_once_the_record_is_saved(api, db, world):
+    act = _activity(world)
+    db.session.commit()
+    before = _footprint(db, act)
+    resp = api.post(f"/liaison/activities/{act.id}/items", world.tokens["liaison"],
+                    json={"summary": MATTER, "resident_consent": True})
+    assert resp.status_code == 409 and resp.json["code"] == "activity_not_held"
+    assert _footprint(db, act) == before
+
+
+def test_a_matter_without_consent_stays_on_the_activity(api, db, world):
+    act = _held(world)
+    db.session.commit()
+    messages = _count(db, Message)
+    resp = api.post(f"/liaison/activities/{act.id}/items", world.tokens["liaison"],
+                    json={"summary": MATTER, "resident_name": "王大姐", "resident_consent": False})
+    assert resp.status_code == 201, resp.json
+    [item] = resp.json["items"]
+    assert (item["summary"], item["resident_consent"], item["named"], item["actions"],
+            item["message_id"]) == (MATTER, False, True, [], None)
+    assert "王大姐" not in _text(resp) and "resident_name\"" not in _text(resp)
+    refused = api.post(f"/liaison/activities/{act.id}/items/{item['id']}/message",
+                       world.tokens["liaison"])
+    assert refused.status_code == 409 and refused.json["code"] == "consent_missing"
+    assert _chinese(refused.json["message"])
+    assert _count(db, Message) == messages
+    assert db.session.get(ActivityItem, item["id"]).message_id is None
+
+
+def test_a_matter_with_consent_becomes_a_message_in_the_stations_queue(api, db, world):
+    act = _held(world)
+    db.session.commit()
+    resp = api.post(f"/liaison/activities/{act.id}/items", world.tokens["liaison"], json={
+        "summary": MATTER, "resident_name": "王大姐", "phone": "13900139000",
+        "deputy_id": world.deputy.id, "resident_consent": True})
+    assert resp.status_code == 201, resp.json
+    [item] = resp.json["items"]
+    assert (item["deputy_id"], item["deputy_name"], item["phone_recorded"], item["actions"]) == (
+        world.deputy.id, world.deputy.name, True, ["to_message"])
+    url = f"/liaison/activities/{act.id}/items/{item['id']}/message"
+    resp = api.post(url, world.tokens["liaison"])
+    assert resp.status_code == 200, resp.json
+    [item] = resp.json["items"]
+    message = db.session.get(Message, item["message_id"])
+    assert item["tracking_no"] == message.tracking_no and item["actions"] == []
+    assert (message.channel, message.station_id, message.assigned_deputy_id or message.deputy_id,
+            message.body) == ("activity", world.station.id, world.deputy.id, MATTER)
+    for text in (_text(resp),
+                 _text(api.get(f"/liaison/activities/{act.id}", world.tokens["liaison"]))):
+        assert "王大姐" not in text and "13900139000" not in text
+    queue = api.get("/liaison/queue?status=all", world.tokens["liaison"]).json
+    assert message.id in [m["id"] for m in queue["items"]]
+    messages = _count(db, Message)
+    again = api.post(url, world.tokens["liaison"])
+    assert again.status_code == 200 and again.json["items"][0]["message_id"] == message.id
+    assert _count(db, Message) == messages
