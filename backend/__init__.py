@@ -37,6 +37,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_path=os.environ.get("LIANXIN_INSTANCE", str(ROOT / "instance")))
     app.config.from_object(config_for(config_name))
     app.config.update(overrides)
+    # JSON answers carry Chinese as UTF-8, not \uXXXX escapes: a third of the bytes for
+    # residents' text, and a test that looks for a name in a body finds it.
+    app.json.ensure_ascii = False
     check_secrets(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):

@@ -135,3 +135,11 @@ def test_an_older_token_without_the_openid_still_works(api, db, make_resident):
     db.session.commit()
     old = _serializer().dumps({"r": resident.id, "s": None})
     assert api.get("/messages", old).status_code == 200
+
+
+def test_json_answers_carry_chinese_as_utf8_not_escapes(api, make_resident, token_for):
+    """The body says 登录已过期 in UTF-8 bytes, so a test that looks for (or rules out) a
+    resident's name in a raw body really looks."""
+    resp = api.get("/messages", headers={"Authorization": "Bearer not-a-token"})
+    assert resp.mimetype == "application/json"
+    assert "登录信息无效".encode() in resp.data and b"\\u" not in resp.data
