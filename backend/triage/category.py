@@ -7,10 +7,10 @@ a message is never held up by its suggestion.
 """
 import json
 import logging
-import math
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -20,15 +20,18 @@ from backend.triage import text as tx
 log = logging.getLogger("lianxin.triage")
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: blocks name their field and analyzer (1: not)
 ANALYZERS = {"words": tx.words, "chars": lambda s: tx.char_ngrams(s, 1, 3)}
-# (block name, field, analyzer): the subject is its own block so it can weigh more than the body.
+# (block name, field, analyzer): the subject is its own block so it can weigh more than the body;
+# "text" is the subject and the body together (their tokens counted as one bag).
 BLOCKS = (
     ("body_words", "body", "words"),
     ("body_chars", "body", "chars"),
     ("subject_words", "subject", "words"),
     ("subject_chars", "subject", "chars"),
+    ("head_chars", "head", "chars"),
 )
+BLOCK_SPECS = {name: (fld, analyzer) for name, fld, analyzer in BLOCKS}
 
 
 @dataclass(frozen=True)
@@ -39,36 +42,49 @@ class Suggestion:
     uncertain: bool = False
 
 
-# A bound on the work per message (the p99 budget is 5 ms); only a handful of real messages are
-# longer, and their opening says what they are about.
-BODY_CHARS = 3000
+# A bound on the work per message (the p99 budget is 5 ms: tokens and lookups grow with the
+# length); 5 % of real messages are longer, and their opening says what they are about.
+BODY_CHARS = 1500
+# "head": the opening of subject + body, what a subject would say (the product's messages have none)
+HEAD_CHARS = 40
+
+
+def _field_tokens(subject: str, body: str, fld: str, analyzer: str, cache: dict) -> list[str]:
+    key = (fld, analyzer)
+    if key not in cache:
+        text = {"subject": subject, "body": body}.get(fld)
+        if text is None:  # "head"
+            text = f"{subject} {body}".strip()[:HEAD_CHARS]
+        cache[key] = ANALYZERS[analyzer](text)
+    return cache[key]
 
 
 def tokenize(subject: str | None, body: str | None, blocks=None) -> dict[str, list[str]]:
     """Tokens of each block in `blocks` (names; default: all), each analyzer run once per field."""
-    fields = {"subject": subject or "", "body": (body or "")[:BODY_CHARS]}
+    subject, body = subject or "", (body or "")[:BODY_CHARS]
     cache: dict[tuple[str, str], list[str]] = {}
-    out = {}
-    for name, fld, analyzer in BLOCKS:
-        if blocks is not None and name not in blocks:
-            continue
-        key = (fld, analyzer)
-        if key not in cache:
-            cache[key] = ANALYZERS[analyzer](fields[fld])
-        out[name] = cache[key]
-    return out
+    return {name: _field_tokens(subject, body, fld, analyzer, cache)
+            for name, fld, analyzer in BLOCKS if blocks is None or name in blocks}
 
 
 class CategoryModel:
-    """Weights W (features × classes), bias b, and for each block its vocabulary, idf and weight."""
+    """Weights W (features × classes), bias b, and for each block its vocabulary, idf and weight.
+    Nothing of any single training message is kept: a nearest-neighbour vote over the training
+    messages was tried and left out, as it would ship every message's n-grams (docs/triage.md)."""
 
     def __init__(self, labels, blocks, W, b, temperature=1.0, uncertain_below=0.5, top3_margin=0.3):
+        """`blocks`: (name, vocabulary, idf, weight), the name one of BLOCKS."""
         self.labels = list(labels)
-        self.blocks = []  # (name, {token: global index}, idf, weight)
+        self.blocks = []  # (name, {token: index in the block}, idf, weight, offset, field, analyzer)
         offset = 0
         for name, vocab, idf, weight in blocks:
-            index = {tok: offset + i for i, tok in enumerate(vocab)}
-            self.blocks.append((name, index, np.asarray(idf, dtype=np.float32), float(weight), offset))
+            if name not in BLOCK_SPECS:
+                raise ValueError(f"unknown block {name!r}")
+            index = {tok: i for i, tok in enumerate(vocab)}
+            idf = np.asarray(idf, dtype=np.float32)
+            if idf.shape != (len(index),):
+                raise ValueError(f"block {name}: {len(index)} tokens but {idf.shape} idf values")
+            self.blocks.append((name, index, idf, float(weight), offset, *BLOCK_SPECS[name]))
             offset += len(vocab)
         self.block_names = {name for name, *_ in self.blocks}
         self.W = np.asarray(W, dtype=np.float32)
@@ -79,27 +95,53 @@ class CategoryModel:
         self.uncertain_below = float(uncertain_below)
         self.top3_margin = float(top3_margin)
 
+    @property
+    def n_features(self) -> int:
+        return self.W.shape[0]
+
     # -- scoring ---------------------------------------------------------------------------------
     def decision(self, subject: str | None, body: str | None) -> np.ndarray:
-        return self.decision_tokens(tokenize(subject, body, self.block_names))
+        return self._score(subject, body)[0]
+
+    def _score(self, subject, body) -> tuple[np.ndarray, bool]:
+        """Decision values and whether any token of the message is in the vocabulary. Each field is
+        tokenised and counted once, whatever the number of blocks reading it."""
+        subject, body = subject or "", (body or "")[:BODY_CHARS]
+        tokens: dict = {}
+        counted: dict = {}
+        for _name, _index, _idf, _w, _off, fld, analyzer in self.blocks:
+            if (fld, analyzer) not in counted:
+                counted[fld, analyzer] = Counter(_field_tokens(subject, body, fld, analyzer, tokens))
+        idx, val = self._vector([counted[blk[5], blk[6]] for blk in self.blocks])
+        return self._decide(idx, val), len(idx) > 0
 
     def decision_tokens(self, tokens: dict[str, list[str]]) -> np.ndarray:
+        """Decision values of pre-tokenised text ({block name: tokens}, as tokenize() gives)."""
+        return self._decide(*self._vector([Counter(tokens[blk[0]]) for blk in self.blocks]))
+
+    def _vector(self, counts_per_block) -> tuple[np.ndarray, np.ndarray]:
+        """The message's sparse feature vector (global indexes, values): sublinear tf × idf,
+        l2-normalised per block, × the block's weight (what the training's TfidfVectorizer does)."""
         idx_parts, val_parts = [], []
-        for name, index, idf, weight, offset in self.blocks:
-            counts = Counter(t for t in tokens[name] if t in index)
+        for (_name, index, idf, weight, offset, *_), counts in zip(self.blocks, counts_per_block):
             if not counts:
                 continue
-            idx = np.fromiter((index[t] for t in counts), dtype=np.int64, count=len(counts))
-            # sublinear tf × idf, l2-normalised per block: what TfidfVectorizer(sublinear_tf=True) does
-            val = np.fromiter((1.0 + math.log(c) for c in counts.values()), dtype=np.float32, count=len(counts))
-            val *= idf[idx - offset]
+            pos = np.fromiter(map(index.get, counts, repeat(-1)), dtype=np.int64, count=len(counts))
+            hit = pos >= 0
+            if not hit.any():
+                continue
+            idx = pos[hit]
+            val = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))[hit]
+            val = (1.0 + np.log(val)) * idf[idx]
             val *= weight / np.linalg.norm(val)
-            idx_parts.append(idx)
+            idx_parts.append(idx + offset)
             val_parts.append(val)
         if not idx_parts:
-            return self.b.copy()
-        idx = np.concatenate(idx_parts)
-        return np.concatenate(val_parts) @ self.W[idx] + self.b
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        return np.concatenate(idx_parts), np.concatenate(val_parts)
+
+    def _decide(self, idx: np.ndarray, val: np.ndarray) -> np.ndarray:
+        return self.b + val @ self.W[idx]
 
     def probabilities(self, decision: np.ndarray) -> np.ndarray:
         z = decision / self.temperature
@@ -107,9 +149,7 @@ class CategoryModel:
         return z / z.sum()
 
     def suggest(self, subject: str | None, body: str | None) -> Suggestion:
-        tokens = tokenize(subject, body, self.block_names)
-        known = any(t in index for name, index, *_ in self.blocks for t in tokens[name])
-        return self.suggestion_from(self.decision_tokens(tokens), known)
+        return self.suggestion_from(*self._score(subject, body))
 
     def suggestion_from(self, decision: np.ndarray, known: bool = True) -> Suggestion:
         """`known=False`: no token of the message is in the vocabulary, so the scores are the
@@ -134,11 +174,12 @@ class CategoryModel:
             "uncertain_below": self.uncertain_below,
             "top3_margin": self.top3_margin,
             "blocks": [
-                {"name": name, "weight": weight, "vocabulary": sorted(index, key=index.get)}
-                for name, index, _idf, weight, _off in self.blocks
+                {"name": name, "field": fld, "analyzer": analyzer, "weight": weight,
+                 "vocabulary": sorted(index, key=index.get)}
+                for name, index, _idf, weight, _off, fld, analyzer in self.blocks
             ],
         }
-        arrays = {f"idf_{name}": idf for name, _i, idf, _w, _o in self.blocks}
+        arrays = {f"idf_{name}": idf for name, _i, idf, *_ in self.blocks}
         # float16 weights halve the file; the scores move by < 1e-3 (checked in the tests)
         np.savez_compressed(directory / "category.npz", W=self.W.astype(np.float16), b=self.b, **arrays)
         (directory / "category.json").write_text(json.dumps(meta, ensure_ascii=False, separators=(",", ":")),
@@ -148,8 +189,11 @@ class CategoryModel:
     def load(cls, directory: Path) -> "CategoryModel":
         directory = Path(directory)
         meta = json.loads((directory / "category.json").read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT_VERSION:
+        if meta.get("format") not in (1, FORMAT_VERSION):
             raise ValueError(f"unknown model format {meta.get('format')!r}")
+        for b in meta["blocks"]:  # format 2 states each block's field and analyzer: they must be ours
+            if "field" in b and (b["field"], b["analyzer"]) != BLOCK_SPECS.get(b["name"]):
+                raise ValueError(f"block {b['name']!r} reads {b['field']}/{b['analyzer']}, not known here")
         with np.load(directory / "category.npz", allow_pickle=False) as arrays:
             blocks = [(b["name"], b["vocabulary"], arrays[f"idf_{b['name']}"], b["weight"]) for b in meta["blocks"]]
             W, b = arrays["W"], arrays["b"]

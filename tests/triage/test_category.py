@@ -98,7 +98,7 @@ def test_corrupt_model_gives_none_and_a_log_line(trained, tmp_path, caplog, dama
                                                 encoding="utf-8")
     else:
         meta = (tmp_path / "category.json").read_text(encoding="utf-8")
-        (tmp_path / "category.json").write_text(meta.replace('"format":1', '"format":99'), encoding="utf-8")
+        (tmp_path / "category.json").write_text(meta.replace(f'"format":{category.FORMAT_VERSION}', '"format":99'), encoding="utf-8")
     with caplog.at_level(logging.WARNING, logger="lianxin.triage"):
         assert suggest("学校乱收费", "学费太高", model_dir=tmp_path) is None
     assert "not loaded" in caplog.text

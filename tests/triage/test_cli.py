@@ -96,7 +96,7 @@ def test_evaluate_without_a_model_says_so(runner, data):
 
 
 TREE = ("level1,level2,level3\n"
-        "交通运输,客货运输,旅客运输\n交通运输,其他,其他\n交通运输,客货运输,货物运输\n"
+        "交通运输,客货运输,旅客运输\n交通运输,其他,其他\n交通运输,客货运输,货物运输\n交通运输,客货运输,客运站点\n"
         "政法,治安管理,治安\n商贸旅游,市场监管,物价监督\n")
 
 
@@ -106,12 +106,13 @@ def test_taxonomy_names_join_the_training_rows_of_known_labels(runner, data):
     (tmp / "tree.csv").write_text(TREE, encoding="utf-8")
     # a label the data does not have (政法, 商贸旅游) and the catch-all 其他 are left out
     assert read_taxonomy(tmp / "tree.csv", {"交通运输", "教育文体"}) == [
-        Row("", "客货运输 旅客运输", "交通运输"), Row("", "客货运输 货物运输", "交通运输")]
+        Row("", "客货运输 旅客运输", "交通运输"), Row("", "客货运输 货物运输", "交通运输"),
+        Row("", "客货运输 客运站点", "交通运输")]
     result = runner.invoke(args=["triage", "train", str(train_csv), "--taxonomy", str(tmp / "tree.csv"),
                                  "--model-dir", str(tmp / "m")])
     assert result.exit_code == 0, result.output
-    assert "（另加分类目录 2 条）" in result.output
-    assert "客货" in category.get_model(tmp / "m").blocks[0][1]  # the tree's words are in the vocabulary
+    assert "（另加分类目录 3 条）" in result.output
+    assert "客货" in category.get_model(tmp / "m").blocks[0][1]  # the tree's words are in the vocabulary (min_df 3)
 
 
 def test_taxonomy_without_its_columns_is_a_chinese_error_and_writes_nothing(runner, data):
