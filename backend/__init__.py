@@ -122,7 +122,9 @@ def _postgres_session_settings(app: Flask) -> None:
         return
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     connect_args = dict(options.get("connect_args") or {})
-    connect_args["options"] = f"{connect_args.get('options', '')} -c jit=off".strip()
+    given = connect_args.get("options", "")
+    if "jit" not in given:  # a deployment that sets jit itself keeps its choice
+        connect_args["options"] = f"{given} -c jit=off".strip()
     options["connect_args"] = connect_args
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.queue_bench import ensure_database, production_app  # noqa: E402
+from bench.queue_bench import ensure_database, loaded_messages, production_app  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_privacy"
 PHONES = 5000
@@ -141,11 +141,7 @@ def main():
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     ensure_database(url)
     app = production_app(url)
-    with app.app_context():
-        from backend.core.extensions import db
-        have = db.session.execute(sa.text(
-            "SELECT to_regclass('messages') IS NOT NULL")).scalar() and db.session.execute(
-            sa.text("SELECT count(*) FROM messages WHERE anonymised_at IS NULL")).scalar()
+    have = loaded_messages(app, "anonymised_at IS NULL")
     if args.reload or not have or have < args.messages:
         load(app, args.messages)
     measure(app, args.repeats)

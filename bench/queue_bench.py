@@ -42,6 +42,17 @@ def production_app(url: str):
                       PHONE_INDEX_KEY="bench-index")
 
 
+def loaded_messages(app, where: str = "") -> int:
+    """How many messages (matching the SQL condition `where`) the bench database holds already;
+    0 before the schema exists. The benches load only when it is fewer than asked."""
+    with app.app_context():
+        from backend.core.extensions import db
+        if not db.session.execute(sa.text("SELECT to_regclass('messages') IS NOT NULL")).scalar():
+            return 0
+        return db.session.execute(sa.text(
+            f"SELECT count(*) FROM messages {'WHERE ' + where if where else ''}")).scalar()
+
+
 def load(app, n_messages: int) -> None:
     from flask_migrate import downgrade, upgrade
 
@@ -170,11 +181,7 @@ def main():
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     ensure_database(url)
     app = production_app(url)
-    with app.app_context():
-        from backend.core.extensions import db
-        have = db.session.execute(sa.text(
-            "SELECT to_regclass('messages') IS NOT NULL")).scalar() and db.session.execute(
-            sa.text("SELECT count(*) FROM messages")).scalar()
+    have = loaded_messages(app)
     if args.reload or not have or have < args.messages:
         load(app, args.messages)
     rows = measure(app, args.repeats)

@@ -20,6 +20,13 @@ ACTIVITY_STATUS_LABELS = {"planned": "待举行", "held": "已举行", "cancelle
                           "reported": "待确认", "confirmed": "已确认", "rejected": "未确认"}
 # Activities that count on a deputy's record.
 COUNTED_STATUSES = ("held", "confirmed")
+
+
+def counted_between(start, end):
+    """The condition for activities on a deputy's record between two instants: held or
+    confirmed, starting in [start, end). The record's counts and its list of lines share it."""
+    return sa.and_(Activity.status.in_(COUNTED_STATUSES), Activity.starts_at >= start,
+                   Activity.starts_at < end)
 ATTENDANCE_STATUSES = ("invited", "accepted", "excused", "attended", "absent")
 ATTENDANCE_STATUS_LABELS = {"invited": "待回复", "accepted": "参加", "excused": "请假",
                             "attended": "已到", "absent": "缺席"}

@@ -5,7 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from backend.activities.models import COUNTED_STATUSES, Activity, ActivityAttendance
+from backend.activities.models import Activity, ActivityAttendance, counted_between
 from backend.activities.operations import CHECKIN_EARLY, CHECKIN_LATE
 from backend.core.extensions import db
 
@@ -96,8 +96,6 @@ def counted_activities(deputy_id: int, start: datetime, end: datetime
     rows = db.session.execute(
         sa.select(Activity, ActivityAttendance)
         .join(ActivityAttendance, ActivityAttendance.activity_id == Activity.id)
-        .where(ActivityAttendance.deputy_id == deputy_id,
-               Activity.status.in_(COUNTED_STATUSES),
-               Activity.starts_at >= start, Activity.starts_at < end)
+        .where(ActivityAttendance.deputy_id == deputy_id, counted_between(start, end))
         .order_by(Activity.starts_at, Activity.id))
     return [(activity, attendance) for activity, attendance in rows]

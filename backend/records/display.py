@@ -1,5 +1,6 @@
 """A deputy's record as labelled rows, one wording for the staff page, the Excel and the
 mini-program: what a number means is said once."""
+from backend.core.timeutil import local
 from backend.records.dossier import DeputyRecord
 
 DASH = "—"
@@ -55,6 +56,21 @@ def sections(r: DeputyRecord) -> list[tuple[str, list[tuple[str, str]]]]:
             ("项目测评", f"{r.projects_rated} 个"),
         ]),
     ]
+
+
+def activity_line(activity, attendance, *, with_year: bool) -> tuple[str, str]:
+    """(date, text) of one activity behind the record's 代表活动 counts: kind, title, the
+    deputy's part; for a 议事 also its topic and what was agreed (the residents' names stay on
+    the activity's own page). The year is written only on a term's record."""
+    day = local(activity.starts_at).date()
+    when = f"{day.year}年{day.month}月{day.day}日" if with_year else f"{day.month}月{day.day}日"
+    part = "本人报备，已确认" if activity.origin == "reported" else attendance.status_label
+    if attendance.status == "excused" and attendance.reason:
+        part += f"（{attendance.reason}）"
+    text = f"{activity.kind_label} · {activity.title} · {part}"
+    if activity.is_deliberation:
+        text += f"；议题：{activity.topic or '未填写'}；议定事项：{activity.agreed or '未填写'}"
+    return when, text
 
 
 # The all-deputies Excel: one row per deputy, in the order a district office files.

@@ -36,7 +36,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import Grouping
 
-from backend.activities.models import COUNTED_STATUSES, Activity, ActivityAttendance
+from backend.activities.models import Activity, ActivityAttendance, counted_between
 from backend.core.extensions import db
 from backend.core.errors import ValidationFailed
 from backend.core.timeutil import LOCAL_TZ, local_today
@@ -342,8 +342,7 @@ def _activities(records, ids, period: Period) -> None:
             sa.select(ActivityAttendance.deputy_id, Activity.origin, ActivityAttendance.status,
                       sa.func.count())
             .join(Activity, Activity.id == ActivityAttendance.activity_id)
-            .where(Activity.status.in_(COUNTED_STATUSES), Activity.starts_at >= start,
-                   Activity.starts_at < end, ActivityAttendance.deputy_id.in_(ids))
+            .where(counted_between(start, end), ActivityAttendance.deputy_id.in_(ids))
             .group_by(ActivityAttendance.deputy_id, Activity.origin, ActivityAttendance.status)):
         r = records[deputy_id]
         r.invited += n

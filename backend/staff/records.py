@@ -13,7 +13,7 @@ from backend.core.downloads import attachment
 from backend.core.errors import Forbidden, NotFound
 from backend.core.extensions import db
 from backend.core.loading import load_for
-from backend.core.timeutil import format_local, local, local_today, utcnow
+from backend.core.timeutil import format_local, local_today, utcnow
 from backend.org.models import Deputy, Station, Term
 from backend.records import display, policy
 from backend.records.dossier import Period, deputy_record, deputy_records
@@ -97,21 +97,11 @@ class ActivityLine:
 
 
 def _activity_lines(deputy_id: int, period: Period) -> list[ActivityLine]:
-    """The activities behind the record's 代表活动 counts, one line each: kind, title, the
-    deputy's part; for a 议事 also its topic and what was agreed (the residents' names stay on
-    the activity's own page)."""
-    lines = []
-    for activity, attendance in counted_activities(deputy_id, *period.bounds()):
-        day = local(activity.starts_at).date()
-        when = f"{day.month}月{day.day}日" if period.year else f"{day.year}年{day.month}月{day.day}日"
-        part = "本人报备，已确认" if activity.origin == "reported" else attendance.status_label
-        if attendance.status == "excused" and attendance.reason:
-            part += f"（{attendance.reason}）"
-        text = f"{activity.kind_label} · {activity.title} · {part}"
-        if activity.is_deliberation:
-            text += f"；议题：{activity.topic or '未填写'}；议定事项：{activity.agreed or '未填写'}"
-        lines.append(ActivityLine(when, text, activity.id, can_view_activity(current_user, activity)))
-    return lines
+    """The activities behind the record's 代表活动 counts, worded by records.display, each
+    linked only for a viewer who may open it."""
+    return [ActivityLine(*display.activity_line(activity, attendance, with_year=not period.year),
+                         activity.id, can_view_activity(current_user, activity))
+            for activity, attendance in counted_activities(deputy_id, *period.bounds())]
 
 
 def _deputy_year(deputy_id: int):

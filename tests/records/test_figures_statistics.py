@@ -49,5 +49,8 @@ def test_engine_options_given_by_the_deployment_are_kept():
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
     assert options["pool_size"] == 3
     assert options["connect_args"]["options"] == "-c work_mem=8MB -c jit=off"
+    chosen = create_app("testing", SQLALCHEMY_DATABASE_URI="postgresql://u@h/d",
+                        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"options": "-c jit=on"}})
+    assert chosen.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"] == "-c jit=on"
     sqlite = create_app("testing", SQLALCHEMY_DATABASE_URI="sqlite://")
     assert "connect_args" not in sqlite.config["SQLALCHEMY_ENGINE_OPTIONS"]
