@@ -53,29 +53,37 @@ def loaded_messages(app, where: str = "") -> int:
             f"SELECT count(*) FROM messages {'WHERE ' + where if where else ''}")).scalar()
 
 
-def load(app, n_messages: int) -> None:
+def fresh_district(stations: int, deputies_per_station: int):
+    """Rebuilds the schema (inside an app context) and adds `stations` stations, each with its
+    own `deputies_per_station` deputies; returns the session's connection for the bulk loads."""
     from flask_migrate import downgrade, upgrade
 
     from backend.core.extensions import db
+    downgrade(revision="base")
+    upgrade()
+    conn = db.session.connection()
+    conn.execute(sa.text(
+        "INSERT INTO stations (name, kind, address, heads, opening_hours, phone, is_active,"
+        " created_at, ack_workdays, answer_workdays)"
+        " SELECT '第' || g || '联络站', 'station', '', '[]', '', '', true, now(), 2, 15"
+        " FROM generate_series(1, :n) g"), {"n": stations})
+    conn.execute(sa.text(
+        "INSERT INTO deputies (name, level, constituency, occupation, expertise, intro,"
+        " is_active, created_at, updated_at)"
+        " SELECT '代表' || g, 'county', '', '', '', '', true, now(), now()"
+        " FROM generate_series(1, :n) g"), {"n": stations * deputies_per_station})
+    conn.execute(sa.text(
+        "INSERT INTO deputy_stations (deputy_id, station_id)"
+        " SELECT id, (id - 1) / :per + 1 FROM deputies"), {"per": deputies_per_station})
+    return conn
+
+
+def load(app, n_messages: int) -> None:
+    from backend.core.extensions import db
     from backend.accounts.operations import create_staff
     with app.app_context():
-        downgrade(revision="base")
-        upgrade()
-        conn = db.session.connection()
         t0 = time.perf_counter()
-        conn.execute(sa.text(
-            "INSERT INTO stations (name, kind, address, heads, opening_hours, phone, is_active,"
-            " created_at, ack_workdays, answer_workdays)"
-            " SELECT '第' || g || '联络站', 'station', '', '[]', '', '', true, now(), 2, 15"
-            " FROM generate_series(1, :n) g"), {"n": STATIONS})
-        conn.execute(sa.text(
-            "INSERT INTO deputies (name, level, constituency, occupation, expertise, intro,"
-            " is_active, created_at, updated_at)"
-            " SELECT '代表' || g, 'county', '', '', '', '', true, now(), now()"
-            " FROM generate_series(1, :n) g"), {"n": STATIONS * DEPUTIES_PER_STATION})
-        conn.execute(sa.text(
-            "INSERT INTO deputy_stations (deputy_id, station_id)"
-            " SELECT id, (id - 1) / :per + 1 FROM deputies"), {"per": DEPUTIES_PER_STATION})
+        conn = fresh_district(STATIONS, DEPUTIES_PER_STATION)
         # Status mix of a two-year archive: mostly closed, ~15 % still in hand.
         conn.execute(sa.text("""
             INSERT INTO messages (channel, station_id, deputy_id, assigned_deputy_id, status,

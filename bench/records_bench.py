@@ -23,32 +23,17 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.queue_bench import fresh_district  # noqa: E402
+
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/wt_records"
 STATIONS, PER_STATION = 25, 20
 
 
 def load(app, n: int) -> None:
-    from flask_migrate import downgrade, upgrade
-
     from backend.core.extensions import db
     with app.app_context():
-        downgrade(revision="base")
-        upgrade()
-        conn = db.session.connection()
         t0 = time.perf_counter()
-        conn.execute(sa.text(
-            "INSERT INTO stations (name, kind, address, heads, opening_hours, phone, is_active,"
-            " created_at, ack_workdays, answer_workdays)"
-            " SELECT '第' || g || '联络站', 'station', '', '[]', '', '', true, now(), 2, 15"
-            " FROM generate_series(1, :n) g"), {"n": STATIONS})
-        conn.execute(sa.text(
-            "INSERT INTO deputies (name, level, constituency, occupation, expertise, intro,"
-            " is_active, created_at, updated_at)"
-            " SELECT '代表' || g, 'county', '', '', '', '', true, now(), now()"
-            " FROM generate_series(1, :n) g"), {"n": STATIONS * PER_STATION})
-        conn.execute(sa.text(
-            "INSERT INTO deputy_stations (deputy_id, station_id)"
-            " SELECT id, (id - 1) / :per + 1 FROM deputies"), {"per": PER_STATION})
+        conn = fresh_district(STATIONS, PER_STATION)
         conn.execute(sa.text("""
             INSERT INTO messages (channel, station_id, deputy_id, assigned_deputy_id, status,
                 category, body, place, phone_last4, phone_prefix, may_publish, hold_reason,
