@@ -73,16 +73,17 @@ def liaison_activity_record(activity_id: int, data):
 
 @bp.post("/liaison/activities/<int:activity_id>/items")
 @liaison_required
-@endpoint(body=ItemIn, out=OrganisedActivityOut, status=201, commit=True, errors={
+@endpoint(body=ItemIn, out=OrganisedActivityOut, status=201, replay=True, commit=True, errors={
     "409": "还没有保存活动记录（activity_not_held）"})
 def liaison_activity_item(activity_id: int, data):
-    """登记群众在活动上反映的问题（保存活动记录之后）
+    """登记群众在活动上反映的问题（保存活动记录之后）；同一个 idempotency_key 重试时返回第一次的结果（200）
 
     群众同意的，可以再转为留言；不同意的只记在活动上，也不登记手机号。群众姓名和手机号只保存、不返回。
-    返回活动，新登记的问题在 items 的最后。"""
+    返回活动，新登记的问题在 items 的最后。同一个 idempotency_key 用于另一个问题时返回 422
+    （idempotency_conflict）。"""
     activity = _load(activity_id)
-    matters.add_item(activity, actor=current_staff(), **data)
-    return activity
+    _, created = matters.add_item_once(activity, actor=current_staff(), **data)
+    return activity, 201 if created else 200
 
 
 @bp.post("/liaison/activities/<int:activity_id>/items/<int:item_id>/message")

@@ -93,6 +93,8 @@ class ItemIn(In):
     resident_consent = fields.Bool(required=True, load_only=True, error_messages={
         "required": "请选择群众是否同意将此事转为留言"}, metadata={
         "description": "群众是否同意将此事转为留言，由联络站跟踪办理；不同意的只记在活动上"})
+    idempotency_key = text_field(required=True, max_length=64, load_only=True, metadata={
+        "description": "每登记一个新问题生成一个（8–64位），网络重试时原样再发"})
 
 
 # ---- output ----

@@ -5,6 +5,7 @@ consent into a message in the station's queue. The rules are backend/activities'
 reachable, refused to whoever may not (changing nothing), bad input is a field error in Chinese,
 and no answer carries a resident's name or phone."""
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -22,6 +23,10 @@ CHINESE = ("\u4e00", "\u9fff")
 DETAILS = {"topic": "加装电梯费用分摊", "resident_count": 18, "resident_names": "张阿姨、李师傅",
            "agreed": "一楼不分摊，其余按楼层分摊"}
 MATTER = "三号楼的电梯井占了自行车棚，放车没地方"
+
+
+def _key() -> str:
+    return uuid.uuid4().hex
 
 
 def _chinese(text: str) -> bool:
@@ -208,6 +213,8 @@ def test_bad_input_is_a_chinese_field_error_and_changes_nothing(api, db, world, 
     stranger = make_deputy(stations=[world.station])
     names = {"{stranger}": stranger.id, "{absent}": world.deputy_b.id}
     body = {k: names.get(v, v) if isinstance(v, str) else v for k, v in body.items()}
+    if path == "items":
+        body["idempotency_key"] = _key()
     db.session.commit()
     before = _footprint(db, act)
     resp = api.post(f"/liaison/activities/{act.id}/{path}", world.tokens["liaison"], json=body)
@@ -229,7 +236,8 @@ def test_whoever_does_not_organise_it_is_refused_and_nothing_changes(api, db, wo
         (planned, "present", {"deputy_id": world.deputy.id}),
         (planned, "record", {"summary": "走访了十户居民"}),
         (act, "record", {"summary": "改写别人的活动记录"}),
-        (act, "items", {"summary": MATTER, "resident_consent": True}),
+        (act, "items", {"summary": MATTER, "resident_consent": True,
+                        "idempotency_key": _key()}),
         (act, f"items/{item.id}/message", None),
     ]
     for target, path, body in calls:
@@ -262,7 +270,7 @@ def test_a_matter_is_listed_only_once_the_record_is_saved(api, db, world):
     db.session.commit()
     before = _footprint(db, act)
     resp = api.post(f"/liaison/activities/{act.id}/items", world.tokens["liaison"],
-                    json={"summary": MATTER, "resident_consent": True})
+                    json={"summary": MATTER, "resident_consent": True, "idempotency_key": _key()})
     assert resp.status_code == 409 and resp.json["code"] == "activity_not_held"
     assert _footprint(db, act) == before
 
@@ -272,7 +280,8 @@ def test_a_matter_without_consent_stays_on_the_activity(api, db, world):
     db.session.commit()
     messages = _count(db, Message)
     resp = api.post(f"/liaison/activities/{act.id}/items", world.tokens["liaison"],
-                    json={"summary": MATTER, "resident_name": "王大姐", "resident_consent": False})
+                    json={"summary": MATTER, "resident_name": "王大姐", "resident_consent": False,
+                          "idempotency_key": _key()})
     assert resp.status_code == 201, resp.json
     [item] = resp.json["items"]
     assert (item["summary"], item["resident_consent"], item["named"], item["actions"],
@@ -291,7 +300,7 @@ def test_a_matter_with_consent_becomes_a_message_in_the_stations_queue(api, db, 
     db.session.commit()
     resp = api.post(f"/liaison/activities/{act.id}/items", world.tokens["liaison"], json={
         "summary": MATTER, "resident_name": "王大姐", "phone": "13900139000",
-        "deputy_id": world.deputy.id, "resident_consent": True})
+        "deputy_id": world.deputy.id, "resident_consent": True, "idempotency_key": _key()})
     assert resp.status_code == 201, resp.json
     [item] = resp.json["items"]
     assert (item["deputy_id"], item["deputy_name"], item["phone_recorded"], item["actions"]) == (
@@ -313,3 +322,126 @@ def test_a_matter_with_consent_becomes_a_message_in_the_stations_queue(api, db, 
     again = api.post(url, world.tokens["liaison"])
     assert again.status_code == 200 and again.json["items"][0]["message_id"] == message.id
     assert _count(db, Message) == messages
+
+
+# ---- a matter sent again on a bad network is recorded once ----
+
+def _items_and_audits(db):
+    return (_count(db, ActivityItem), db.session.scalar(
+        sa.select(sa.func.count()).select_from(AuditEvent)
+        .where(AuditEvent.action == "activity_item.create")))
+
+
+def test_a_retry_with_the_same_key_returns_the_first_result_and_records_nothing(api, db, world):
+    act = _held(world)
+    db.session.commit()
+    body = {"summary": MATTER, "phone": "13900139000", "deputy_id": world.deputy.id,
+            "resident_consent": True, "idempotency_key": _key()}
+    url = f"/liaison/activities/{act.id}/items"
+    first = api.post(url, world.tokens["liaison"], json=body)
+    assert first.status_code == 201, first.json
+    counts = _items_and_audits(db)
+    assert counts == (1, 1)
+    # the answer was lost: the phone sends it again, the key and the spaces as they were
+    again = api.post(url, world.tokens["liaison"], json={**body, "summary": f" {MATTER} "})
+    assert again.status_code == 200, again.json
+    assert again.json == first.json
+    assert _items_and_audits(db) == counts
+    # even once the matter went on to the queue, a late retry gets the same item back
+    item_id = first.json["items"][0]["id"]
+    assert api.post(f"{url}/{item_id}/message", world.tokens["liaison"]).status_code == 200
+    late = api.post(url, world.tokens["liaison"], json=body)
+    assert late.status_code == 200 and [i["id"] for i in late.json["items"]] == [item_id]
+    assert _items_and_audits(db) == counts
+
+
+@pytest.mark.parametrize("change", [
+    {"summary": "另一件事：小区门口的路灯坏了一个多月"},
+    {"resident_consent": False, "phone": ""},
+    {"deputy_id": None},
+    {"resident_name": "王大姐"},
+    {"phone": "13900139001"},
+    {"activity": "other"},
+])
+def test_a_key_used_for_another_matter_is_refused_and_changes_nothing(api, db, world, change):
+    act, other = _held(world), _held(world)
+    db.session.commit()
+    body = {"summary": MATTER, "phone": "13900139000", "deputy_id": world.deputy.id,
+            "resident_consent": True, "idempotency_key": _key()}
+    first = api.post(f"/liaison/activities/{act.id}/items", world.tokens["liaison"], json=body)
+    assert first.status_code == 201, first.json
+    change = dict(change)
+    target = other if change.pop("activity", None) else act
+    before = _footprint(db, act), _footprint(db, other)
+    resp = api.post(f"/liaison/activities/{target.id}/items", world.tokens["liaison"],
+                    json={**body, **change})
+    assert resp.status_code == 422, resp.json
+    assert resp.json["code"] == "idempotency_conflict" and _chinese(resp.json["message"])
+    assert (_footprint(db, act), _footprint(db, other)) == before
+
+
+@pytest.mark.parametrize("key, code, field", [
+    (None, "validation_failed", "idempotency_key"),
+    ("", "validation_failed", "idempotency_key"),
+    ("k" * 65, "validation_failed", "idempotency_key"),
+    ("short", "idempotency_key_invalid", None),
+])
+def test_a_matter_without_a_usable_key_is_refused(api, db, world, key, code, field):
+    act = _held(world)
+    db.session.commit()
+    body = {"summary": MATTER, "resident_consent": True}
+    if key is not None:
+        body["idempotency_key"] = key
+    before = _footprint(db, act)
+    resp = api.post(f"/liaison/activities/{act.id}/items", world.tokens["liaison"], json=body)
+    assert resp.status_code == 422 and resp.json["code"] == code, resp.json
+    assert _chinese(resp.json["message"])
+    if field:
+        assert _chinese(resp.json["errors"][field][0])
+    assert _footprint(db, act) == before
+
+
+def test_a_request_that_loses_the_race_for_its_key_answers_with_the_winners_item(
+        api, db, world, monkeypatch):
+    """The other request with the same key committed between our look-up and our insert: the
+    unique column refuses ours, and we answer with theirs (on either database)."""
+    from backend.core import idempotency
+    act = _held(world)
+    key = _key()
+    winner = matters.add_item_once(act, actor=world.liaison, idempotency_key=key,
+                                   summary=MATTER, resident_consent=True)[0]
+    db.session.commit()
+    looked_up = idempotency.made_with
+    calls = []
+
+    def not_yet_there(model, k):  # the first look-up ran before the winner committed
+        calls.append(k)
+        return None if len(calls) == 1 else looked_up(model, k)
+
+    monkeypatch.setattr(idempotency, "made_with", not_yet_there)
+    resp = api.post(f"/liaison/activities/{act.id}/items", world.tokens["liaison"],
+                    json={"summary": MATTER, "resident_consent": True, "idempotency_key": key})
+    assert resp.status_code == 200, resp.json
+    assert len(calls) == 2 and [i["id"] for i in resp.json["items"]] == [winner.id]
+    assert _items_and_audits(db) == (1, 1)
+
+
+def test_two_requests_racing_with_one_key_record_one_matter(app, db, postgres_only, world):
+    from tests.conftest import at_once
+    act = _held(world)
+    act_id, liaison_id, key = act.id, world.liaison.id, _key()
+    db.session.commit()
+
+    def send():
+        from backend.accounts.models import StaffUser
+        from backend.core.extensions import db as tdb
+        item, created = matters.add_item_once(
+            tdb.session.get(Activity, act_id), actor=tdb.session.get(StaffUser, liaison_id),
+            idempotency_key=key, summary=MATTER, resident_consent=True)
+        return item.id, created
+
+    outcomes = at_once(app, send, send, send)
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert len({item_id for item_id, _ in outcomes}) == 1
+    assert sorted(created for _, created in outcomes) == [False, False, True]
+    assert _items_and_audits(db) == (1, 1)
