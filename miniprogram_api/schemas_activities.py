@@ -19,7 +19,7 @@ from backend.messages.operations import BODY_MAX
 from backend.privacy.consent import phone_consent
 from config import BaseConfig
 from miniprogram_api.auth import current_staff
-from miniprogram_api.schemas import In, LocalDateTime, RowId, text_field
+from miniprogram_api.schemas import In, LocalDateTime, RowId, keyset_cursor, text_field
 
 _TIME = {"invalid": "时间格式应为 09:00"}
 
@@ -77,6 +77,10 @@ class RecordIn(In):
                                  "小程序不会返回。不传或传 null：保留已登记的姓名；传空字符串：清除"})
     agreed = text_field(max_length=AGREED_MAX, load_only=True, metadata={
         "description": "议定事项（议事类必填）；没有议定的，写明“未形成议定事项”及原因"})
+
+
+class OrganisedActivitiesQuery(In):
+    cursor = keyset_cursor()
 
 
 class ItemIn(In):
@@ -243,7 +247,12 @@ class OrganisedActivityOut(OrganisedActivitySummaryOut):
 
 
 class OrganisedActivityListOut(Schema):
-    upcoming = fields.List(fields.Nested(OrganisedActivitySummaryOut), dump_only=True,
-                           metadata={"description": "本站待举行的活动（还可以签到的），最近的在前"})
+    """One page of the organiser's list: all the activities ahead first, then the others; a
+    page has at most 20 in all, the end of upcoming and the start of recent when it spans both."""
+    upcoming = fields.List(fields.Nested(OrganisedActivitySummaryOut), dump_only=True, metadata={
+        "description": "本站待举行的活动（还可以签到的），最近的在前；接在上一页的 upcoming 后面"})
     recent = fields.List(fields.Nested(OrganisedActivitySummaryOut), dump_only=True, metadata={
-        "description": "本站其他活动（已举行、已取消、代表报备的），新的在前，最多 30 项"})
+        "description": "本站其他活动（已举行、已取消、代表报备的），新的在前；待举行的列完之后才有，"
+                       "接在上一页的 recent 后面"})
+    next_cursor = fields.Str(allow_none=True, dump_only=True,
+                             metadata={"description": "下一页的 cursor；没有更多时为 null"})

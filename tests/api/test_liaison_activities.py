@@ -445,3 +445,113 @@ def test_two_requests_racing_with_one_key_record_one_matter(app, db, postgres_on
     assert len({item_id for item_id, _ in outcomes}) == 1
     assert sorted(created for _, created in outcomes) == [False, False, True]
     assert _items_and_audits(db) == (1, 1)
+
+
+# ---- the organiser's list, page by page ----
+
+def _rows(db, station, starts, status="held"):
+    """Activities of `station` starting at each of `starts` (in hours from now), as rows: the
+    list reads only their times and states."""
+    now = utcnow()
+    acts = [Activity(origin="organised", status=status, station_id=station.id, kind="visit",
+                     title=f"走访{n}", place="社区", starts_at=now + timedelta(hours=h),
+                     ends_at=now + timedelta(hours=h + 1), checkin_code="123456")
+            for n, h in enumerate(starts)]
+    db.session.add_all(acts)
+    db.session.flush()
+    return acts
+
+
+def _walk(page_of):
+    """Every page from the first, following next_cursor: [(upcoming ids, recent ids), ...]."""
+    pages, cursor = [], None
+    while True:
+        page = page_of(cursor)
+        pages.append(page)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return pages
+        assert len(pages) < 50, "the cursor never ends"
+
+
+def test_the_list_comes_in_pages_of_twenty_in_one_stable_order(api, db, world):
+    from backend.core.paging import PAGE_SIZE
+    # ahead (some at the same moment, so the id breaks the tie), then past ones and a cancel
+    ahead = _rows(db, world.station, [5, 3, 3, 40, 3], status="planned")
+    past = (_rows(db, world.station, [-h // 2 - 4 for h in range(38)])
+            + _rows(db, world.station, [-30], status="cancelled"))
+    _rows(db, world.station_b, [2, -2])  # another station's: never listed
+    db.session.commit()
+    order = ([a.id for a in sorted(ahead, key=lambda a: (a.starts_at, a.id))]
+             + [a.id for a in sorted(past, key=lambda a: (a.starts_at, a.id), reverse=True)])
+
+    def page_of(cursor):
+        resp = api.get("/liaison/activities" + (f"?cursor={cursor}" if cursor else ""),
+                       world.tokens["liaison"])
+        assert resp.status_code == 200, resp.json
+        return resp.json
+
+    pages = _walk(page_of)
+    sizes = [(len(p["upcoming"]), len(p["recent"])) for p in pages]
+    assert sizes == [(5, 15), (0, 20), (0, 4)]
+    assert PAGE_SIZE == 20
+    listed = [a["id"] for p in pages for a in p["upcoming"] + p["recent"]]
+    assert listed == order
+    # an activity added meanwhile does not shift the pages after it
+    first = page_of(None)
+    _rows(db, world.station, [-4.5, 6], status="held")
+    db.session.commit()
+    second = page_of(first["next_cursor"])
+    assert [a["id"] for a in second["recent"]] == order[20:40]
+
+
+@pytest.mark.parametrize("ahead, past, limit", [
+    (0, 0, 3), (2, 0, 3), (3, 0, 3), (3, 2, 3), (4, 2, 3), (1, 2, 3), (0, 7, 3), (6, 6, 3),
+    (2, 4, 3), (5, 1, 2),
+])
+def test_page_edges_fall_anywhere_and_lose_nothing(db, world, ahead, past, limit):
+    from backend.activities.queries import organiser_page
+    # every other one shares its time with the next: ties sit on the page edges too
+    ahead_rows = _rows(db, world.station, [1 + n // 2 for n in range(ahead)], status="planned")
+    past_rows = _rows(db, world.station, [-5 - n // 2 for n in range(past)])
+    db.session.commit()
+    order = ([a.id for a in sorted(ahead_rows, key=lambda a: (a.starts_at, a.id))]
+             + [a.id for a in sorted(past_rows, key=lambda a: (a.starts_at, a.id), reverse=True)])
+
+    def page_of(cursor):
+        page = organiser_page(world.liaison, utcnow(), cursor=cursor, limit=limit)
+        return {"upcoming": [a.id for a in page.upcoming], "recent": [a.id for a in page.recent],
+                "next_cursor": page.next_cursor}
+
+    pages = _walk(page_of)
+    assert [i for p in pages for i in p["upcoming"] + p["recent"]] == order
+    assert all(len(p["upcoming"]) + len(p["recent"]) == limit for p in pages[:-1])
+    assert 0 < len(pages[-1]["upcoming"]) + len(pages[-1]["recent"]) <= limit or not order
+
+
+def _forged(text: str) -> str:
+    import base64
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("cursor, code", [
+    ("!!!", "validation_failed"),
+    ("a" * 101, "validation_failed"),
+    ("not-a-cursor", "cursor_invalid"),
+    (_forged("2026-12-03T08:00:00+00:00|12"), "cursor_invalid"),  # the queue's: no part named
+    (_forged("later|2026-12-03T08:00:00+00:00|12"), "cursor_invalid"),
+    (_forged("recent|2026-12-03T08:00:00|12"), "cursor_invalid"),  # no time zone
+    (_forged("recent|2026-12-03T08:00:00+00:00|2147483648"), "cursor_invalid"),
+    (_forged("recent|2026-12-03T08:00:00+00:00|0"), "cursor_invalid"),
+    (_forged("recent|yesterday|12"), "cursor_invalid"),
+    (_forged("recent|upcoming|2026-12-03T08:00:00+00:00|12"), "cursor_invalid"),
+])
+def test_a_bad_cursor_is_a_chinese_error_with_a_stable_code(api, db, world, cursor, code):
+    _rows(db, world.station, [-2, 3])
+    resp = api.get(f"/liaison/activities?cursor={cursor}", world.tokens["liaison"])
+    assert resp.status_code == 422 and resp.json["code"] == code, resp.json
+    assert _chinese(resp.json["message"])
+    if code == "validation_failed":
+        assert resp.json["errors"]["cursor"] == ["翻页参数无效，请回到第一页"]
+    else:
+        assert resp.json["message"] == "翻页参数无效，请回到第一页"
