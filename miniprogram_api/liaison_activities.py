@@ -1,9 +1,10 @@
 """Liaison mode: the activities of my stations, for an organiser at the activity with only their
 phone. The list; one activity (the page an organiser's activity notice opens:
 pages/liaison/activity?id=) with every deputy's answer and, while it is of use, the check-in code
-to show; ticking a deputy present; the record afterwards (with a 议事's details); the matters
-residents raised there and turning one into a message; confirming or rejecting a deputy's report
-of their own activity. The rules are backend/activities'."""
+to show; inviting more deputies or cancelling it while it is planned; ticking a deputy present;
+the record afterwards (with a 议事's details); the matters residents raised there and turning
+one into a message; confirming or rejecting a deputy's report of their own activity. The rules
+are backend/activities'."""
 from backend.activities import matters
 from backend.activities import operations as ops
 from backend.activities import policy
@@ -16,8 +17,8 @@ from miniprogram_api import bp
 from miniprogram_api.auth import current_staff, liaison_required
 from miniprogram_api.endpoint import endpoint
 from miniprogram_api.schemas_activities import (
-    ItemIn, OrganisedActivitiesQuery, OrganisedActivityListOut, OrganisedActivityOut, PresentIn,
-    RecordIn,
+    CancelIn, InviteIn, ItemIn, OrganisedActivitiesQuery, OrganisedActivityListOut,
+    OrganisedActivityOut, PresentIn, RecordIn,
 )
 from miniprogram_api.schemas_staff import ReasonIn
 
@@ -104,6 +105,28 @@ def liaison_activity_item_message(activity_id: int, item_id: int):
         raise NotFound("没有找到这条群众反映的问题", code="activity_item_not_found")
     matters.item_to_message(item, actor=current_staff())
     return activity
+
+
+@bp.post("/liaison/activities/<int:activity_id>/invite")
+@liaison_required
+@endpoint(body=InviteIn, out=OrganisedActivityOut, commit=True, errors={
+    "409": "活动已结束或已取消（invalid_state）"})
+def liaison_activity_invite(activity_id: int, data):
+    """再邀请代表参加待举行的活动；被邀请的代表会收到通知，请他们回复参加或请假
+
+    只能邀请本站在任的代表（活动的 invitable）；已经邀请过的不重复邀请，都邀请过了返回 422（deputy_ids）。"""
+    activity = _load(activity_id)
+    ops.invite_deputies(activity, actor=current_staff(), deputy_ids=data["deputy_ids"])
+    return activity
+
+
+@bp.post("/liaison/activities/<int:activity_id>/cancel")
+@liaison_required
+@endpoint(body=CancelIn, out=OrganisedActivityOut, commit=True, errors={
+    "409": "只有待举行的活动可以取消（invalid_state）"})
+def liaison_activity_cancel(activity_id: int, data):
+    """取消待举行的活动（须写原因）；受邀代表（已请假的除外）会收到通知，看到原因"""
+    return ops.cancel_activity(_load(activity_id), actor=current_staff(), reason=data["reason"])
 
 
 @bp.post("/liaison/activities/<int:activity_id>/confirm")

@@ -11,7 +11,7 @@ from backend.activities.models import ACTIVITY_KIND_LABELS, ACTIVITY_KINDS
 from backend.activities.operations import (
     AGREED_MAX, ANSWERS, NAMES_MAX, REASON_MAX, RESIDENTS_MAX, SUMMARY_MAX, TITLE_MAX, TOPIC_MAX,
 )
-from backend.activities.queries import deputy_actions, organiser_actions
+from backend.activities.queries import deputy_actions, organiser_actions, still_invitable
 from backend.core.extensions import db
 from backend.core.timeutil import utcnow
 from backend.messages.models import Message
@@ -79,6 +79,18 @@ class RecordIn(In):
         "description": "议定事项（议事类必填）；没有议定的，写明“未形成议定事项”及原因"})
 
 
+class CancelIn(In):
+    reason = text_field(required=True, max_length=REASON_MAX, load_only=True, metadata={
+        "description": "取消原因，受邀代表会在通知里看到"})
+
+
+class InviteIn(In):
+    deputy_ids = fields.List(
+        RowId(), required=True, load_only=True,
+        validate=validate.Length(min=1, max=200, error="请选择 1 到 200 位要邀请的代表"),
+        metadata={"description": "要邀请的代表（活动的 invitable 里的 id）；已经邀请过的不重复邀请"})
+
+
 class OrganisedActivitiesQuery(In):
     cursor = keyset_cursor()
 
@@ -133,7 +145,8 @@ class ActivityOut(Schema):
     actions = fields.List(fields.Str(), dump_only=True, metadata={
         "description": "现在可以做的：answer（回复参加或请假）、check_in（输入签到码签到）；"
                        "联络员：confirm、reject（处理代表的报备）、mark_present（为代表签到）、"
-                       "record（填写或修改活动记录）、add_item（登记群众反映的问题）"})
+                       "record（填写或修改活动记录）、add_item（登记群众反映的问题）、"
+                       "invite（再邀请代表）、cancel（取消活动）"})
 
     @pre_dump
     def _mine(self, activity, **kwargs):
@@ -208,6 +221,11 @@ class ItemOut(Schema):
         return message.tracking_no if message else None
 
 
+class DeputyChoiceOut(Schema):
+    id = fields.Int(dump_only=True)
+    name = fields.Str(dump_only=True)
+
+
 class OrganisedDeliberationOut(DeliberationOut):
     resident_names_recorded = fields.Function(
         lambda activity: bool(activity.resident_names), dump_only=True,
@@ -241,6 +259,15 @@ class OrganisedActivityOut(OrganisedActivitySummaryOut):
                                          "其他时候为 null"})
     items = fields.List(fields.Nested(ItemOut), dump_only=True,
                         metadata={"description": "群众反映的问题（保存活动记录后登记）"})
+    invitable = fields.List(fields.Nested(DeputyChoiceOut), attribute="invitable_deputies",
+                            dump_only=True, metadata={
+        "description": "还可以邀请的代表（本站在任、尚未邀请的）；活动待举行时才有，其他时候为空"})
+
+    @pre_dump
+    def _invitable(self, activity, **kwargs):
+        activity.invitable_deputies = (still_invitable(activity)
+                                       if policy.can_manage(current_staff(), activity) else [])
+        return activity
 
     def _code(self, activity):
         return activity.checkin_code if policy.can_see_code(current_staff(), activity) else None

@@ -7,9 +7,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from backend.activities.models import Activity, ActivityAttendance, counted_between
-from backend.activities.operations import CHECKIN_EARLY, CHECKIN_LATE
+from backend.activities.operations import CHECKIN_EARLY, CHECKIN_LATE, invitable_deputies
 from backend.core.extensions import db
 from backend.core.paging import PAGE_SIZE, decode_cursor, encode_cursor
+from backend.org.models import Deputy
 
 SECTIONS = ("upcoming", "recent")  # the organiser's list, in this order
 
@@ -120,7 +121,18 @@ def organiser_actions(activity: Activity, now: datetime) -> list[str]:
         actions.append("record")
     if activity.status == "held":
         actions.append("add_item")
+    if activity.status == "planned":
+        actions += ["invite", "cancel"]
     return actions
+
+
+def still_invitable(activity: Activity) -> list[Deputy]:
+    """Whom the organiser may still invite (invite_deputies' rule): the deputies it could have
+    invited and has not, while it is planned."""
+    if activity.status != "planned":
+        return []
+    return [d for d in invitable_deputies(activity.station_id)
+            if activity.attendance_of(d.id) is None]
 
 
 def counted_activities(deputy_id: int, start: datetime, end: datetime

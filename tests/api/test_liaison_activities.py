@@ -17,6 +17,7 @@ from backend.activities.models import Activity, ActivityAttendance, ActivityItem
 from backend.core.audit_model import AuditEvent
 from backend.core.timeutil import local, utcnow
 from backend.messages.models import Message
+from backend.notifications.models import Notification
 from backend.records.dossier import deputy_record
 
 CHINESE = ("\u4e00", "\u9fff")
@@ -66,9 +67,10 @@ def _footprint(db, act):
     the messages and the audit log."""
     db.session.expire_all()
     act = db.session.get(Activity, act.id)
-    return (act.status, act.summary, act.topic, act.resident_names,
+    return (act.status, act.status_note, act.summary, act.topic, act.resident_names,
             sorted((a.deputy_id, a.status) for a in act.attendances),
-            _count(db, ActivityItem), _count(db, Message), _count(db, AuditEvent))
+            _count(db, ActivityItem), _count(db, Message), _count(db, AuditEvent),
+            _count(db, Notification))
 
 
 def test_the_list_shows_my_stations_activities(api, db, world):
@@ -85,7 +87,8 @@ def test_the_list_shows_my_stations_activities(api, db, world):
     body = resp.json
     assert [a["id"] for a in body["upcoming"]] == [ahead.id]
     assert [a["id"] for a in body["recent"]] == [past.id, report.id]
-    assert body["upcoming"][0]["actions"] == []  # more than an hour ahead: nothing to do yet
+    # more than an hour ahead: too early to tick anyone present; it may still grow or be called off
+    assert body["upcoming"][0]["actions"] == ["invite", "cancel"]
     assert body["recent"][0]["actions"] == ["record", "add_item"]
     assert body["recent"][1]["actions"] == ["confirm", "reject"]
     text = _text(resp)
@@ -101,7 +104,7 @@ def test_the_code_is_shown_only_to_the_organiser_while_it_is_of_use(api, db, wor
     db.session.commit()
     page = api.get(f"/liaison/activities/{act.id}", world.tokens["liaison"])
     assert page.status_code == 200 and page.json["checkin_code"] == act.checkin_code
-    assert page.json["actions"] == ["mark_present"]
+    assert page.json["actions"] == ["mark_present", "invite", "cancel"]
     for role, code in (("other_liaison", "activity_forbidden"), ("deputy", "liaison_only")):
         resp = api.get(f"/liaison/activities/{act.id}", world.tokens[role])
         assert resp.status_code == 403 and resp.json["code"] == code, resp.json
@@ -227,8 +230,10 @@ def test_bad_input_is_a_chinese_field_error_and_changes_nothing(api, db, world, 
 @pytest.mark.parametrize("role, code", [("other_liaison", "activity_forbidden"),
                                         ("deputy", "liaison_only"),
                                         ("owner", "liaison_only")])
-def test_whoever_does_not_organise_it_is_refused_and_nothing_changes(api, db, world, role, code):
+def test_whoever_does_not_organise_it_is_refused_and_nothing_changes(api, db, world, make_deputy,
+                                                                     role, code):
     act = _held(world)
+    stranger = make_deputy(stations=[world.station])  # invitable, but not by them
     item = matters.add_item(act, actor=world.liaison, summary=MATTER, resident_consent=True)
     planned = _activity(world)
     db.session.commit()
@@ -239,6 +244,8 @@ def test_whoever_does_not_organise_it_is_refused_and_nothing_changes(api, db, wo
         (act, "items", {"summary": MATTER, "resident_consent": True,
                         "idempotency_key": _key()}),
         (act, f"items/{item.id}/message", None),
+        (planned, "invite", {"deputy_ids": [stranger.id]}),
+        (planned, "cancel", {"reason": "场地临时有变"}),
     ]
     for target, path, body in calls:
         before = _footprint(db, target)
@@ -555,3 +562,181 @@ def test_a_bad_cursor_is_a_chinese_error_with_a_stable_code(api, db, world, curs
         assert resp.json["errors"]["cursor"] == ["翻页参数无效，请回到第一页"]
     else:
         assert resp.json["message"] == "翻页参数无效，请回到第一页"
+
+
+# ---- inviting more deputies, cancelling: the staff page's operations, from the phone ----
+
+def _notes(db, topic):
+    return sorted(db.session.execute(sa.select(Notification.recipient_kind, Notification.recipient_id)
+                                     .where(Notification.topic == topic)).all())
+
+
+def test_the_organiser_invites_more_deputies_who_are_told(api, db, world, make_deputy):
+    act = ops.create_activity(
+        actor=world.liaison, kind="visit", title="走访幸福社区", place="幸福社区居委会",
+        starts_at=utcnow() + timedelta(days=2), ends_at=utcnow() + timedelta(days=2, hours=2),
+        station_id=world.station.id, deputy_ids=[world.deputy.id])
+    retired = make_deputy(stations=[world.station], is_active=False)
+    make_deputy(stations=[world.station_b])  # another station's: not theirs to invite
+    ops.answer_invitation(act.attendance_of(world.deputy.id), actor=world.deputy_user,
+                          answer="accept")
+    db.session.commit()
+    url = f"/liaison/activities/{act.id}"
+    page = api.get(url, world.tokens["liaison"]).json
+    assert page["invitable"] == [{"id": world.deputy_b.id, "name": world.deputy_b.name}]
+    assert retired.id not in [d["id"] for d in page["invitable"]]
+    invited_before = _notes(db, "activity.invited")
+    # the one already invited is left as they were (their answer stands)
+    resp = api.post(f"{url}/invite", world.tokens["liaison"],
+                    json={"deputy_ids": [world.deputy_b.id, world.deputy.id]})
+    assert resp.status_code == 200, resp.json
+    answers = {a["deputy_id"]: a["status"] for a in resp.json["attendances"]}
+    assert answers == {world.deputy.id: "accepted", world.deputy_b.id: "invited"}
+    assert resp.json["invitable"] == []
+    assert _notes(db, "activity.invited") == sorted(
+        invited_before + [("deputy", world.deputy_b.id)])
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "activity.invite")) == 2  # at creation, and now
+    mine = api.get(f"/deputy/activities/{act.id}", world.tokens["other_deputy"])
+    assert mine.status_code == 200 and mine.json["my_status"] == "invited"
+
+
+@pytest.mark.parametrize("deputy_ids, field_words", [
+    (["{other_station}"], "只能邀请本站在任的代表"),
+    (["{retired}"], "只能邀请本站在任的代表"),
+    (["{deputy}"], "请选择要邀请的代表"),  # already invited: nobody new
+    ([], "请选择 1 到 200 位"),
+    ([2**31], "编号无效"),
+    ("{deputy}", "请以列表形式提交"),
+])
+def test_inviting_whom_the_rules_do_not_allow_is_a_field_error(api, db, world, make_deputy,
+                                                               deputy_ids, field_words):
+    act = _activity(world, starts_in=timedelta(hours=3))
+    names = {"{other_station}": make_deputy(stations=[world.station_b]).id,
+             "{retired}": make_deputy(stations=[world.station], is_active=False).id,
+             "{deputy}": world.deputy.id}
+    body = ([names.get(i, i) for i in deputy_ids] if isinstance(deputy_ids, list)
+            else names[deputy_ids])
+    db.session.commit()
+    before = _footprint(db, act)
+    resp = api.post(f"/liaison/activities/{act.id}/invite", world.tokens["liaison"],
+                    json={"deputy_ids": body})
+    assert resp.status_code == 422 and resp.json["code"] == "validation_failed", resp.json
+    assert field_words in str(resp.json["errors"]["deputy_ids"]), resp.json["errors"]
+    assert _footprint(db, act) == before
+
+
+def test_the_organiser_cancels_and_the_invited_hear_why(api, db, world):
+    act = _activity(world, starts_in=timedelta(hours=3))
+    ops.answer_invitation(act.attendance_of(world.deputy_b.id), actor=world.deputy_b_user,
+                          answer="excuse", reason="外出开会")
+    db.session.commit()
+    resp = api.post(f"/liaison/activities/{act.id}/cancel", world.tokens["liaison"],
+                    json={"reason": "  场地临时有变，改期另行通知  "})
+    assert resp.status_code == 200, resp.json
+    body = resp.json
+    assert (body["status"], body["status_note"], body["actions"], body["checkin_code"],
+            body["invitable"]) == ("cancelled", "场地临时有变，改期另行通知", [], None, [])
+    # the excused deputy is not disturbed again, as on the staff page
+    assert _notes(db, "activity.cancelled") == [("deputy", world.deputy.id)]
+    note = db.session.scalar(sa.select(Notification).where(
+        Notification.topic == "activity.cancelled"))
+    assert note.body == "场地临时有变，改期另行通知" and _chinese(note.title)
+    audit = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "activity.cancel"))
+    assert audit.actor_id == world.liaison.id
+    seen = api.get(f"/deputy/activities/{act.id}", world.tokens["deputy"]).json
+    assert (seen["status"], seen["status_note"]) == ("cancelled", "场地临时有变，改期另行通知")
+    # cancelled once: a second press, or an invitation, changes nothing
+    before = _footprint(db, act)
+    for path, body in (("cancel", {"reason": "再取消一次"}),
+                       ("invite", {"deputy_ids": [world.deputy.id]})):
+        again = api.post(f"/liaison/activities/{act.id}/{path}", world.tokens["liaison"], json=body)
+        assert again.status_code == 409 and again.json["code"] == "invalid_state", again.json
+        assert _chinese(again.json["message"])
+    assert _footprint(db, act) == before
+
+
+@pytest.mark.parametrize("body, words", [
+    ({}, "此项必填"),
+    ({"reason": "   "}, "此项不能为空"),
+    ({"reason": "改" * 201}, "不能超过 200 个字"),
+])
+def test_cancelling_needs_a_reason(api, db, world, body, words):
+    act = _activity(world, starts_in=timedelta(hours=3))
+    db.session.commit()
+    before = _footprint(db, act)
+    resp = api.post(f"/liaison/activities/{act.id}/cancel", world.tokens["liaison"], json=body)
+    assert resp.status_code == 422 and words in resp.json["errors"]["reason"][0], resp.json
+    assert _footprint(db, act) == before
+
+
+def test_a_held_activity_can_no_longer_be_cancelled_or_grow(api, db, world):
+    act = _held(world)
+    db.session.commit()
+    before = _footprint(db, act)
+    for path, body in (("cancel", {"reason": "场地临时有变"}),
+                       ("invite", {"deputy_ids": [world.deputy_b.id]})):
+        resp = api.post(f"/liaison/activities/{act.id}/{path}", world.tokens["liaison"], json=body)
+        assert resp.status_code == 409 and resp.json["code"] == "invalid_state", resp.json
+    assert _footprint(db, act) == before
+    assert api.get(f"/liaison/activities/{act.id}", world.tokens["liaison"]).json["invitable"] == []
+
+
+def test_two_organisers_inviting_one_deputy_at_once_invite_them_once(app, db, postgres_only, world):
+    from backend.accounts.models import StaffUser
+    from backend.core.errors import ValidationFailed
+    from tests.conftest import at_once
+    act = ops.create_activity(
+        actor=world.liaison, kind="visit", title="走访幸福社区", place="幸福社区居委会",
+        starts_at=utcnow() + timedelta(days=2), ends_at=utcnow() + timedelta(days=2, hours=2),
+        station_id=world.station.id, deputy_ids=[world.deputy.id])
+    act_id, liaison_id, deputy_b = act.id, world.liaison.id, world.deputy_b.id
+    db.session.commit()
+
+    def invite():
+        from backend.core.extensions import db as tdb
+        return ops.invite_deputies(tdb.session.get(Activity, act_id),
+                                   actor=tdb.session.get(StaffUser, liaison_id),
+                                   deputy_ids=[deputy_b])
+
+    outcomes = at_once(app, invite, invite)
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(errors) == 1 and isinstance(errors[0], ValidationFailed), outcomes
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ActivityAttendance).where(
+        ActivityAttendance.activity_id == act_id, ActivityAttendance.deputy_id == deputy_b)) == 1
+    assert _notes(db, "activity.invited").count(("deputy", deputy_b)) == 1
+
+
+def test_an_invitation_racing_the_cancel_is_told_of_it_or_refused(app, db, postgres_only, world):
+    from backend.accounts.models import StaffUser
+    from backend.core.errors import InvalidState
+    from tests.conftest import at_once
+    act = ops.create_activity(
+        actor=world.liaison, kind="visit", title="走访幸福社区", place="幸福社区居委会",
+        starts_at=utcnow() + timedelta(days=2), ends_at=utcnow() + timedelta(days=2, hours=2),
+        station_id=world.station.id, deputy_ids=[world.deputy.id])
+    act_id, liaison_id, extra = act.id, world.liaison.id, world.deputy_b.id
+    db.session.commit()
+
+    def loaded():
+        from backend.core.extensions import db as tdb
+        return tdb.session.get(Activity, act_id), tdb.session.get(StaffUser, liaison_id)
+
+    def invite():
+        act, liaison = loaded()
+        return ops.invite_deputies(act, actor=liaison, deputy_ids=[extra])
+
+    def cancel():
+        act, liaison = loaded()
+        return ops.cancel_activity(act, actor=liaison, reason="场地临时有变")
+
+    outcomes = at_once(app, invite, cancel)
+    assert not isinstance(outcomes[1], Exception), outcomes
+    db.session.expire_all()
+    invited = db.session.scalar(sa.select(ActivityAttendance).filter_by(
+        activity_id=act_id, deputy_id=extra))
+    if isinstance(outcomes[0], InvalidState):
+        assert invited is None  # cancelled first: nobody invited to a cancelled activity
+    else:
+        assert not isinstance(outcomes[0], Exception), outcomes
+        assert ("deputy", extra) in _notes(db, "activity.cancelled")  # invited, then told
