@@ -1,11 +1,9 @@
 """Deputy mode: the deputy's suggestions (代表建议), one suggestion, co-signing and rating the
 department's answer. The operations are backend/suggestions/drafting.py's, as on the portal."""
-from backend.core.errors import ValidationFailed
 from backend.core.extensions import db
 from backend.suggestions import core
 from backend.suggestions import drafting as ops
-from backend.messages.queue import PAGE_SIZE
-from backend.core.parsing import row_id
+from backend.core.paging import PAGE_SIZE, decode_id_cursor
 from miniprogram_api import bp
 from miniprogram_api.auth import current_staff, deputy_required
 from miniprogram_api.endpoint import endpoint
@@ -20,7 +18,7 @@ from miniprogram_api.schemas_suggestions import (
 def deputy_suggestions(data):
     """我的建议（led：我领衔的；cosigned：我附议的；cosignable：可附议），新的在前"""
     user, tab = current_staff(), data["tab"]
-    before = _cursor_id(data["cursor"]) if data["cursor"] else None
+    before = decode_id_cursor(data["cursor"]) if data["cursor"] else None
     rows = ops.deputy_page(user, tab, before_id=before, limit=PAGE_SIZE)
     items = rows[:PAGE_SIZE]
     return {"items": items, "tab": tab,
@@ -61,9 +59,3 @@ def deputy_cosign_suggestion(suggestion_id: int):
     db.session.commit()
     return suggestion
 
-
-def _cursor_id(cursor: str) -> int:
-    before = row_id(cursor)
-    if before is None:
-        raise ValidationFailed("翻页参数无效，请回到第一页", code="cursor_invalid")
-    return before

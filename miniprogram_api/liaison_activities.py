@@ -1,14 +1,15 @@
 """Liaison mode: the activities of my stations, for an organiser at the activity with only their
 phone. The list; one activity (the page an organiser's activity notice opens:
 pages/liaison/activity?id=) with every deputy's answer and, while it is of use, the check-in code
-to show; ticking a deputy present; the record afterwards (with a 议事's details); the matters
-residents raised there and turning one into a message; confirming or rejecting a deputy's report
-of their own activity. The rules are backend/activities'."""
+to show; inviting more deputies or cancelling it while it is planned; ticking a deputy present;
+the record afterwards (with a 议事's details); the matters residents raised there and turning
+one into a message; confirming or rejecting a deputy's report of their own activity. The rules
+are backend/activities'."""
 from backend.activities import matters
 from backend.activities import operations as ops
 from backend.activities import policy
 from backend.activities.models import Activity
-from backend.activities.queries import organiser_activities
+from backend.activities.queries import organiser_page
 from backend.core.errors import Forbidden, NotFound, ValidationFailed
 from backend.core.loading import load_for
 from backend.core.timeutil import utcnow
@@ -16,7 +17,8 @@ from miniprogram_api import bp
 from miniprogram_api.auth import current_staff, liaison_required
 from miniprogram_api.endpoint import endpoint
 from miniprogram_api.schemas_activities import (
-    ItemIn, OrganisedActivityListOut, OrganisedActivityOut, PresentIn, RecordIn,
+    CancelIn, InviteIn, ItemIn, OrganisedActivitiesQuery, OrganisedActivityListOut,
+    OrganisedActivityOut, PresentIn, RecordIn,
 )
 from miniprogram_api.schemas_staff import ReasonIn
 
@@ -25,11 +27,13 @@ SETTLED = {"409": "不是待确认的报备，或已经处理过（invalid_state
 
 @bp.get("/liaison/activities")
 @liaison_required
-@endpoint(out=OrganisedActivityListOut)
-def liaison_activity_list():
-    """本站的活动：待举行的（现场签到用）和最近的其他活动（已举行、已取消、代表报备待确认的）"""
-    upcoming, recent = organiser_activities(current_staff(), utcnow())
-    return {"upcoming": upcoming, "recent": recent}
+@endpoint(query=OrganisedActivitiesQuery, out=OrganisedActivityListOut)
+def liaison_activity_list(data):
+    """本站的活动：先是待举行的（现场签到用，最近的在前），再是其他活动（已举行、已取消、代表报备待确认的，新的在前）
+
+    分页：每页最多 20 项；把 next_cursor 作为 cursor 传回取下一页，为 null 时已到最后。
+    cursor 无效时返回 422（cursor_invalid），请回到第一页。"""
+    return organiser_page(current_staff(), utcnow(), cursor=data["cursor"] or None)
 
 
 @bp.get("/liaison/activities/<int:activity_id>")
@@ -73,16 +77,17 @@ def liaison_activity_record(activity_id: int, data):
 
 @bp.post("/liaison/activities/<int:activity_id>/items")
 @liaison_required
-@endpoint(body=ItemIn, out=OrganisedActivityOut, status=201, commit=True, errors={
+@endpoint(body=ItemIn, out=OrganisedActivityOut, status=201, replay=True, commit=True, errors={
     "409": "还没有保存活动记录（activity_not_held）"})
 def liaison_activity_item(activity_id: int, data):
-    """登记群众在活动上反映的问题（保存活动记录之后）
+    """登记群众在活动上反映的问题（保存活动记录之后）；同一个 idempotency_key 重试时返回第一次的结果（200）
 
     群众同意的，可以再转为留言；不同意的只记在活动上，也不登记手机号。群众姓名和手机号只保存、不返回。
-    返回活动，新登记的问题在 items 的最后。"""
+    返回活动，新登记的问题在 items 的最后。同一个 idempotency_key 用于另一个问题时返回 422
+    （idempotency_conflict）。"""
     activity = _load(activity_id)
-    matters.add_item(activity, actor=current_staff(), **data)
-    return activity
+    _, created = matters.add_item_once(activity, actor=current_staff(), **data)
+    return activity, 201 if created else 200
 
 
 @bp.post("/liaison/activities/<int:activity_id>/items/<int:item_id>/message")
@@ -100,6 +105,28 @@ def liaison_activity_item_message(activity_id: int, item_id: int):
         raise NotFound("没有找到这条群众反映的问题", code="activity_item_not_found")
     matters.item_to_message(item, actor=current_staff())
     return activity
+
+
+@bp.post("/liaison/activities/<int:activity_id>/invite")
+@liaison_required
+@endpoint(body=InviteIn, out=OrganisedActivityOut, commit=True, errors={
+    "409": "活动已结束或已取消（invalid_state）"})
+def liaison_activity_invite(activity_id: int, data):
+    """再邀请代表参加待举行的活动；被邀请的代表会收到通知，请他们回复参加或请假
+
+    只能邀请本站在任的代表（活动的 invitable）；已经邀请过的不重复邀请，都邀请过了返回 422（deputy_ids）。"""
+    activity = _load(activity_id)
+    ops.invite_deputies(activity, actor=current_staff(), deputy_ids=data["deputy_ids"])
+    return activity
+
+
+@bp.post("/liaison/activities/<int:activity_id>/cancel")
+@liaison_required
+@endpoint(body=CancelIn, out=OrganisedActivityOut, commit=True, errors={
+    "409": "只有待举行的活动可以取消（invalid_state）"})
+def liaison_activity_cancel(activity_id: int, data):
+    """取消待举行的活动（须写原因）；受邀代表（已请假的除外）会收到通知，看到原因"""
+    return ops.cancel_activity(_load(activity_id), actor=current_staff(), reason=data["reason"])
 
 
 @bp.post("/liaison/activities/<int:activity_id>/confirm")

@@ -98,6 +98,14 @@ def id_cursor() -> fields.Str:
         "pattern": "^[0-9]{0,10}$", "description": "上一页返回的 next_cursor；第一页不传或为空"})
 
 
+def keyset_cursor() -> fields.Str:
+    """The cursor of a list paged by keyset (backend/core/paging.py): opaque to the client. A
+    string that cannot be one is refused here; one that is not ours, by the query."""
+    return fields.Str(load_default="", validate=validate.Regexp(
+        r"^[A-Za-z0-9_-]{0,100}$", error="翻页参数无效，请回到第一页"),
+        metadata={"description": "上一页返回的 next_cursor（不透明的字符串）；第一页不传"})
+
+
 class LocalDateTime(fields.DateTime):
     """Stored in UTC, shown in Asia/Shanghai: the offset (+08:00) stays in the string."""
 

@@ -11,7 +11,7 @@ from backend.activities.models import ACTIVITY_KIND_LABELS, ACTIVITY_KINDS
 from backend.activities.operations import (
     AGREED_MAX, ANSWERS, NAMES_MAX, REASON_MAX, RESIDENTS_MAX, SUMMARY_MAX, TITLE_MAX, TOPIC_MAX,
 )
-from backend.activities.queries import deputy_actions, organiser_actions
+from backend.activities.queries import deputy_actions, organiser_actions, still_invitable
 from backend.core.extensions import db
 from backend.core.timeutil import utcnow
 from backend.messages.models import Message
@@ -19,7 +19,7 @@ from backend.messages.operations import BODY_MAX
 from backend.privacy.consent import phone_consent
 from config import BaseConfig
 from miniprogram_api.auth import current_staff
-from miniprogram_api.schemas import In, LocalDateTime, RowId, text_field
+from miniprogram_api.schemas import In, LocalDateTime, RowId, keyset_cursor, text_field
 
 _TIME = {"invalid": "时间格式应为 09:00"}
 
@@ -79,6 +79,22 @@ class RecordIn(In):
         "description": "议定事项（议事类必填）；没有议定的，写明“未形成议定事项”及原因"})
 
 
+class CancelIn(In):
+    reason = text_field(required=True, max_length=REASON_MAX, load_only=True, metadata={
+        "description": "取消原因，受邀代表会在通知里看到"})
+
+
+class InviteIn(In):
+    deputy_ids = fields.List(
+        RowId(), required=True, load_only=True,
+        validate=validate.Length(min=1, max=200, error="请选择 1 到 200 位要邀请的代表"),
+        metadata={"description": "要邀请的代表（活动的 invitable 里的 id）；已经邀请过的不重复邀请"})
+
+
+class OrganisedActivitiesQuery(In):
+    cursor = keyset_cursor()
+
+
 class ItemIn(In):
     """A matter a resident raised at the activity (after the record is saved)."""
     summary = text_field(required=True, max_length=BODY_MAX, load_only=True,
@@ -93,6 +109,8 @@ class ItemIn(In):
     resident_consent = fields.Bool(required=True, load_only=True, error_messages={
         "required": "请选择群众是否同意将此事转为留言"}, metadata={
         "description": "群众是否同意将此事转为留言，由联络站跟踪办理；不同意的只记在活动上"})
+    idempotency_key = text_field(required=True, max_length=64, load_only=True, metadata={
+        "description": "每登记一个新问题生成一个（8–64位），网络重试时原样再发"})
 
 
 # ---- output ----
@@ -127,7 +145,8 @@ class ActivityOut(Schema):
     actions = fields.List(fields.Str(), dump_only=True, metadata={
         "description": "现在可以做的：answer（回复参加或请假）、check_in（输入签到码签到）；"
                        "联络员：confirm、reject（处理代表的报备）、mark_present（为代表签到）、"
-                       "record（填写或修改活动记录）、add_item（登记群众反映的问题）"})
+                       "record（填写或修改活动记录）、add_item（登记群众反映的问题）、"
+                       "invite（再邀请代表）、cancel（取消活动）"})
 
     @pre_dump
     def _mine(self, activity, **kwargs):
@@ -202,6 +221,11 @@ class ItemOut(Schema):
         return message.tracking_no if message else None
 
 
+class DeputyChoiceOut(Schema):
+    id = fields.Int(dump_only=True)
+    name = fields.Str(dump_only=True)
+
+
 class OrganisedDeliberationOut(DeliberationOut):
     resident_names_recorded = fields.Function(
         lambda activity: bool(activity.resident_names), dump_only=True,
@@ -235,13 +259,27 @@ class OrganisedActivityOut(OrganisedActivitySummaryOut):
                                          "其他时候为 null"})
     items = fields.List(fields.Nested(ItemOut), dump_only=True,
                         metadata={"description": "群众反映的问题（保存活动记录后登记）"})
+    invitable = fields.List(fields.Nested(DeputyChoiceOut), attribute="invitable_deputies",
+                            dump_only=True, metadata={
+        "description": "还可以邀请的代表（本站在任、尚未邀请的）；活动待举行时才有，其他时候为空"})
+
+    @pre_dump
+    def _invitable(self, activity, **kwargs):
+        activity.invitable_deputies = (still_invitable(activity)
+                                       if policy.can_manage(current_staff(), activity) else [])
+        return activity
 
     def _code(self, activity):
         return activity.checkin_code if policy.can_see_code(current_staff(), activity) else None
 
 
 class OrganisedActivityListOut(Schema):
-    upcoming = fields.List(fields.Nested(OrganisedActivitySummaryOut), dump_only=True,
-                           metadata={"description": "本站待举行的活动（还可以签到的），最近的在前"})
+    """One page of the organiser's list: all the activities ahead first, then the others; a
+    page has at most 20 in all, the end of upcoming and the start of recent when it spans both."""
+    upcoming = fields.List(fields.Nested(OrganisedActivitySummaryOut), dump_only=True, metadata={
+        "description": "本站待举行的活动（还可以签到的），最近的在前；接在上一页的 upcoming 后面"})
     recent = fields.List(fields.Nested(OrganisedActivitySummaryOut), dump_only=True, metadata={
-        "description": "本站其他活动（已举行、已取消、代表报备的），新的在前，最多 30 项"})
+        "description": "本站其他活动（已举行、已取消、代表报备的），新的在前；待举行的列完之后才有，"
+                       "接在上一页的 recent 后面"})
+    next_cursor = fields.Str(allow_none=True, dump_only=True,
+                             metadata={"description": "下一页的 cursor；没有更多时为 null"})

@@ -5,7 +5,9 @@ from marshmallow import Schema, fields, post_load, pre_dump, validate
 from backend.messages import display as views
 from backend.messages.queue import QueueFilters
 from miniprogram_api.auth import current_staff
-from miniprogram_api.schemas import In, LocalDateTime, RowId, id_cursor, text_field
+from miniprogram_api.schemas import (
+    In, LocalDateTime, RowId, id_cursor, keyset_cursor, text_field,
+)
 from miniprogram_api.schemas_messages import (
     EventOut, MessageOut, MessageSummaryOut, MessageView,
 )
@@ -34,9 +36,7 @@ class QueueQuery(In):
     held = fields.Bool(load_default=False)
     q = text_field(max_length=50, metadata={
         "description": "搜索留言：关键词须全部出现（可以是更长的词的一部分），结果新的在前"})
-    cursor = fields.Str(load_default="", validate=validate.Regexp(
-        r"^[A-Za-z0-9_-]{0,100}$", error="翻页参数无效，请回到第一页"),
-        metadata={"description": "上一页返回的 next_cursor（不透明的字符串）；第一页不传"})
+    cursor = keyset_cursor()
 
     @post_load
     def _filters(self, data, **kwargs):

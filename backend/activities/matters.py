@@ -6,6 +6,7 @@ to the station, by the same rule as a reception day's matters (backend/messages/
 Operations flush and audit; the caller commits."""
 from backend.activities import policy
 from backend.activities.models import Activity, ActivityItem
+from backend.core import idempotency
 from backend.core.audit import record as audit, snapshot
 from backend.core.errors import Forbidden, InvalidState, ValidationFailed
 from backend.core.extensions import db
@@ -28,6 +29,38 @@ def attended_deputies(activity: Activity) -> list[Deputy]:
 def add_item(activity: Activity, *, actor, summary, resident_name="", phone="", deputy_id=None,
              resident_consent: bool) -> ActivityItem:
     _check_manage(actor, activity)
+    values = _checked_item(activity, summary, resident_name, phone, deputy_id, resident_consent)
+    item = ActivityItem(activity=activity, created_by_id=actor.id, **values)
+    db.session.add(item)
+    db.session.flush()
+    _audit_new(item, actor)
+    return item
+
+
+def add_item_once(activity: Activity, *, actor, idempotency_key, summary, resident_name="",
+                  phone="", deputy_id=None, resident_consent: bool) -> tuple[ActivityItem, bool]:
+    """add_item from a phone on a bad network: (the item, whether it was recorded now). A retry
+    with the same key gets the first item back and records nothing, even once the activity has
+    moved on; the key used for another matter is refused (backend/core/idempotency.py)."""
+    _check_manage(actor, activity)
+    key = idempotency.checked_key(idempotency_key)
+    sent = (summary, resident_name, phone, deputy_id, resident_consent)
+    existing = idempotency.made_with(ActivityItem, key)
+    if existing is not None:
+        return _replayed(existing, activity, *sent), False
+    values = _checked_item(activity, *sent)
+    item, created = idempotency.add_once(ActivityItem(
+        activity_id=activity.id, created_by_id=actor.id, idempotency_key=key, **values))
+    db.session.expire(activity, ["items"])  # listed in the answer, new or replayed
+    if not created:  # a request with the same key got there first
+        return _replayed(item, activity, *sent), False
+    _audit_new(item, actor)
+    return item, True
+
+
+def _checked_item(activity: Activity, summary, resident_name, phone, deputy_id,
+                  resident_consent) -> dict:
+    """The item's columns, cleaned; ValidationFailed with every problem at once."""
     if activity.status != "held":
         raise InvalidState("请先保存活动记录，再登记群众反映的问题", code="activity_not_held")
     errors: dict[str, list[str]] = {}
@@ -48,15 +81,28 @@ def add_item(activity: Activity, *, actor, summary, resident_name="", phone="", 
         errors["deputy_id"] = ["代工委组织的活动没有联络站，请选择一位到场的代表"]
     if errors:
         raise ValidationFailed(errors=errors)
-    item = ActivityItem(activity=activity, summary=summary, resident_name=name,
-                        phone_encrypted=encrypt_phone(phone) if phone else None,
-                        deputy_id=deputy_id, resident_consent=bool(resident_consent),
-                        created_by_id=actor.id)
-    db.session.add(item)
-    db.session.flush()
-    audit("activity_item.create", item, actor=actor,
-          after={**snapshot(item, ITEM_FIELDS), "named": bool(name), "phone": bool(phone)})
+    return {"summary": summary, "resident_name": name,
+            "phone_encrypted": encrypt_phone(phone) if phone else None,
+            "deputy_id": deputy_id, "resident_consent": bool(resident_consent)}
+
+
+def _replayed(item: ActivityItem, activity: Activity, summary, resident_name, phone, deputy_id,
+              resident_consent) -> ActivityItem:
+    """The item a retry made already, when the retry sent the same matter."""
+    kept_phone = decrypt_phone(item.phone_encrypted) if item.phone_encrypted else ""
+    if (item.activity_id != activity.id or item.summary != clean_text(summary or "")
+            or item.resident_name != clean_text(resident_name or "")
+            or kept_phone != normalise_phone(phone or "")
+            or item.deputy_id != (deputy_id or None)
+            or item.resident_consent != bool(resident_consent)):
+        raise idempotency.key_reused("个问题")
     return item
+
+
+def _audit_new(item: ActivityItem, actor) -> None:
+    audit("activity_item.create", item, actor=actor,
+          after={**snapshot(item, ITEM_FIELDS), "named": bool(item.resident_name),
+                 "phone": bool(item.phone_encrypted)})
 
 
 def item_to_message(item: ActivityItem, *, actor) -> Message:

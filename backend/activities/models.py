@@ -140,6 +140,8 @@ class ActivityItem(db.Model):
     phone_encrypted: Mapped[str | None] = mapped_column(sa.Text)
     resident_consent: Mapped[bool] = mapped_column(default=False)
     message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("messages.id"), unique=True)
+    # From the mini-program, where a retry sends the same key (backend/core/idempotency.py).
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 

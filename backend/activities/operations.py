@@ -84,8 +84,11 @@ def create_activity(*, actor, kind, title, place, starts_at, ends_at, station_id
 
 
 def invite_deputies(activity: Activity, *, actor, deputy_ids) -> list[ActivityAttendance]:
-    """More deputies invited to a planned activity; those already invited are left as they are."""
+    """More deputies invited to a planned activity; those already invited are left as they are.
+    Locked like the other steps: two organisers inviting one deputy at once invite them once,
+    and an invitation never lands on an activity cancelled a moment before."""
     _check_manage(actor, activity)
+    activity = _locked(activity)
     _check_status(activity, "planned", "活动已结束或已取消，不能再邀请代表")
     already = {a.deputy_id for a in activity.attendances}
     deputies, bad = _invitees(activity.station_id, [i for i in deputy_ids if i not in already])

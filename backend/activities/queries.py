@@ -1,13 +1,18 @@
 """Read-only helpers the channels need: which activities a user sees, and what a deputy may do
 with one now."""
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from backend.activities.models import Activity, ActivityAttendance, counted_between
-from backend.activities.operations import CHECKIN_EARLY, CHECKIN_LATE
+from backend.activities.operations import CHECKIN_EARLY, CHECKIN_LATE, invitable_deputies
 from backend.core.extensions import db
+from backend.core.paging import PAGE_SIZE, decode_cursor, encode_cursor
+from backend.org.models import Deputy
+
+SECTIONS = ("upcoming", "recent")  # the organiser's list, in this order
 
 
 def visible_to(user) -> sa.Select:
@@ -29,16 +34,47 @@ def _ahead(now: datetime):
     return (Activity.status == "planned") & (Activity.ends_at > now - CHECKIN_LATE)
 
 
-def organiser_activities(user, now: datetime, *, recent: int = 30
-                         ) -> tuple[list[Activity], list[Activity]]:
-    """The activities a liaison (or the office) sees, as `visible_to` has them: those still
-    ahead, soonest first; and the latest `recent` others (held, cancelled, reported), newest
-    first."""
-    stmt = visible_to(user).options(selectinload(Activity.attendances))
-    upcoming = db.session.scalars(stmt.where(_ahead(now)).order_by(None)
-                                  .order_by(Activity.starts_at, Activity.id))
-    past = db.session.scalars(stmt.where(~_ahead(now)).limit(recent))
-    return list(upcoming), list(past)
+@dataclass
+class OrganiserPage:
+    upcoming: list[Activity]
+    recent: list[Activity]
+    next_cursor: str | None
+
+
+def organiser_page(user, now: datetime, *, cursor: str | None = None,
+                   limit: int = PAGE_SIZE) -> OrganiserPage:
+    """The activities a liaison (or the office) sees, as `visible_to` has them, in one stable
+    order paged by keyset: first those still ahead, soonest first; then the others (held,
+    cancelled, reported), newest first. A page holds `limit` in all, the tail of the first part
+    and the head of the second when it spans both; the cursor names the part and the last row."""
+    stmt = visible_to(user).order_by(None).options(selectinload(Activity.attendances))
+    section, after = "upcoming", None
+    if cursor:
+        section, at, last_id = decode_cursor(cursor, SECTIONS)
+        after = sa.tuple_(sa.literal(at, Activity.starts_at.type), sa.literal(last_id))
+    upcoming = []
+    if section == "upcoming":
+        ahead = stmt.where(_ahead(now)).order_by(Activity.starts_at, Activity.id)
+        if after is not None:
+            ahead = ahead.where(sa.tuple_(Activity.starts_at, Activity.id) > after)
+        upcoming = list(db.session.scalars(ahead.limit(limit + 1)))
+        if len(upcoming) > limit:
+            return OrganiserPage(upcoming[:limit], [], _cursor("upcoming", upcoming[limit - 1]))
+        after = None  # the second part, from its start
+    room = limit - len(upcoming)
+    others = stmt.where(~_ahead(now)).order_by(Activity.starts_at.desc(), Activity.id.desc())
+    if after is not None:
+        others = others.where(sa.tuple_(Activity.starts_at, Activity.id) < after)
+    rows = list(db.session.scalars(others.limit(room + 1)))
+    recent = rows[:room]
+    if len(rows) <= room:
+        return OrganiserPage(upcoming, recent, None)
+    last = ("recent", recent[-1]) if recent else ("upcoming", upcoming[-1])
+    return OrganiserPage(upcoming, recent, _cursor(*last))
+
+
+def _cursor(section: str, activity: Activity) -> str:
+    return encode_cursor(activity.starts_at, activity.id, section)
 
 
 def deputy_activities(deputy_id: int, now: datetime, *, recent: int = 30
@@ -85,7 +121,18 @@ def organiser_actions(activity: Activity, now: datetime) -> list[str]:
         actions.append("record")
     if activity.status == "held":
         actions.append("add_item")
+    if activity.status == "planned":
+        actions += ["invite", "cancel"]
     return actions
+
+
+def still_invitable(activity: Activity) -> list[Deputy]:
+    """Whom the organiser may still invite (invite_deputies' rule): the deputies it could have
+    invited and has not, while it is planned."""
+    if activity.status != "planned":
+        return []
+    return [d for d in invitable_deputies(activity.station_id)
+            if activity.attendance_of(d.id) is None]
 
 
 def counted_activities(deputy_id: int, start: datetime, end: datetime

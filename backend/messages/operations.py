@@ -18,6 +18,7 @@ from backend.messages import policy
 from backend.core.adapters import get_storage, get_wechat, public_url
 from backend.core.errors import Forbidden, InvalidState, NotFound, RateLimited, ValidationFailed
 from backend.core.extensions import db
+from backend.core.idempotency import checked_key, key_reused
 from backend.core.photos import store_image
 from backend.core.loading import load_for
 from backend.messages.models import (
@@ -91,9 +92,7 @@ def submit_message(*, resident: Resident, body: str, idempotency_key: str,
                    deputy: Deputy | None = None, station: Station | None = None,
                    phone: str = "", place: str = "", may_publish: bool = False,
                    photo_ids=(), channel: str = "web", now: datetime | None = None) -> Submission:
-    key = (idempotency_key or "").strip()
-    if not 8 <= len(key) <= 64:
-        raise ValidationFailed("缺少有效的提交编号，请刷新页面后重试", code="idempotency_key_invalid")
+    key = checked_key(idempotency_key)
     # The key is checked by the insert itself (ON CONFLICT DO NOTHING), not by a query before
     # it: a first submission, nearly every one, costs no extra round trip. A retry that no
     # longer passes the checks (its photos are taken, by the first try) still gets its receipt.
@@ -183,8 +182,7 @@ def _replay(message: Message, resident: Resident, body: str, deputy, station) ->
                    else message.deputy_id is None and station is not None
                    and message.station_id == station.id)
     if message.resident_id != resident.id or clean_text(body) != message.body or not same_target:
-        raise ValidationFailed("该提交编号已用于另一条留言，请刷新页面后重新提交",
-                               code="idempotency_conflict")
+        raise key_reused("条留言")
     return Submission(message, lookup_code(message.id), False)
 
 

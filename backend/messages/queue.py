@@ -1,7 +1,5 @@
 """The liaison's queue and the deputy's inbox: filtered lists that page by keyset, so page 500
 costs what page 1 costs, at a million messages."""
-import base64
-import binascii
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -12,11 +10,10 @@ from backend.core.extensions import db
 from backend.messages.models import OPEN_STATUSES, STATUSES, Message, MessageEvent
 from backend.messages.models import QUEUE_STATUSES
 from backend.messages.search import match_clause, query_terms
-from backend.core.parsing import row_id
+from backend.core.paging import PAGE_SIZE, decode_cursor, decode_id_cursor, encode_cursor
 from backend.core.protect import phone_index
 from backend.core.timeutil import LOCAL_TZ, utcnow
 
-PAGE_SIZE = 20
 
 
 @dataclass
@@ -49,18 +46,18 @@ def liaison_queue(user, filters: QueueFilters, *, cursor: str | None = None,
         return _newest_first(stmt, cursor, limit)
     stmt = stmt.order_by(Message.answer_due_at, Message.id)
     if cursor:
-        due, last_id = _decode(cursor)
+        _, due, last_id = decode_cursor(cursor)
         stmt = stmt.where(sa.tuple_(Message.answer_due_at, Message.id) > sa.tuple_(
             sa.literal(due, Message.answer_due_at.type), sa.literal(last_id)))
     rows = list(db.session.scalars(stmt.limit(limit + 1)))
     items = rows[:limit]
     more = len(rows) > limit
-    return Page(items, _encode(items[-1].answer_due_at, items[-1].id) if more else None)
+    return Page(items, encode_cursor(items[-1].answer_due_at, items[-1].id) if more else None)
 
 
 def _newest_first(stmt, cursor: str | None, limit: int) -> Page:
     if cursor:
-        stmt = stmt.where(Message.id < _decode_id(cursor))
+        stmt = stmt.where(Message.id < decode_id_cursor(cursor))
     rows = list(db.session.scalars(stmt.order_by(Message.id.desc()).limit(limit + 1)))
     items = rows[:limit]
     return Page(items, str(items[-1].id) if len(rows) > limit else None)
@@ -196,30 +193,3 @@ def _apply_filters(stmt, f: QueueFilters, now: datetime):
 
 def _local_start(d: date, next_day: bool = False) -> datetime:
     return datetime.combine(d + timedelta(days=1) if next_day else d, time(0), tzinfo=LOCAL_TZ)
-
-
-def _encode(due: datetime, message_id: int) -> str:
-    raw = f"{due.isoformat()}|{message_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        due, message_id = raw.split("|")
-        parsed = datetime.fromisoformat(due)
-        if parsed.tzinfo is None:
-            raise ValueError
-        last_id = row_id(message_id)
-        if last_id is None:
-            raise ValueError
-        return parsed, last_id
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationFailed("翻页参数无效，请回到第一页", code="cursor_invalid")
-
-
-def _decode_id(cursor: str) -> int:
-    message_id = row_id(cursor)  # past the id column would fail the query on PostgreSQL
-    if message_id is None:
-        raise ValidationFailed("翻页参数无效，请回到第一页", code="cursor_invalid")
-    return message_id

@@ -7,6 +7,7 @@ from backend.accounts.resident_model import Resident
 from backend.core import audit
 from backend.core.errors import Forbidden, InvalidState, ValidationFailed
 from backend.core.extensions import db
+from backend.core.idempotency import checked_key, made_with
 from backend.core.textcount import clean_text, visible_length
 from backend.notifications.notify import notify
 from backend.notifications.places import Place
@@ -98,10 +99,8 @@ def propose_as_resident(round_: ProjectRound, data: dict, *, resident, idempoten
 
 def _replayed(idempotency_key, is_theirs) -> tuple[str, ProjectProposal | None]:
     """(the key, the proposal a retry with it already made). A key of someone else's refuses."""
-    key = (idempotency_key or "").strip()
-    if not 8 <= len(key) <= 64:
-        raise ValidationFailed("缺少有效的提交编号，请刷新页面后重试", code="idempotency_key_invalid")
-    existing = db.session.scalar(db.select(ProjectProposal).filter_by(idempotency_key=key))
+    key = checked_key(idempotency_key)
+    existing = made_with(ProjectProposal, key)
     if existing is not None and not is_theirs(existing):
         raise InvalidState("提交编号已被使用，请刷新页面后重试", code="idempotency_key_conflict")
     return key, existing

@@ -14,7 +14,7 @@ from backend.activities import policy
 from backend.activities.models import (
     ACTIVITY_KIND_LABELS, Activity, ActivityAttendance, ActivityItem,
 )
-from backend.activities.queries import visible_to
+from backend.activities.queries import still_invitable, visible_to
 from backend.core.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from backend.core.extensions import db
 from backend.core.loading import load_for
@@ -103,9 +103,7 @@ def activity(activity_id: int):
     act = _load(activity_id, policy.can_view)
     mine = act.attendance_of(current_user.deputy_id) if current_user.role == "deputy" else None
     manage = policy.can_manage(current_user, act)
-    invitable = ([d for d in ops.invitable_deputies(act.station_id)
-                  if act.attendance_of(d.id) is None] if manage and act.status == "planned"
-                 else [])
+    invitable = still_invitable(act) if manage else []
     return render_template("staff/activity_detail.html", activity=act, mine=mine, manage=manage,
                            show_code=policy.can_see_code(current_user, act), invitable=invitable,
                            item_deputies=matters.attended_deputies(act) if manage else [])

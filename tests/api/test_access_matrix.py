@@ -13,6 +13,7 @@ from backend.core.adapters import get_storage
 from backend.core.audit_model import AuditEvent
 from backend.messages.models import Message, MessageEvent, MessagePhoto
 from backend.messages import operations as ops
+from backend.notifications.models import Notification
 from miniprogram_api import bp
 from tests.api.conftest import image_bytes
 
@@ -138,10 +139,16 @@ MATRIX = [
     ("POST", "/liaison/activities/{activity}/record",
      {"summary": "走访了十户居民，听取了对停车难的意见"}, "activity_begun", LIAISON),
     ("POST", "/liaison/activities/{activity}/items",
-     {"summary": "小区门口的路灯坏了一个多月", "resident_consent": True}, "activity_held",
+     {"summary": "小区门口的路灯坏了一个多月", "resident_consent": True,
+      "idempotency_key": "matrix-item-1"}, "activity_held",
      expect(403, none=401, liaison=201)),
     ("POST", "/liaison/activities/{activity}/items/{item}/message", None, "activity_item",
      LIAISON),
+    # …and, while it is planned, inviting more of the station's deputies or cancelling it
+    ("POST", "/liaison/activities/{activity}/invite", {"deputy_ids": ["{deputy_b}"]}, "activity",
+     LIAISON),
+    ("POST", "/liaison/activities/{activity}/cancel", {"reason": "场地临时有变，改期另行通知"},
+     "activity", LIAISON),
     ("POST", "/liaison/activities/{activity}/confirm", None, "activity_reported", LIAISON),
     ("POST", "/liaison/activities/{activity}/reject", {"reason": "与上次报备重复"},
      "activity_reported", LIAISON),
@@ -314,7 +321,8 @@ def _footprint(db, world):
         return db.session.scalar(db.select(db.func.count()).select_from(model))
     message = db.session.get(Message, world.message.id)
     return (message.status, message.assigned_deputy_id, message.category, message.deputy_read_at,
-            count(Message), count(MessageEvent), count(AuditEvent), count(MessagePhoto))
+            count(Message), count(MessageEvent), count(AuditEvent), count(MessagePhoto),
+            count(Notification))
 
 
 CASES = [pytest.param(method, path, body, state, role, expected[role],

@@ -1,5 +1,7 @@
 """The schema comes only from migrations: upgrade from empty gives exactly what the models
 declare, and downgrade takes it all away again."""
+from datetime import timedelta
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -44,3 +46,39 @@ def test_one_live_code_per_deputy_is_enforced_by_the_database(db, make_deputy):
         db.session.rollback()
     else:
         raise AssertionError("a second live code for one deputy was accepted")
+
+
+def test_activity_item_keys_come_and_go_with_their_migration(db):
+    """3d8a6f0c2b71 alone: down, the column and its unique constraint are gone; up again, the
+    schema is the models' and the database refuses a key twice."""
+    def key_column():
+        inspector = sa.inspect(db.engine)
+        columns = {c["name"] for c in inspector.get_columns("activity_items")}
+        unique = [u["column_names"] for u in inspector.get_unique_constraints("activity_items")]
+        return "idempotency_key" in columns, ["idempotency_key"] in unique
+
+    assert key_column() == (True, True)
+    downgrade(revision="7b2e4c9d1a55")
+    assert key_column() == (False, False)
+    upgrade()
+    assert key_column() == (True, True)
+    assert _diff(db) == []
+
+
+def test_an_activity_items_key_is_unique_in_the_database(db, make_station):
+    from backend.activities.models import Activity, ActivityItem
+    from backend.core.timeutil import utcnow
+    now = utcnow()
+    activity = Activity(kind="visit", title="走访", place="社区", starts_at=now,
+                        ends_at=now + timedelta(hours=1), station_id=make_station().id,
+                        status="held")
+    db.session.add(activity)
+    db.session.flush()
+    db.session.add_all([ActivityItem(activity_id=activity.id, summary=f"第{n}件事情的经过",
+                                     idempotency_key="same-key-1") for n in (1, 2)])
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+    else:
+        raise AssertionError("one key was accepted for two activity items")
