@@ -1,14 +1,14 @@
 """Who is calling: WeChat login, our own bearer token, and one decorator per audience.
 
 The token is signed (itsdangerous, the app's SECRET_KEY and a salt of its own), lives seven
-days and carries the resident id and openid and, for a bound deputy or liaison, their staff id. The staff
-part is checked against the database on every request, so unbinding or deactivating an
-account ends deputy/liaison mode at once; the token then still works as a resident's."""
+days and carries the resident id and openid and, for a bound deputy or liaison, their staff id.
+Both are checked against the database on every request: a resident who deleted their data is
+refused at once (token_revoked), in every mode; unbinding or deactivating a staff account ends
+deputy/liaison mode at once, and the token then still works as a resident's."""
 from functools import wraps
 
 from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy.orm import make_transient_to_detached
 
 from backend.core.adapters import get_wechat
 from backend.core.errors import DomainError, Forbidden
@@ -76,8 +76,6 @@ def _authenticate() -> None:
     except BadSignature:
         raise NotLoggedIn("登录信息无效，请重新进入小程序", code="token_invalid")
     resident = _token_resident(claims)
-    if resident is None or not resident.openid:
-        raise NotLoggedIn("登录信息无效，请重新进入小程序", code="token_invalid")
     staff = db.session.get(StaffUser, claims["s"]) if claims.get("s") else None
     if staff is not None and binding.bound_staff(resident.openid) is not staff:
         staff = None  # unbound or deactivated since the token was issued
@@ -85,23 +83,22 @@ def _authenticate() -> None:
     g.resident_rate_key = resident.openid  # the per-resident rate limits count this WeChat user
 
 
-def _token_resident(claims: dict) -> Resident | None:
-    """The resident a token names. A token that carries the openid costs no query: residents
-    are never deleted and a resident's openid never changes to another's, so id and openid are
-    all a request needs to know who it is; any other column loads when first read. (Tokens
-    issued before the openid was added look the resident up.) A resident who deleted their data
-    keeps a tombstone row without openid: their old token still names it until it expires; it
-    no longer finds their messages (unlinked), only what stays linked without naming anyone
-    (anonymised bookings, proposals and supports)."""
-    if not claims.get("o"):
-        return db.session.get(Resident, claims.get("r") or 0)
-    held = db.session.identity_map.get(db.session.identity_key(Resident, claims["r"]))
-    if held is not None:
-        return held
-    resident = Resident(id=claims["r"], openid=claims["o"])
-    make_transient_to_detached(resident)  # as if loaded, with only these two columns
-    db.session.add(resident)
-    return resident
+def _token_resident(claims: dict) -> Resident:
+    """The resident a token names, read by primary key on every request, while their row still
+    holds the token's openid. A resident who deleted their data (or whom retention anonymised)
+    keeps a tombstone row without openid, so their older tokens are refused (token_revoked) in
+    resident and staff mode alike; logging in again makes a fresh resident. The row decides,
+    not a revocation list or a cache: the deletion commits there, so every worker and the
+    scheduler see it at once. (Tokens from before the openid was added carry only the id.)"""
+    resident = db.session.get(Resident, claims.get("r") or 0)
+    if resident is None:
+        raise NotLoggedIn("登录信息无效，请重新进入小程序", code="token_invalid")
+    if resident.openid and claims.get("o", resident.openid) == resident.openid:
+        return resident
+    if resident.anonymised_at is not None:
+        raise NotLoggedIn("您的个人信息已删除，原来的登录已失效，请重新进入小程序",
+                          code="token_revoked")
+    raise NotLoggedIn("登录信息无效，请重新进入小程序", code="token_invalid")
 
 
 def current_resident() -> Resident:
