@@ -94,7 +94,8 @@ def _responses(meta: Endpoint, audience: str | None, has_path_args: bool) -> dic
     if meta.input:
         errors["422"] = "提交的内容有误（validation_failed，errors 按字段列出）"
     if audience:
-        errors["401"] = "未登录或登录已过期"
+        errors["401"] = ("未登录（token_missing）、登录已过期（token_expired）、登录信息无效（token_invalid），"
+                         "或居民已删除个人信息、原来的登录失效（token_revoked）：请重新登录")
     if audience in ("deputy", "liaison") or has_path_args:
         errors["403"] = "无权进行此操作"
     if has_path_args:

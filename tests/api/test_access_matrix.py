@@ -3,7 +3,9 @@
 One row per route; a test fails when a route has no row. `{name}` in a path or a body is
 filled from the `world` fixture. A refused request must change nothing, so each refusal is
 also checked against the message, its events and the audit log. For lists, "sees" means 200
-with the world's message in it, "empty" 200 without it."""
+with the world's message in it, "empty" 200 without it. Two more callers hold a token issued
+before its resident deleted their data (the message's writer, and the deputy in deputy mode):
+they get what a caller without a token gets, a 401 being token_revoked."""
 import io
 import re
 
@@ -18,6 +20,8 @@ from miniprogram_api import bp
 from tests.api.conftest import image_bytes
 
 ROLES = ("none", "owner", "other_resident", "deputy", "other_deputy", "liaison", "other_liaison")
+# The token's resident deleted their data after it was issued (whose: the world's role).
+ERASED = {"erased_owner": "owner", "erased_deputy": "deputy"}
 SEES, EMPTY = "sees", "empty"
 PHOTO = object()  # the body is a multipart photo upload
 
@@ -325,9 +329,21 @@ def _footprint(db, world):
             count(Notification))
 
 
-CASES = [pytest.param(method, path, body, state, role, expected[role],
+CASES = [pytest.param(method, path, body, state, role,
+                      expected["none" if role in ERASED else role],
                       id=f"{method} {path} as {role}")
-         for method, path, body, state, expected in MATRIX for role in ROLES]
+         for method, path, body, state, expected in MATRIX for role in ROLES + tuple(ERASED)]
+
+
+def _erase(db, world, role) -> str:
+    """The role's resident deletes their data; their token, issued before, is what is sent."""
+    from backend.accounts.resident_model import Resident
+    from backend.privacy.own_data import delete_own_data
+    who = ERASED[role]
+    openid = world.owner.openid if who == "owner" else world.deputy_user.wechat_openid
+    delete_own_data(db.session.scalar(db.select(Resident).filter_by(openid=openid)),
+                    confirmed=True)
+    return world.tokens[who]
 
 
 @pytest.mark.parametrize("method, path, body, state, role, expected", CASES)
@@ -339,10 +355,11 @@ def test_access(api, db, world, method, path, body, state, role, expected):
               "content_type": "multipart/form-data"}
     elif body is not None:
         kw = {"json": _fill(body, names)}
+    token = _erase(db, world, role) if role in ERASED else world.tokens[role]
     db.session.commit()
     before = _footprint(db, world)
 
-    resp = api.call(method, _fill(path, names), world.tokens[role], **kw)
+    resp = api.call(method, _fill(path, names), token, **kw)
 
     if expected in (SEES, EMPTY):
         assert resp.status_code == 200, resp.get_data(as_text=True)
@@ -352,6 +369,8 @@ def test_access(api, db, world, method, path, body, state, role, expected):
     assert resp.status_code == expected, resp.get_data(as_text=True)
     if resp.status_code >= 400:
         assert set(resp.json) == {"code", "message", "errors"}
+        if role in ERASED and resp.status_code == 401:
+            assert resp.json["code"] == "token_revoked", resp.json
         assert _footprint(db, world) == before, "a refused request changed something"
 
 

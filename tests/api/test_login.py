@@ -104,10 +104,13 @@ def test_a_token_signed_with_another_key_is_refused(api, make_resident):
     assert api.get("/messages", forged).json["code"] == "token_invalid"
 
 
-def test_a_token_names_its_wechat_user_so_a_request_needs_no_lookup(api, db, make_resident,
-                                                                   token_for):
-    """The token carries id and openid (never the session_key): a resident request knows who
-    it is without reading the residents table; what else it needs still loads when read."""
+def test_a_token_names_its_wechat_user_and_a_request_reads_that_one_row(api, db, make_resident,
+                                                                      token_for):
+    """The token carries id and openid (never the session_key); each request reads the
+    resident's row by primary key, once, to know the openid is still theirs (a resident who
+    deleted their data has none: tests/api/test_revoked_tokens.py)."""
+    import re
+
     import sqlalchemy as sa
     from miniprogram_api.auth import _serializer
     resident = make_resident(openid="openid-in-token", unionid="union-1")
@@ -119,14 +122,15 @@ def test_a_token_names_its_wechat_user_so_a_request_needs_no_lookup(api, db, mak
     seen = []
 
     def add(conn, cursor, statement, *args):
-        seen.append(statement)
+        seen.append(" ".join(statement.split()))
     sa.event.listen(db.engine, "before_cursor_execute", add)
     try:
         resp = api.get("/subscriptions", token)
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", add)
     assert resp.status_code == 200, resp.json
-    assert not [s for s in seen if "FROM residents" in s], seen
+    reads = [s for s in seen if "FROM residents" in s]
+    assert len(reads) == 1 and re.search(r"WHERE residents\.id = \S+$", reads[0]), seen
 
 
 def test_an_older_token_without_the_openid_still_works(api, db, make_resident):
