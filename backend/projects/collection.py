@@ -82,15 +82,17 @@ def _record_new(proposal: ProjectProposal, actor_label: str, actor) -> None:
                  after={"title": proposal.title, "author_kind": proposal.author_kind})
 
 
-def _add_once(round_: ProjectRound, data: dict, *, idempotency_key, author: dict,
+def _add_once(round_: ProjectRound, data: dict, *, idempotency_key, author: dict, allowed: bool,
               actor_label: str, actor, photo_count: int = 0) -> tuple[ProjectProposal, bool]:
     """_add under an idempotency key, for the `author` (the proposal's author columns): (the
     proposal, whether it was made now). A retry gets the first proposal back and records
-    nothing; a request racing with the same key loses on the unique column and gets the
-    winner's (backend/core/idempotency.py)."""
+    nothing, even once collection has closed (as a message's retry gets its receipt); a
+    request racing with the same key loses on the unique column and gets the winner's
+    (backend/core/idempotency.py). `allowed`: whether the actor may propose now."""
     key = checked_key(idempotency_key)
     proposal = made_with(ProjectProposal, key)
     if proposal is None:
+        core.guard_round(round_, "propose", allowed)
         values = _checked(round_, data, photo_count)
         proposal, created = add_once(ProjectProposal(round_id=round_.id, idempotency_key=key,
                                                      **values, **author))
@@ -123,10 +125,9 @@ def propose_as_resident(round_: ProjectRound, data: dict, *, resident, idempoten
     `photo_ids` uploaded before it (mini-program). Private until the office makes them public
     (proposal_photos.py). (The proposal, whether it was made now): a retry with the same key
     gets the first receipt back."""
-    core.guard_round(round_, "propose")
     proposal, created = _add_once(
-        round_, data, idempotency_key=idempotency_key, actor_label="群众", actor=resident,
-        author={"author_kind": "resident", "resident_id": resident.id},
+        round_, data, idempotency_key=idempotency_key, allowed=True, actor_label="群众",
+        actor=resident, author={"author_kind": "resident", "resident_id": resident.id},
         photo_count=len(photos) + len(set(photo_ids or ())))
     if created:
         proposal_photos.claim(proposal, photo_ids, resident=resident)
@@ -147,8 +148,8 @@ def propose_as_deputy_once(round_: ProjectRound, data: dict, *, actor,
                            idempotency_key: str) -> tuple[ProjectProposal, bool]:
     """A deputy's proposal from the mini-program: (the proposal, whether it was made now); a
     retry with the same key gets the first receipt back, as a resident's does."""
-    core.guard_round(round_, "propose", policy.can_propose_as_deputy(actor))
     return _add_once(round_, data, idempotency_key=idempotency_key, author=_deputy_author(actor),
+                     allowed=policy.can_propose_as_deputy(actor),
                      actor_label=f"{actor.deputy.name}代表", actor=actor)
 
 

@@ -80,6 +80,30 @@ def test_a_deputys_retry_answers_200_with_the_first_receipt(client, db, make_rou
     assert _footprint(db) == after_first
 
 
+def test_a_retry_after_collection_closed_still_gets_its_receipt(client, db, office, make_round,
+                                                                 make_deputy_user):
+    """As a message's retry does: the proposal was made while collection was open."""
+    from backend.projects import screening
+    round_ = make_round()
+    resident, deputy = _headers(db), _headers(db, make_deputy_user())
+    sent = {}
+    for url, headers in ((API + "/projects", resident), (API + "/deputy/projects", deputy)):
+        body = {**FORM, "idempotency_key": f"closed-{len(sent)}-key"}
+        first = client.post(url, json=body, headers=headers)
+        assert first.status_code == 201, first.json
+        sent[url] = (body, headers, first.json)
+    screening.close_collection(round_, actor=office)
+    db.session.commit()
+    before = _footprint(db)
+    for url, (body, headers, receipt) in sent.items():
+        again = client.post(url, json=body, headers=headers)
+        assert (again.status_code, again.json) == (200, receipt), again.json
+        late = client.post(url, json={**body, "idempotency_key": "closed-new-key"},
+                           headers=headers)
+        assert (late.status_code, late.json["code"]) == (409, "round_cannot_propose")
+    assert _footprint(db) == before
+
+
 @pytest.mark.parametrize("change", OTHER_PROPOSALS)
 def test_the_proposers_key_sent_with_another_proposal_is_refused(client, db, make_round, change):
     """It used to answer with the first proposal, silently dropping the second."""
