@@ -19,7 +19,7 @@ from miniprogram_api.schemas_messages import PhotoOut, PhotoUploadIn
 
 
 # What a proposal's key may be refused with, beyond the usual (backend/projects/collection.py).
-_KEY_ERRORS = {"409": "征集未开放（round_cannot_propose），或提交编号已被别人使用（idempotency_key_conflict）"}
+_KEY_ERRORS = {"409": "不在征集期（round_cannot_propose），或提交编号已被别人使用（idempotency_key_conflict）"}
 
 
 def _round():
