@@ -42,7 +42,7 @@ def main(url: str, deputies: int = 300, threads: int = 8, runoff: int = 0) -> No
         db.session.flush()
         round_ = collection.open_round(year=2027, theme="基准测试", categories=["交通"], actor=office)
         for n in range(5):
-            p = collection.propose_as_resident(round_, {
+            p, _ = collection.propose_as_resident(round_, {
                 "title": f"基准项目{n}号", "content": "基准测试用的项目内容和地点", "reason": "基准测试所用的理由",
                 "category": "交通"}, resident=resident, idempotency_key=f"bench-key-{n:04d}")
             screening.nominate(p, department_id=department.id, estimated_cost=1000,

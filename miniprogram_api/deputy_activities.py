@@ -4,7 +4,7 @@ the organiser's code, and reporting an activity of my own. The rules are backend
 from backend.activities import operations as ops
 from backend.activities import policy
 from backend.activities.models import Activity
-from backend.activities.queries import deputy_activities
+from backend.activities.queries import activity_page
 from backend.core.errors import Forbidden, NotFound
 from backend.core.extensions import db
 from backend.core.loading import load_for
@@ -14,7 +14,7 @@ from miniprogram_api import bp
 from miniprogram_api.auth import current_staff, deputy_required
 from miniprogram_api.endpoint import endpoint
 from miniprogram_api.schemas_activities import (
-    ActivityListOut, ActivityOut, AnswerIn, CheckInIn, ReportIn,
+    ActivityListOut, ActivityListQuery, ActivityOut, AnswerIn, CheckInIn, ReportIn,
 )
 
 # The operations' argument names → the report body's fields.
@@ -24,13 +24,16 @@ CHECKIN_RATE = "10 per 10 minutes"  # six digits are guessable at speed
 
 @bp.get("/deputy/activities")
 @deputy_required
-@endpoint(out=ActivityListOut)
-def deputy_activity_list():
-    """我的活动：待举行的（回复邀请、签到）和最近的其他活动，以及报备活动可选的联络站和类型"""
-    deputy = current_staff().deputy
-    upcoming, recent = deputy_activities(deputy.id, utcnow())
-    return {"upcoming": upcoming, "recent": recent,
-            "report_stations": [s for s in deputy.stations if s.is_active]}
+@endpoint(query=ActivityListQuery, out=ActivityListOut)
+def deputy_activity_list(data):
+    """我的活动：先是待举行的（回复邀请、签到，最近的在前），再是其他活动（已举行、已取消、报备的，新的在前）；以及报备活动可选的联络站和类型
+
+    分页：每页最多 20 项；把 next_cursor 作为 cursor 传回取下一页，为 null 时已到最后。
+    cursor 无效时返回 422（cursor_invalid），请回到第一页。"""
+    staff = current_staff()
+    page = activity_page(staff, utcnow(), cursor=data["cursor"] or None)
+    return {"upcoming": page.upcoming, "recent": page.recent, "next_cursor": page.next_cursor,
+            "report_stations": [s for s in staff.deputy.stations if s.is_active]}
 
 
 @bp.get("/deputy/activities/<int:activity_id>")

@@ -9,7 +9,7 @@ from backend.activities import matters
 from backend.activities import operations as ops
 from backend.activities import policy
 from backend.activities.models import Activity
-from backend.activities.queries import organiser_page
+from backend.activities.queries import activity_page
 from backend.core.errors import Forbidden, NotFound, ValidationFailed
 from backend.core.loading import load_for
 from backend.core.timeutil import utcnow
@@ -17,7 +17,7 @@ from miniprogram_api import bp
 from miniprogram_api.auth import current_staff, liaison_required
 from miniprogram_api.endpoint import endpoint
 from miniprogram_api.schemas_activities import (
-    CancelIn, InviteIn, ItemIn, OrganisedActivitiesQuery, OrganisedActivityListOut,
+    ActivityListQuery, CancelIn, InviteIn, ItemIn, OrganisedActivityListOut,
     OrganisedActivityOut, PresentIn, RecordIn,
 )
 from miniprogram_api.schemas_staff import ReasonIn
@@ -27,13 +27,13 @@ SETTLED = {"409": "不是待确认的报备，或已经处理过（invalid_state
 
 @bp.get("/liaison/activities")
 @liaison_required
-@endpoint(query=OrganisedActivitiesQuery, out=OrganisedActivityListOut)
+@endpoint(query=ActivityListQuery, out=OrganisedActivityListOut)
 def liaison_activity_list(data):
     """本站的活动：先是待举行的（现场签到用，最近的在前），再是其他活动（已举行、已取消、代表报备待确认的，新的在前）
 
     分页：每页最多 20 项；把 next_cursor 作为 cursor 传回取下一页，为 null 时已到最后。
     cursor 无效时返回 422（cursor_invalid），请回到第一页。"""
-    return organiser_page(current_staff(), utcnow(), cursor=data["cursor"] or None)
+    return activity_page(current_staff(), utcnow(), cursor=data["cursor"] or None)
 
 
 @bp.get("/liaison/activities/<int:activity_id>")

@@ -18,6 +18,10 @@ from miniprogram_api.photos import _photo_rate
 from miniprogram_api.schemas_messages import PhotoOut, PhotoUploadIn
 
 
+# What a proposal's key may be refused with, beyond the usual (backend/projects/collection.py).
+_KEY_ERRORS = {"409": "不在征集期（round_cannot_propose），或提交编号已被别人使用（idempotency_key_conflict）"}
+
+
 def _round():
     round_ = core.current_round()
     if round_ is None:
@@ -46,14 +50,16 @@ def projects(data):
 
 @bp.post("/projects")
 @resident_required
-@endpoint(body=ResidentProposalIn, out=ProposalOut, status=201)
+@endpoint(body=ResidentProposalIn, out=ProposalOut, status=201, replay=True, errors=_KEY_ERRORS)
 def propose(data):
-    """提出民生实事项目建议，返回回执（编号）；同一提交编号重试只算一次"""
+    """提出民生实事项目建议，返回回执（编号）；同一个 idempotency_key 重试时返回第一次的回执（200）
+
+    同一个 idempotency_key 用于另一条建议时返回 422（idempotency_conflict）。"""
     key, photo_ids = data.pop("idempotency_key"), data.pop("photo_ids")
-    proposal = collection.propose_as_resident(_round(), data, resident=current_resident(),
-                                              idempotency_key=key, photo_ids=photo_ids)
+    proposal, created = collection.propose_as_resident(
+        _round(), data, resident=current_resident(), idempotency_key=key, photo_ids=photo_ids)
     db.session.commit()
-    return _with_supports([proposal])[0]
+    return _with_supports([proposal])[0], 201 if created else 200
 
 
 @bp.post("/projects/photos")
@@ -83,14 +89,16 @@ def proposal_photo_file(proposal_id: int, photo_id: int):
 
 @bp.post("/deputy/projects")
 @deputy_required
-@endpoint(body=ProposalIn, out=ProposalOut, status=201)
+@endpoint(body=ProposalIn, out=ProposalOut, status=201, replay=True, errors=_KEY_ERRORS)
 def propose_as_deputy(data):
-    """代表提出民生实事项目建议，返回回执（编号）；同一提交编号重试只算一次"""
+    """代表提出民生实事项目建议，返回回执（编号）；同一个 idempotency_key 重试时返回第一次的回执（200）
+
+    同一个 idempotency_key 用于另一条建议时返回 422（idempotency_conflict）。"""
     key = data.pop("idempotency_key")
-    proposal = collection.propose_as_deputy(_round(), data, actor=current_staff(),
-                                            idempotency_key=key)
+    proposal, created = collection.propose_as_deputy_once(_round(), data, actor=current_staff(),
+                                                          idempotency_key=key)
     db.session.commit()
-    return _with_supports([proposal])[0]
+    return _with_supports([proposal])[0], 201 if created else 200
 
 
 @bp.get("/projects/<int:proposal_id>")

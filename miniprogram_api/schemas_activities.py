@@ -91,7 +91,8 @@ class InviteIn(In):
         metadata={"description": "要邀请的代表（活动的 invitable 里的 id）；已经邀请过的不重复邀请"})
 
 
-class OrganisedActivitiesQuery(In):
+class ActivityListQuery(In):
+    """A page of a deputy's or an organiser's activities."""
     cursor = keyset_cursor()
 
 
@@ -174,10 +175,14 @@ class KindOut(Schema):
 
 
 class ActivityListOut(Schema):
-    upcoming = fields.List(fields.Nested(ActivityOut), dump_only=True,
-                           metadata={"description": "待举行的活动（邀请和签到），最近的在前"})
-    recent = fields.List(fields.Nested(ActivityOut), dump_only=True,
-                         metadata={"description": "其他活动（已举行、已取消、报备的），新的在前，最多 30 项"})
+    """One page of a deputy's list, paged as the organiser's (OrganisedActivityListOut)."""
+    upcoming = fields.List(fields.Nested(ActivityOut), dump_only=True, metadata={
+        "description": "待举行的活动（邀请和签到），最近的在前；接在上一页的 upcoming 后面"})
+    recent = fields.List(fields.Nested(ActivityOut), dump_only=True, metadata={
+        "description": "其他活动（已举行、已取消、报备的），新的在前；待举行的列完之后才有，"
+                       "接在上一页的 recent 后面"})
+    next_cursor = fields.Str(allow_none=True, dump_only=True,
+                             metadata={"description": "下一页的 cursor；没有更多时为 null"})
     report_stations = fields.List(fields.Nested(StationChoiceOut), dump_only=True,
                                   metadata={"description": "报备活动时可选的联络站（本人所在的）"})
     kinds = fields.Function(lambda _: [{"value": k, "label": v}

@@ -12,7 +12,7 @@ from backend.core.extensions import db
 from backend.core.paging import PAGE_SIZE, decode_cursor, encode_cursor
 from backend.org.models import Deputy
 
-SECTIONS = ("upcoming", "recent")  # the organiser's list, in this order
+SECTIONS = ("upcoming", "recent")  # a list's two parts (activity_page), in this order
 
 
 def visible_to(user) -> sa.Select:
@@ -35,18 +35,20 @@ def _ahead(now: datetime):
 
 
 @dataclass
-class OrganiserPage:
+class ActivityPage:
     upcoming: list[Activity]
     recent: list[Activity]
     next_cursor: str | None
 
 
-def organiser_page(user, now: datetime, *, cursor: str | None = None,
-                   limit: int = PAGE_SIZE) -> OrganiserPage:
-    """The activities a liaison (or the office) sees, as `visible_to` has them, in one stable
-    order paged by keyset: first those still ahead, soonest first; then the others (held,
-    cancelled, reported), newest first. A page holds `limit` in all, the tail of the first part
-    and the head of the second when it spans both; the cursor names the part and the last row."""
+def activity_page(user, now: datetime, *, cursor: str | None = None,
+                  limit: int = PAGE_SIZE) -> ActivityPage:
+    """The activities `user` sees, as `visible_to` has them (an organiser their stations', a
+    deputy those they are invited to), in one stable order paged by keyset: first those still
+    ahead, soonest first; then the others (held, cancelled, reported), newest first. A page
+    holds `limit` in all, the tail of the first part and the head of the second when it spans
+    both; the cursor names the part and the last row."""
+    # Each row shows every answer (organiser) or the deputy's own: one more query, not one each.
     stmt = visible_to(user).order_by(None).options(selectinload(Activity.attendances))
     section, after = "upcoming", None
     if cursor:
@@ -59,7 +61,7 @@ def organiser_page(user, now: datetime, *, cursor: str | None = None,
             ahead = ahead.where(sa.tuple_(Activity.starts_at, Activity.id) > after)
         upcoming = list(db.session.scalars(ahead.limit(limit + 1)))
         if len(upcoming) > limit:
-            return OrganiserPage(upcoming[:limit], [], _cursor("upcoming", upcoming[limit - 1]))
+            return ActivityPage(upcoming[:limit], [], _cursor("upcoming", upcoming[limit - 1]))
         after = None  # the second part, from its start
     room = limit - len(upcoming)
     others = stmt.where(~_ahead(now)).order_by(Activity.starts_at.desc(), Activity.id.desc())
@@ -68,28 +70,13 @@ def organiser_page(user, now: datetime, *, cursor: str | None = None,
     rows = list(db.session.scalars(others.limit(room + 1)))
     recent = rows[:room]
     if len(rows) <= room:
-        return OrganiserPage(upcoming, recent, None)
+        return ActivityPage(upcoming, recent, None)
     last = ("recent", recent[-1]) if recent else ("upcoming", upcoming[-1])
-    return OrganiserPage(upcoming, recent, _cursor(*last))
+    return ActivityPage(upcoming, recent, _cursor(*last))
 
 
 def _cursor(section: str, activity: Activity) -> str:
     return encode_cursor(activity.starts_at, activity.id, section)
-
-
-def deputy_activities(deputy_id: int, now: datetime, *, recent: int = 30
-                      ) -> tuple[list[Activity], list[Activity]]:
-    """A deputy's activities: those still ahead (planned, check-in not yet closed), soonest
-    first; and the latest `recent` others, newest first."""
-    # Each row shows the deputy's own answer: the attendances come in one more query, not one each.
-    mine = sa.select(Activity).options(selectinload(Activity.attendances)).where(
-        Activity.id.in_(sa.select(ActivityAttendance.activity_id).where(
-            ActivityAttendance.deputy_id == deputy_id)))
-    ahead = _ahead(now)
-    upcoming = db.session.scalars(mine.where(ahead).order_by(Activity.starts_at, Activity.id))
-    past = db.session.scalars(mine.where(~ahead).order_by(
-        Activity.starts_at.desc(), Activity.id.desc()).limit(recent))
-    return list(upcoming), list(past)
 
 
 def deputy_actions(activity: Activity, attendance: ActivityAttendance | None, now: datetime

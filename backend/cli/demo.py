@@ -268,7 +268,7 @@ def _demo_projects(staff) -> None:
     residents = [Resident(web_key=f"demo-proposer-{n}") for n in range(4)]
     db.session.add_all(residents)
     db.session.flush()
-    first = collection.propose_as_resident(round_, {
+    first, _ = collection.propose_as_resident(round_, {
         "title": "人民路公交站增设候车座椅和遮阳棚", "category": "交通出行",
         "content": "人民路沿线6个公交站只有站牌，没有座椅和遮阳棚",
         "reason": "老人和带孩子的家长候车站得累，夏天晒、雨天淋"},

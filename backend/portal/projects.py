@@ -54,7 +54,7 @@ def project_propose():
     resident = get_or_create_web_resident()
     photos = [f.read() for f in request.files.getlist("photos") if f.filename]
     try:
-        proposal = collection.propose_as_resident(
+        proposal, _ = collection.propose_as_resident(
             round_, form, resident=resident, photos=photos,
             idempotency_key=request.form.get("idempotency_key", ""))
     except ValidationFailed as err:

@@ -7,7 +7,7 @@ from backend.accounts.resident_model import Resident
 from backend.core import audit
 from backend.core.errors import Forbidden, InvalidState, ValidationFailed
 from backend.core.extensions import db
-from backend.core.idempotency import checked_key, made_with
+from backend.core.idempotency import add_once, checked_key, key_reused, made_with
 from backend.core.textcount import clean_text, visible_length
 from backend.notifications.notify import notify
 from backend.notifications.places import Place
@@ -71,55 +71,90 @@ def _add(round_: ProjectRound, values: dict, actor_label: str, actor) -> Project
     proposal = ProjectProposal(round_id=round_.id, **values)
     db.session.add(proposal)
     db.session.flush()
+    _record_new(proposal, actor_label, actor)
+    return proposal
+
+
+def _record_new(proposal: ProjectProposal, actor_label: str, actor) -> None:
     core.event(proposal, "propose", actor, None, "submitted", text=actor_label)
     # The audit log names staff; a resident's proposal is recorded as the system's.
     audit.record("project.propose", proposal, actor=actor if hasattr(actor, "role") else None,
                  after={"title": proposal.title, "author_kind": proposal.author_kind})
+
+
+def _add_once(round_: ProjectRound, data: dict, *, idempotency_key, author: dict, allowed: bool,
+              actor_label: str, actor, photo_count: int = 0) -> tuple[ProjectProposal, bool]:
+    """_add under an idempotency key, for the `author` (the proposal's author columns): (the
+    proposal, whether it was made now). A retry gets the first proposal back and records
+    nothing, even once collection has closed (as a message's retry gets its receipt); a
+    request racing with the same key loses on the unique column and gets the winner's
+    (backend/core/idempotency.py). `allowed`: whether the actor may propose now."""
+    key = checked_key(idempotency_key)
+    proposal = made_with(ProjectProposal, key)
+    if proposal is None:
+        core.guard_round(round_, "propose", allowed)
+        values = _checked(round_, data, photo_count)
+        proposal, created = add_once(ProjectProposal(round_id=round_.id, idempotency_key=key,
+                                                     **values, **author))
+        if created:
+            _record_new(proposal, actor_label, actor)
+            return proposal, True
+    return _replayed(proposal, round_, data, author), False
+
+
+def _replayed(proposal: ProjectProposal, round_: ProjectRound, data: dict,
+              author: dict) -> ProjectProposal:
+    """The proposal the key made already, when this is a retry of it. Another author's key is
+    409 (a code clients know); the author's own key sent with another proposal is 422, as for
+    messages, never answered with the old one."""
+    if any(getattr(proposal, column) != value for column, value in author.items()):
+        raise InvalidState("提交编号已被使用，请刷新页面后重试", code="idempotency_key_conflict")
+    # Cleaned as _checked cleans them: spaces a retry adds or drops do not make it another.
+    sent = {name: clean_text(data.get(name) if isinstance(data.get(name), str) else "")
+            for name in ("title", "content", "reason")}
+    sent["category"] = (data.get("category") or "").strip()
+    if proposal.round_id != round_.id or any(getattr(proposal, name) != value
+                                             for name, value in sent.items()):
+        raise key_reused("个项目建议")
     return proposal
 
 
 def propose_as_resident(round_: ProjectRound, data: dict, *, resident, idempotency_key: str,
-                        photos=(), photo_ids=()) -> ProjectProposal:
+                        photos=(), photo_ids=()) -> tuple[ProjectProposal, bool]:
     """A resident's proposal, with optional photos: `photos` sent with the form (bytes) or
     `photo_ids` uploaded before it (mini-program). Private until the office makes them public
-    (proposal_photos.py). A retry with the same key gets the first receipt back."""
-    core.guard_round(round_, "propose")
-    key, existing = _replayed(idempotency_key, lambda p: p.resident_id == resident.id)
-    if existing is not None:
-        return existing
-    values = _checked(round_, data, len(photos) + len(set(photo_ids or ())))
-    proposal = _add(round_, {**values, "author_kind": "resident", "resident_id": resident.id,
-                             "idempotency_key": key}, "群众", resident)
-    proposal_photos.claim(proposal, photo_ids, resident=resident)
-    if photos:
-        proposal_photos.attach_uploads(proposal, photos, resident=resident)
-    core.follow(proposal, resident)
-    return proposal
+    (proposal_photos.py). (The proposal, whether it was made now): a retry with the same key
+    gets the first receipt back."""
+    proposal, created = _add_once(
+        round_, data, idempotency_key=idempotency_key, allowed=True, actor_label="群众",
+        actor=resident, author={"author_kind": "resident", "resident_id": resident.id},
+        photo_count=len(photos) + len(set(photo_ids or ())))
+    if created:
+        proposal_photos.claim(proposal, photo_ids, resident=resident)
+        if photos:
+            proposal_photos.attach_uploads(proposal, photos, resident=resident)
+        core.follow(proposal, resident)
+    return proposal, created
 
 
-def _replayed(idempotency_key, is_theirs) -> tuple[str, ProjectProposal | None]:
-    """(the key, the proposal a retry with it already made). A key of someone else's refuses."""
-    key = checked_key(idempotency_key)
-    existing = made_with(ProjectProposal, key)
-    if existing is not None and not is_theirs(existing):
-        raise InvalidState("提交编号已被使用，请刷新页面后重试", code="idempotency_key_conflict")
-    return key, existing
-
-
-def propose_as_deputy(round_: ProjectRound, data: dict, *, actor,
-                      idempotency_key: str | None = None) -> ProjectProposal:
-    """A deputy's proposal, on the staff page or (with a retry key) from the mini-program."""
+def propose_as_deputy(round_: ProjectRound, data: dict, *, actor) -> ProjectProposal:
+    """A deputy's proposal on the staff page."""
     core.guard_round(round_, "propose", policy.can_propose_as_deputy(actor))
-    key = None
-    if idempotency_key is not None:
-        key, existing = _replayed(idempotency_key, lambda p: p.staff_id == actor.id
-                                  and p.author_kind == "deputy")
-        if existing is not None:
-            return existing
-    values = _checked(round_, data)
-    return _add(round_, {**values, "author_kind": "deputy", "deputy_id": actor.deputy_id,
-                         "staff_id": actor.id, "idempotency_key": key},
+    return _add(round_, {**_checked(round_, data), **_deputy_author(actor)},
                 f"{actor.deputy.name}代表", actor)
+
+
+def propose_as_deputy_once(round_: ProjectRound, data: dict, *, actor,
+                           idempotency_key: str) -> tuple[ProjectProposal, bool]:
+    """A deputy's proposal from the mini-program: (the proposal, whether it was made now); a
+    retry with the same key gets the first receipt back, as a resident's does."""
+    return _add_once(round_, data, idempotency_key=idempotency_key, author=_deputy_author(actor),
+                     allowed=policy.can_propose_as_deputy(actor),
+                     actor_label=f"{actor.deputy.name}代表", actor=actor)
+
+
+def _deputy_author(actor) -> dict:
+    return {"author_kind": "deputy", "deputy_id": actor.deputy_id, "staff_id": actor.id}
 
 
 def propose_from_message(round_: ProjectRound, message, data: dict, *, actor) -> ProjectProposal:

@@ -241,7 +241,7 @@ def _project_round(world, *, voting: bool) -> dict:
     proposals = [collection.propose_as_resident(
         round_, {"title": f"修缮人民路人行道{n}", "content": "人民路人行道砖松动，雨天溅水",
                  "reason": "行人出行不便", "category": "交通"},
-        resident=world.owner, idempotency_key=f"matrix-proposal-{n}") for n in range(2)]
+        resident=world.owner, idempotency_key=f"matrix-proposal-{n}")[0] for n in range(2)]
     if not voting:
         return {"project": proposals[0].id, "office": office.id}
     screening.close_collection(round_, actor=office)

@@ -206,3 +206,114 @@ def test_every_activity_notice_opens_a_page_its_reader_may_open(api, db, world):
         resp = api.get(f"/{mode}/activities/{act.id}",
                        tokens[(note.recipient_kind, note.recipient_id)])
         assert resp.status_code == 200 and resp.json["id"] == act.id, (note.topic, resp.json)
+
+
+# ---- the list, page by page (activity_page, as the organiser's) ----
+
+def _invited(db, world, starts, *, status="held", deputies=None, station=None):
+    """Activities starting at each of `starts` (in hours from now), `deputies` invited (the
+    deputy by default): rows, as the list reads only their times, states and answers."""
+    now = utcnow()
+    acts = [Activity(origin="organised", status=status, station_id=(station or world.station).id,
+                     kind="visit", title=f"走访{n}", place="社区",
+                     starts_at=now + timedelta(hours=h), ends_at=now + timedelta(hours=h + 1),
+                     checkin_code="123456",
+                     attendances=[ActivityAttendance(
+                         deputy_id=d.id, status="invited" if status == "planned" else "absent")
+                         for d in (deputies if deputies is not None else [world.deputy])])
+            for n, h in enumerate(starts)]
+    db.session.add_all(acts)
+    db.session.flush()
+    return acts
+
+
+def _in_list_order(ahead, past):
+    return ([a.id for a in sorted(ahead, key=lambda a: (a.starts_at, a.id))]
+            + [a.id for a in sorted(past, key=lambda a: (a.starts_at, a.id), reverse=True)])
+
+
+def test_the_list_comes_in_pages_of_twenty_with_only_the_deputys_own(api, db, world):
+    """Every page holds the deputy's own activities only, however many others lie between."""
+    from tests.api.test_liaison_activities import _walk
+    # ahead (three at one moment: the id breaks the tie), then past ones and a cancel
+    ahead = _invited(db, world, [5, 3, 3, 40, 3, 7], status="planned")
+    past = (_invited(db, world, [-h // 2 - 4 for h in range(40)])
+            + _invited(db, world, [-30], status="cancelled"))
+    both = [world.deputy, world.deputy_b]
+    shared = (_invited(db, world, [9], status="planned", deputies=both)
+              + _invited(db, world, [-9], deputies=both))
+    # the same times, not the deputy's: the other deputy's, nobody's, another station's
+    _invited(db, world, [3, 5, -4, -9], deputies=[world.deputy_b])
+    _invited(db, world, [3, -5], deputies=[])
+    _invited(db, world, [3, -5], station=world.station_b, deputies=[world.deputy_b])
+    db.session.commit()
+    order = _in_list_order(ahead + shared[:1], past + shared[1:])
+
+    def page_of(cursor):
+        resp = api.get("/deputy/activities" + (f"?cursor={cursor}" if cursor else ""),
+                       world.tokens["deputy"])
+        assert resp.status_code == 200, resp.json
+        assert [s["id"] for s in resp.json["report_stations"]] == [world.station.id]
+        return resp.json
+
+    pages = _walk(page_of)
+    sizes = [(len(p["upcoming"]), len(p["recent"])) for p in pages]
+    assert sizes == [(7, 13), (0, 20), (0, 9)]
+    listed = [a["id"] for p in pages for a in p["upcoming"] + p["recent"]]
+    assert listed == order
+    assert {a["my_status"] for p in pages for a in p["upcoming"]} == {"invited"}
+    # the other deputy's list has what they share and their own, never the deputy's alone
+    theirs = _walk(lambda cursor: api.get(
+        "/deputy/activities" + (f"?cursor={cursor}" if cursor else ""),
+        world.tokens["other_deputy"]).json)
+    seen = {a["id"] for p in theirs for a in p["upcoming"] + p["recent"]}
+    assert seen & set(order) == {a.id for a in shared}
+    # an activity added meanwhile, before the cursor, does not shift the pages after it
+    first = page_of(None)
+    _invited(db, world, [-4.5, -3.9])
+    _invited(db, world, [6], status="planned")
+    db.session.commit()
+    second = page_of(first["next_cursor"])
+    assert [a["id"] for a in second["recent"]] == order[20:40]
+
+
+@pytest.mark.parametrize("ahead, past, limit", [
+    (0, 0, 3), (3, 0, 3), (4, 2, 3), (1, 2, 3), (0, 7, 3), (5, 1, 2),
+])
+def test_the_deputys_page_edges_fall_anywhere_and_lose_nothing(db, world, ahead, past, limit):
+    from backend.activities.queries import activity_page
+    from tests.api.test_liaison_activities import _walk
+    # ties on the edges; the other deputy's activities at the same times in between
+    times_ahead, times_past = [1 + n // 2 for n in range(ahead)], [-5 - n // 2 for n in range(past)]
+    mine_ahead = _invited(db, world, times_ahead, status="planned")
+    mine_past = _invited(db, world, times_past)
+    _invited(db, world, times_ahead, status="planned", deputies=[world.deputy_b])
+    _invited(db, world, times_past, deputies=[world.deputy_b])
+    db.session.commit()
+
+    def page_of(cursor):
+        page = activity_page(world.deputy_user, utcnow(), cursor=cursor, limit=limit)
+        return {"upcoming": [a.id for a in page.upcoming], "recent": [a.id for a in page.recent],
+                "next_cursor": page.next_cursor}
+
+    pages = _walk(page_of)
+    order = _in_list_order(mine_ahead, mine_past)
+    assert [i for p in pages for i in p["upcoming"] + p["recent"]] == order
+    assert all(len(p["upcoming"]) + len(p["recent"]) == limit for p in pages[:-1])
+
+
+def _bad_cursors():
+    from tests.api.test_liaison_activities import BAD_CURSORS
+    return BAD_CURSORS
+
+
+@pytest.mark.parametrize("cursor, code", _bad_cursors())
+def test_a_bad_cursor_on_the_deputys_list_is_a_chinese_error(api, db, world, cursor, code):
+    _invited(db, world, [-2, 3])
+    db.session.commit()
+    resp = api.get(f"/deputy/activities?cursor={cursor}", world.tokens["deputy"])
+    assert resp.status_code == 422 and resp.json["code"] == code, resp.json
+    if code == "validation_failed":
+        assert resp.json["errors"]["cursor"] == ["翻页参数无效，请回到第一页"]
+    else:
+        assert resp.json["message"] == "翻页参数无效，请回到第一页"

@@ -517,7 +517,7 @@ def test_the_list_comes_in_pages_of_twenty_in_one_stable_order(api, db, world):
     (2, 4, 3), (5, 1, 2),
 ])
 def test_page_edges_fall_anywhere_and_lose_nothing(db, world, ahead, past, limit):
-    from backend.activities.queries import organiser_page
+    from backend.activities.queries import activity_page
     # every other one shares its time with the next: ties sit on the page edges too
     ahead_rows = _rows(db, world.station, [1 + n // 2 for n in range(ahead)], status="planned")
     past_rows = _rows(db, world.station, [-5 - n // 2 for n in range(past)])
@@ -526,7 +526,7 @@ def test_page_edges_fall_anywhere_and_lose_nothing(db, world, ahead, past, limit
              + [a.id for a in sorted(past_rows, key=lambda a: (a.starts_at, a.id), reverse=True)])
 
     def page_of(cursor):
-        page = organiser_page(world.liaison, utcnow(), cursor=cursor, limit=limit)
+        page = activity_page(world.liaison, utcnow(), cursor=cursor, limit=limit)
         return {"upcoming": [a.id for a in page.upcoming], "recent": [a.id for a in page.recent],
                 "next_cursor": page.next_cursor}
 
@@ -541,7 +541,8 @@ def _forged(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-@pytest.mark.parametrize("cursor, code", [
+# Cursors no list of activities takes (the deputy's list is tried with them too).
+BAD_CURSORS = [
     ("!!!", "validation_failed"),
     ("a" * 101, "validation_failed"),
     ("not-a-cursor", "cursor_invalid"),
@@ -552,7 +553,10 @@ def _forged(text: str) -> str:
     (_forged("recent|2026-12-03T08:00:00+00:00|0"), "cursor_invalid"),
     (_forged("recent|yesterday|12"), "cursor_invalid"),
     (_forged("recent|upcoming|2026-12-03T08:00:00+00:00|12"), "cursor_invalid"),
-])
+]
+
+
+@pytest.mark.parametrize("cursor, code", BAD_CURSORS)
 def test_a_bad_cursor_is_a_chinese_error_with_a_stable_code(api, db, world, cursor, code):
     _rows(db, world.station, [-2, 3])
     resp = api.get(f"/liaison/activities?cursor={cursor}", world.tokens["liaison"])

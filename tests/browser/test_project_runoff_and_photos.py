@@ -94,7 +94,7 @@ def tied_round(db, make_deputy, make_staff):
         proposals.append(collection.propose_as_resident(
             round_, {"title": title, "content": f"{title}，方便周边群众日常生活",
                      "reason": "群众反映多年，需求迫切", "category": "城乡建设"},
-            resident=resident, idempotency_key=f"runoff-seed-{n}"))
+            resident=resident, idempotency_key=f"runoff-seed-{n}")[0])
     screening.close_collection(round_, actor=office)
     for p in proposals:
         screening.nominate(p, department_id=lead.id, estimated_cost=600000,

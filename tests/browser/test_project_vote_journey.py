@@ -35,7 +35,7 @@ def district(db, make_deputy, make_staff):
         others.append(collection.propose_as_resident(
             round_, {"title": title, "content": f"{title}，方便周边群众日常生活",
                      "reason": "群众反映多年，需求迫切", "category": "城乡建设"},
-            resident=resident, idempotency_key=f"seed-proposal-{n}"))
+            resident=resident, idempotency_key=f"seed-proposal-{n}")[0])
     deputies = [make_staff("deputy", username=f"daibiao{n}", display_name=f"代表{n}",
                            deputy=make_deputy(name=f"代表{n}")) for n in range(3)]
     department = make_staff("department", username="zjj", display_name="住建局 李强",

@@ -39,7 +39,7 @@ def make_proposal(db, make_resident):
         data = {"title": f"加装电梯项目{n}", "content": f"为幸福小区{n}号楼加装电梯，方便老人上下楼",
                 "reason": "楼里老人多，上下楼困难", "category": "养老", **kw}
         return propose_as_resident(round_, data, resident=resident or make_resident(),
-                                   idempotency_key=f"key-{n:08d}")
+                                   idempotency_key=f"key-{n:08d}")[0]
     return make
 
 

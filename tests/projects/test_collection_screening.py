@@ -22,11 +22,12 @@ def test_resident_proposal_gets_a_receipt_follows_it_and_a_retry_makes_one(db, m
     round_, resident = make_round(), make_resident()
     data = {"title": "修缮老街路灯", "content": "解放路老街路灯多处不亮，夜里行人不便",
             "reason": "老人晚上出门容易摔倒", "category": "交通"}
-    first = collection.propose_as_resident(round_, data, resident=resident,
-                                           idempotency_key="abcdefgh1")
-    again = collection.propose_as_resident(round_, data, resident=resident,
-                                           idempotency_key="abcdefgh1")
+    first, made = collection.propose_as_resident(round_, data, resident=resident,
+                                                 idempotency_key="abcdefgh1")
+    again, made_again = collection.propose_as_resident(round_, data, resident=resident,
+                                                       idempotency_key="abcdefgh1")
     assert again.id == first.id and first.number == f"MS2027-{first.id:05d}"
+    assert (made, made_again) == (True, False)
     assert db.session.query(ProjectProposal).count() == 1
     assert db.session.query(ProjectFollow).filter_by(resident_id=resident.id).count() == 1
 
