@@ -87,7 +87,9 @@ def _responses(meta: Endpoint, audience: str | None, has_path_args: bool) -> dic
         content = {"application/json": {"schema": meta.out or {"type": "object"}}}
     responses = {str(meta.status): {"description": "成功", "content": content}}
     if meta.replay:
-        responses["200"] = {"description": "重复提交：返回第一次的结果", "content": content}
+        # A handler whose first success is 200 as well keeps saying so.
+        first = "成功；" if meta.status == 200 else ""
+        responses["200"] = {"description": f"{first}重复提交：返回第一次的结果", "content": content}
     # Every request passes backend/core/input_edges.py first.
     errors = {"default": "出错（见 Error.code）",
               "400": "请求格式有误（bad_request），或含有无法识别的字符（invalid_characters）"}

@@ -115,9 +115,13 @@ def project(proposal_id: int):
 
 @bp.post("/projects/<int:proposal_id>/support")
 @resident_required
-@endpoint(out=ProposalOut)
+@endpoint(out=ProposalOut, replay=True, errors={
+    "409": "征集已经结束或项目建议已不在征集中（project_cannot_support），"
+           "或这是您自己提出的项目（project_own_proposal）"})
 def support(proposal_id: int):
-    """附议一个已有的项目建议（每人一次），并关注它的进展"""
+    """附议一个已有的项目建议（每人只计一次），并关注它的进展；返回项目建议和当前附议人数
+
+    已经附议过时（如网络重试、重复点击）不会重复计数，同样返回 200，征集结束后也是如此。"""
     proposal = core.get_for(current_resident(), proposal_id)
     collection.support(proposal, resident=current_resident())
     db.session.commit()

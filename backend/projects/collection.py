@@ -177,26 +177,38 @@ def propose_from_message(round_: ProjectRound, message, data: dict, *, actor) ->
     return proposal
 
 
-def support(proposal: ProjectProposal, *, resident) -> ProjectSupport:
-    """One support per resident; the proposer's own does not count."""
+def support(proposal: ProjectProposal, *, resident) -> tuple[ProjectSupport, bool]:
+    """One support per resident; the proposer's own does not count. (The support, whether it
+    was counted now): supporting again (a retry whose answer was lost, a double tap, a second
+    device) gets the support already counted and changes nothing, even once collection has
+    closed, as a proposal's retry gets its receipt."""
     core.lock(proposal)
+    held = _support_of(proposal, resident)
+    if held is not None:
+        return held, False
     core.guard(proposal, "support")
     if proposal.round.status != "collecting":
         raise InvalidState("征集已经结束，不能再附议", code="project_cannot_support")
     if policy.is_proposer(resident, proposal):
         raise InvalidState("这是您自己提出的项目，无需附议", code="project_own_proposal")
-    if db.session.scalar(db.select(ProjectSupport.id).filter_by(
-            proposal_id=proposal.id, resident_id=resident.id)) is not None:
-        raise InvalidState("您已经附议过这个项目", code="project_already_supported")
     row = ProjectSupport(proposal_id=proposal.id, resident_id=resident.id)
-    db.session.add(row)
     try:
-        db.session.flush()
-    except IntegrityError:  # the same resident on two devices: the first counted
-        db.session.rollback()
-        raise InvalidState("您已经附议过这个项目", code="project_already_supported")
+        # A savepoint: losing to a racing request undoes this insert, not the caller's work.
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        held = _support_of(proposal, resident)
+        if held is None:
+            raise
+        return held, False
     core.follow(proposal, resident)
-    return row
+    return row, True
+
+
+def _support_of(proposal: ProjectProposal, resident) -> ProjectSupport | None:
+    return db.session.scalar(db.select(ProjectSupport).filter_by(
+        proposal_id=proposal.id, resident_id=resident.id))
 
 
 def follow(proposal: ProjectProposal, *, resident) -> None:
