@@ -81,6 +81,7 @@ def project(proposal_id: int):
     followed = resident is not None and resident.id in core.follower_ids(proposal)
     return render_template(
         "portal/project.html", p=proposal, supports=collection.support_count(proposal),
+        supported=collection.has_supported(proposal, resident),
         receipt=request.args.get("receipt") == "1" and policy.is_proposer(resident, proposal),
         followed=followed, is_proposer=policy.is_proposer(resident, proposal),
         timeline=lists.public_timeline(proposal), rating=delivery.rating_summary(proposal),

@@ -211,6 +211,10 @@ def _support_of(proposal: ProjectProposal, resident) -> ProjectSupport | None:
         proposal_id=proposal.id, resident_id=resident.id))
 
 
+def has_supported(proposal: ProjectProposal, resident) -> bool:
+    return resident is not None and _support_of(proposal, resident) is not None
+
+
 def follow(proposal: ProjectProposal, *, resident) -> None:
     core.follow(proposal, resident)
     db.session.flush()

@@ -12,7 +12,7 @@ from backend.accounts.resident_model import Resident
 from backend.projects import collection, screening
 from backend.projects.models import ProjectFollow, ProjectProposal, ProjectSupport
 from miniprogram_api.auth import session_for
-from tests.conftest import at_once
+from tests.conftest import at_once, csrf_token
 
 API = "/api/mp/v1"
 
@@ -152,6 +152,39 @@ def _supporter(proposal_id, resident_id):
                                           resident=tdb.session.get(Resident, resident_id))
         return row.id, created
     return run
+
+
+def test_a_double_tap_on_the_portal_shows_the_project_not_an_error(client, db, make_round,
+                                                                   make_proposal):
+    proposal = make_proposal(make_round())
+    db.session.commit()
+    page_url = f"/projects/{proposal.id}"
+    token = csrf_token(client, page_url)
+    assert 'data-testid="support"' in client.get(page_url).get_data(as_text=True)
+    for _ in range(2):
+        tap = client.post(f"{page_url}/support", data={"csrf_token": token})
+        assert tap.status_code == 302 and tap.location.endswith(page_url), tap.status_code
+    assert _footprint(db) == (1, 2)
+    page = client.get(page_url).get_data(as_text=True)
+    assert re.search(r'data-testid="supports">1<', page)
+    assert 'data-testid="support"' not in page and 'data-testid="supported"' in page
+
+
+def test_the_portal_refuses_the_proposers_own_support_in_chinese(client, db, make_round):
+    from tests.conftest import post_form
+    make_round()
+    db.session.commit()
+    page = client.get("/projects/new").get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
+    made = post_form(client, "/projects/new", {
+        "title": "增设公交站台座椅", "content": "在人民路公交站增设座椅和遮阳棚",
+        "reason": "老人候车站得累", "category": "交通", "idempotency_key": key})
+    assert made.status_code == 302
+    proposal_id = db.session.scalar(sa.select(ProjectProposal.id))
+    own = post_form(client, f"/projects/{proposal_id}/support", {},
+                    form_url="/projects/new")
+    assert own.status_code == 409 and "这是您自己提出的项目" in own.get_data(as_text=True)
+    assert _footprint(db) == (0, 1)
 
 
 def test_the_api_document_says_supporting_again_answers_200(client):
