@@ -46,19 +46,19 @@ def current_web_resident() -> Resident | None:
 
 
 def get_or_create_web_resident() -> Resident:
-    """Call it before the request writes anything else: losing a race rolls the session back."""
+    """The browser's resident, made on its first write. Losing a race rolls back only the
+    savepoint of the insert, not what the request did before."""
     key = web_key()
     resident = _by_key(key)
     if resident is not None:
         return resident
     resident = Resident(web_key=key)
-    db.session.add(resident)
     try:
-        db.session.flush()
+        with db.session.begin_nested():
+            db.session.add(resident)
+            db.session.flush()
     except sa.exc.IntegrityError:
-        # A parallel request from the same browser (a double tap) created it first. No
-        # savepoint: on SQLite an outermost SAVEPOINT's release would commit the new row.
-        db.session.rollback()
+        # A parallel request from the same browser (a double tap) created it first.
         resident = _by_key(key)
         if resident is None:
             raise

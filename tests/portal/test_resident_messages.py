@@ -328,3 +328,30 @@ def test_an_upload_over_the_size_limit_gets_a_chinese_page(app, client, db, writ
     resp = send(client, write_url, form=form, photos=[(big, "大.jpg")])
     assert resp.status_code == 413 and "照片太大" in resp.get_data(as_text=True)
     assert _count(db, Message) == 0
+
+
+def test_losing_the_race_for_the_browsers_resident_keeps_the_requests_other_work(app, db,
+                                                                                monkeypatch):
+    """A double tap: the other request made this browser's resident between our lookup and our
+    insert. We answer with theirs, and what this request had already written survives."""
+    from backend.portal import residents
+    key = "k" * 43
+    theirs = Resident(web_key=key)
+    db.session.add(theirs)
+    db.session.commit()
+    real, calls = residents._by_key, []
+
+    def lookup(k):  # our first lookup came before their commit
+        calls.append(k)
+        return None if len(calls) == 1 else real(k)
+    monkeypatch.setattr(residents, "_by_key", lookup)
+    with app.test_request_context("/", headers={"Cookie": f"lx_resident={key}"}):
+        earlier = Resident(web_key="e" * 43)  # stands in for what the request wrote first
+        db.session.add(earlier)
+        db.session.flush()
+        assert residents.get_or_create_web_resident().id == theirs.id
+        db.session.commit()
+    assert len(calls) == 2  # the insert did fail on the unique key
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Resident)
+                             .where(Resident.web_key == "e" * 43)) == 1
+    assert _count(db, Resident) == 2
