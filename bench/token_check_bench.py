@@ -5,9 +5,13 @@ Each sample is one request's share: the check, one trivial statement standing in
 request's own work (so the connection is checked out either way), the commit and the session's
 end. The ways to check, interleaved sample by sample so a busy machine weighs on all alike:
 - no read: the token's claims alone (before tombstoned residents' tokens were refused);
-- the committed check (miniprogram_api/auth.py `_token_resident`: the openid by primary key);
+- the committed check (miniprogram_api/auth.py `_token_holder`: the openid by primary key);
 - the whole row loaded as an ORM object (`session.get`);
-- a Redis set of revoked ids (`SISMEMBER`), when Redis answers at REDIS_URL (default local).
+- a Redis set of revoked ids (`SISMEMBER`), when Redis answers at REDIS_URL (default local);
+and a bound liaison's token (staff mode; 100 of the residents are bound liaisons):
+- staff mode as it was: the openid, then the staff account by id, then the binding by openid
+  (three reads);
+- staff mode as committed (`_token_holder`: the openid with the account joined on, one read).
 
     .venv/bin/python bench/token_check_bench.py [-n 5000]
 
@@ -38,7 +42,20 @@ def main():
     from backend.accounts.resident_model import Resident
     from backend.core.extensions import db
     from bench.bench_app import app
-    from miniprogram_api.auth import _token_resident
+    from backend.accounts import wechat_binding as binding
+    from backend.accounts.models import StaffUser
+    from miniprogram_api.auth import _token_holder
+
+    def resident_only(claims):
+        _token_holder(claims)
+
+    def staff_three_reads(claims):
+        resident, _ = _token_holder({**claims, "s": None})
+        staff = db.session.get(StaffUser, claims["s"])
+        assert binding.bound_staff(resident.openid) is staff
+
+    def staff_one_read(claims):
+        assert _token_holder(claims)[1] is not None
 
     def claims_only(claims):
         resident = Resident(id=claims["r"], openid=claims["o"])
@@ -48,7 +65,7 @@ def main():
     def whole_row(claims):
         assert db.session.get(Resident, claims["r"]).openid == claims["o"]
 
-    ways = {"无查询（只信令牌）": claims_only, "按主键读 openid（现行）": _token_resident,
+    ways = {"无查询（只信令牌）": claims_only, "按主键读 openid（现行）": resident_only,
             "整行读成 ORM 对象": whole_row}
     redis_key = "lianxin-bench:revoked"
     try:
@@ -65,17 +82,30 @@ def main():
         store = None
         print(f"（Redis 不可用，跳过：{err}）")
 
+    staff_ways = {"代表/联络员模式：三次读（改前）": staff_three_reads,
+                  "代表/联络员模式：一条语句（现行）": staff_one_read}
+    ways.update(staff_ways)
+
     names = list(ways)
     samples = {name: [] for name in names}
     with app.app_context():
         residents = db.session.execute(sa.select(Resident.id, Resident.openid)).all()
+        liaisons = [StaffUser(username=f"bench-liaison-{i}", display_name=f"基准联络员{i}",
+                              role="liaison", password_hash="!", wechat_openid=openid)
+                    for i, (_, openid) in enumerate(residents[:100])]
+        db.session.add_all(liaisons)
+        db.session.commit()
+        bound = [(rid, openid, staff.id) for (rid, openid), staff in zip(residents, liaisons)]
         db.session.remove()
         for i in range(args.n * len(names)):
             turn = names if (i // len(names)) % 2 else names[::-1]
             name = turn[i % len(names)]
-            rid, openid = residents[i % len(residents)]
+            if name in staff_ways:
+                rid, openid, sid = bound[i % len(bound)]
+            else:
+                (rid, openid), sid = residents[i % len(residents)], None
             start, cpu = time.perf_counter(), time.process_time()
-            ways[name]({"r": rid, "o": openid, "s": None})
+            ways[name]({"r": rid, "o": openid, "s": sid})
             db.session.execute(sa.text("SELECT 1"))
             db.session.commit()
             db.session.remove()

@@ -27,9 +27,16 @@ from miniprogram_api.schemas_auth import BindIn, LoginIn, SessionOut
 
 TOKEN_SALT = "lianxin.mp.login"
 TOKEN_MAX_AGE = 7 * 86400
-# The one read a request makes to know its token still names someone. A Core statement: loading
+# Resident mode's one read, to know the token still names someone. A Core statement: loading
 # the whole row as an object would double the cost (README: the figures).
 _OPENID = sa.select(Resident.openid).where(Resident.id == sa.bindparam("id"))
+# Staff mode's one read: the same row, with the token's staff account joined on only while it is
+# still bound to this openid and may use the binding (else None: resident mode).
+_OPENID_AND_STAFF = (
+    sa.select(Resident.openid, StaffUser)
+    .outerjoin(StaffUser, sa.and_(StaffUser.id == sa.bindparam("staff"),
+                                  binding.bound_to(Resident.openid)))
+    .where(Resident.id == sa.bindparam("id")))
 
 # WeChat's login errors, as stable codes of ours; the Chinese text comes from the adapter.
 WECHAT_LOGIN_ERRORS = {
@@ -80,32 +87,43 @@ def _authenticate() -> None:
         raise NotLoggedIn("登录已过期，请重新进入小程序", code="token_expired")
     except BadSignature:
         raise NotLoggedIn("登录信息无效，请重新进入小程序", code="token_invalid")
-    resident = _token_resident(claims)
-    staff = db.session.get(StaffUser, claims["s"]) if claims.get("s") else None
-    if staff is not None and binding.bound_staff(resident.openid) is not staff:
-        staff = None  # unbound or deactivated since the token was issued
+    resident, staff = _token_holder(claims)
     g.mp_resident, g.mp_staff = resident, staff
     g.resident_rate_key = resident.openid  # the per-resident rate limits count this WeChat user
 
 
-def _token_resident(claims: dict) -> Resident:
-    """The resident a token names, while their row still holds the token's openid: one read
-    by primary key per request. A resident who deleted their data (or whom retention
-    anonymised) keeps a tombstone row without openid, so tokens issued before are refused
-    (token_revoked) in resident and staff mode alike; logging in again makes a fresh resident.
-    The row decides, not a revocation list or a cache: the deletion commits there, so every
-    worker and the scheduler see it at once. Only id and openid are loaded; any other column
-    loads when first read. (Tokens from before the openid was added carry only the id.)"""
-    row = db.session.connection().execute(_OPENID, {"id": claims.get("r") or 0}).first()
+def _token_holder(claims: dict) -> tuple[Resident, StaffUser | None]:
+    """The resident a token names, while their row still holds the token's openid, and in
+    staff mode the deputy or liaison account, while still bound to that openid and active:
+    one read by primary key per request, in either mode. A resident who deleted their data (or
+    whom retention anonymised) keeps a tombstone row without openid, so tokens issued before are
+    refused (token_revoked) in resident and staff mode alike; logging in again makes a fresh
+    resident. A staff account unbound or deactivated since leaves the token a resident's.
+    The rows decide, not a revocation list or a cache: the change commits there, so every
+    worker and the scheduler see it at once. Of the resident only id and openid are loaded; any
+    other column loads when first read. (Tokens from before the openid was added carry only the
+    id.)"""
+    params = {"id": claims.get("r") or 0}
+    if claims.get("s"):
+        # ORM, not Core: the staff account is used as a loaded object by the views.
+        row = db.session.execute(_OPENID_AND_STAFF, {**params, "staff": claims["s"]}).first()
+    else:
+        row = db.session.connection().execute(_OPENID, params).first()
     if row is None:
         raise NotLoggedIn("登录信息无效，请重新进入小程序", code="token_invalid")
     if not row.openid or row.openid != claims.get("o", row.openid):
         raise NotLoggedIn("您的个人信息已删除，原来的登录已失效，请重新进入小程序",
                           code="token_revoked")
-    held = db.session.identity_map.get(db.session.identity_key(Resident, claims["r"]))
+    staff = row[1] if claims.get("s") else None
+    return _resident(claims["r"], row.openid), staff
+
+
+def _resident(resident_id: int, openid: str) -> Resident:
+    """The resident as if loaded, from the two columns read (or the one the session holds)."""
+    held = db.session.identity_map.get(db.session.identity_key(Resident, resident_id))
     if held is not None:
         return held
-    resident = Resident(id=claims["r"], openid=row.openid)
+    resident = Resident(id=resident_id, openid=openid)
     make_transient_to_detached(resident)  # as if loaded, with only these two columns
     db.session.add(resident)
     return resident

@@ -16,7 +16,7 @@ from backend.core.errors import Forbidden, InvalidState, ValidationFailed
 from backend.core.extensions import db
 from backend.accounts.resident_model import Resident
 from backend.accounts.models import StaffUser
-from backend.accounts.policy import can_bind
+from backend.accounts.policy import bindable, can_bind
 from backend.core.audit import record
 from backend.core.timeutil import utcnow
 
@@ -56,8 +56,13 @@ def bound_staff(openid: str | None) -> StaffUser | None:
     """The active deputy or liaison this WeChat account is bound to, if any."""
     if not openid:
         return None
-    user = db.session.scalar(db.select(StaffUser).filter_by(wechat_openid=openid))
-    return user if user is not None and can_bind(user) else None
+    return db.session.scalar(db.select(StaffUser).where(bound_to(openid)))
+
+
+def bound_to(openid) -> sa.ColumnElement[bool]:
+    """The staff account is bound to `openid` (a value or a column) and may still use the
+    binding: the condition bound_staff applies, for a query that joins it on."""
+    return sa.and_(StaffUser.wechat_openid == openid, bindable())
 
 
 # ---- staff binding ----

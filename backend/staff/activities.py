@@ -1,6 +1,7 @@
 """代表活动 pages: the list, organising an activity (the office or a station's liaison), its page
 (the organiser's check-in code, attendance, record, cancel; the deputy's answer and check-in),
 and a deputy reporting an activity of their own. Rules live in backend.activities."""
+import uuid
 from datetime import datetime
 
 from flask import flash, redirect, render_template, request, url_for
@@ -106,7 +107,8 @@ def activity(activity_id: int):
     invitable = still_invitable(act) if manage else []
     return render_template("staff/activity_detail.html", activity=act, mine=mine, manage=manage,
                            show_code=policy.can_see_code(current_user, act), invitable=invitable,
-                           item_deputies=matters.attended_deputies(act) if manage else [])
+                           item_deputies=matters.attended_deputies(act) if manage else [],
+                           item_key=uuid.uuid4().hex)
 
 
 @bp.post("/activities/<int:activity_id>/answer")
@@ -167,11 +169,13 @@ def activity_step(activity_id: int, verb: str):
 @roles_required("admin", "liaison")
 def activity_item_add(activity_id: int):
     act = _load(activity_id, policy.can_manage)
-    return _act(act, lambda f: matters.add_item(
-        act, actor=current_user, summary=f.get("summary", ""),
-        resident_name=f.get("resident_name", ""), phone=f.get("phone", ""),
-        deputy_id=row_id(f.get("deputy_id", "")), resident_consent=bool(f.get("resident_consent"))),
-        lambda _: "已登记这个问题")
+    # The page's key: a double click or a browser resubmit sends it again and records nothing.
+    return _act(act, lambda f: matters.add_item_once(
+        act, actor=current_user, idempotency_key=f.get("idempotency_key", ""),
+        summary=f.get("summary", ""), resident_name=f.get("resident_name", ""),
+        phone=f.get("phone", ""), deputy_id=row_id(f.get("deputy_id", "")),
+        resident_consent=bool(f.get("resident_consent"))),
+        lambda done: "已登记这个问题" if done[1] else "这个问题已经登记过了，没有重复登记")
 
 
 @bp.post("/activity-items/<int:item_id>/message")

@@ -3,6 +3,8 @@ vote, paper entries, results, run-offs, delivery) and decides which residents' p
 public; deputies propose and cast their ballot; a liaison turns a queue message or a reception
 day's matter into a proposal; a department reports progress on the projects it leads.
 Every POST: load, one operation from backend/projects/, one commit, a flashed line."""
+import uuid
+
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -106,7 +108,7 @@ def projects():
         has_voted=bool(round_) and stages.current(round_).has_voted(current_user.deputy_id),
         runoff=round_ and runoffs.open_runoff_of(round_),
         can_open_runoff=bool(round_) and runoffs.can_open(current_user, round_),
-        deputies=_roll_call(round_))
+        deputies=_roll_call(round_), propose_key=uuid.uuid4().hex)
 
 
 def _roll_call(round_):
@@ -181,8 +183,14 @@ def project_propose():
     round_ = core.current_round()
     if round_ is None:
         raise NotFound("项目征集尚未开启", code="project_round_not_found")
-    return _run(lambda: collection.propose_as_deputy(round_, data, actor=current_user),
-                "项目建议已提交", url_for("staff.projects"))
+
+    def propose():
+        # The page's key: a double click or a browser resubmit sends it again, making nothing.
+        _, created = collection.propose_as_deputy_once(
+            round_, data, actor=current_user,
+            idempotency_key=request.form.get("idempotency_key", ""))
+        return "项目建议已提交" if created else "这条项目建议已经提交过了，没有重复提交"
+    return _run(propose, None, url_for("staff.projects"))
 
 
 @bp.post("/messages/<int:message_id>/project")

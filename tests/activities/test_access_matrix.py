@@ -56,7 +56,8 @@ MATRIX = [
     ("POST", "/staff/activities/{reported}/confirm", {}, ORGANISERS),
     ("POST", "/staff/activities/{reported}/reject", {"reason": "与上次报备重复"}, ORGANISERS),
     ("POST", "/staff/activities/{held}/items",
-     {"summary": "小区北门的下水道堵了一个星期", "resident_consent": "1"}, ORGANISERS),
+     {"summary": "小区北门的下水道堵了一个星期", "resident_consent": "1",
+      "idempotency_key": "matrix-activity-item"}, ORGANISERS),
     ("POST", "/staff/activity-items/{item}/message", {}, ORGANISERS),
 ]
 

@@ -1,6 +1,7 @@
 """Matters residents raised at an activity: listed on its record by the organiser, and with the
 resident's consent turned into a message in the station's queue (to a deputy who attended, or to
 the station), once; without consent refused, nothing stored. The message names the activity."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -109,13 +110,21 @@ def test_matters_wait_for_the_record(db, scene):
     assert err.value.code == "activity_not_held"
 
 
+def _form_keys(client, url):
+    """The CSRF token and the item form's idempotency key, as a fresh render of the page has."""
+    page = client.get(url).get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', page)
+    assert key, "no idempotency key on the item form"
+    return csrf_token(client, url), key.group(1)
+
+
 def test_the_pages_list_convert_and_show_the_source(client, login, db, scene, held):
     login(scene.liaison)
     url = f"/staff/activities/{held.id}"
-    token = csrf_token(client, url)
+    token, key = _form_keys(client, url)
     resp = client.post(f"{url}/items", data={
         "summary": ISSUE, "resident_name": "刘大爷", "deputy_id": str(scene.d1.id),
-        "resident_consent": "1", "csrf_token": token})
+        "resident_consent": "1", "csrf_token": token, "idempotency_key": key})
     assert resp.status_code == 302
     page = client.get(url).get_data(as_text=True)
     assert ISSUE in page and "刘大爷" in page and "群众同意转为留言" in page
@@ -127,7 +136,43 @@ def test_the_pages_list_convert_and_show_the_source(client, login, db, scene, he
     detail = client.get(f"/staff/messages/{message_id}").get_data(as_text=True)
     assert "走访选民「走访幸福社区」" in detail and f"/staff/activities/{held.id}" in detail
     # A refusal is said in Chinese on the page and stores nothing.
+    token, key = _form_keys(client, url)
     client.post(f"{url}/items", data={"summary": ISSUE, "phone": "13800131234",
-                                      "csrf_token": token})
+                                      "csrf_token": token, "idempotency_key": key})
     assert "群众没有同意转为留言时不登记手机号" in client.get(url).get_data(as_text=True)
     assert _count(db, ActivityItem) == 1
+
+
+def test_the_item_form_posted_twice_records_the_matter_once(client, login, db, scene, held):
+    """A double click or a browser resubmit sends the page's key again: nothing new is recorded
+    (no second item, message or audit event) and the page says so, as a success."""
+    login(scene.liaison)
+    url = f"/staff/activities/{held.id}"
+    token, key = _form_keys(client, url)
+    form = {"summary": ISSUE, "resident_name": "刘大爷", "phone": "13800131234",
+            "deputy_id": str(scene.d1.id), "resident_consent": "1",
+            "csrf_token": token, "idempotency_key": key}
+    first, again = client.post(f"{url}/items", data=form), client.post(f"{url}/items", data=form)
+    assert (first.status_code, again.status_code) == (302, 302)
+    assert again.headers["Location"] == first.headers["Location"]
+    page = client.get(url).get_data(as_text=True)
+    assert "这个问题已经登记过了，没有重复登记" in page
+    assert _count(db, ActivityItem) == 1
+    assert _count(db, AuditEvent, AuditEvent.action == "activity_item.create") == 1
+
+    # The same key with other words is another matter: refused, nothing stored.
+    client.post(f"{url}/items", data={**form, "summary": "另一件事：路灯不亮"})
+    assert "该提交编号已用于另一个问题" in client.get(url).get_data(as_text=True)
+    # A fresh render has a new key: the same words again are a second matter, on purpose.
+    assert _form_keys(client, url)[1] != key
+    client.post(f"{url}/items", data={**form, "idempotency_key": _form_keys(client, url)[1]})
+    assert _count(db, ActivityItem) == 2
+
+
+def test_the_item_form_without_its_key_is_refused_and_stores_nothing(client, login, db, scene,
+                                                                     held):
+    login(scene.liaison)
+    url = f"/staff/activities/{held.id}"
+    client.post(f"{url}/items", data={"summary": ISSUE, "csrf_token": csrf_token(client, url)})
+    assert "缺少有效的提交编号，请刷新页面后重试" in client.get(url).get_data(as_text=True)
+    assert _count(db, ActivityItem) == 0

@@ -133,6 +133,31 @@ def test_a_token_names_its_wechat_user_and_a_request_reads_that_one_row(api, db,
     assert len(reads) == 1 and re.search(r"WHERE residents\.id = \S+$", reads[0]), seen
 
 
+@pytest.mark.parametrize("role", ["deputy", "liaison"])
+def test_staff_mode_checks_resident_and_binding_in_one_statement(api, db, make_bound_staff,
+                                                                make_deputy, token_for, role):
+    """In deputy or liaison mode the token's resident, the staff account, its binding to this
+    WeChat and its being active are checked together: one statement per request, as in
+    resident mode (unbinding, deactivation: test_binding.py; deletion: test_revoked_tokens.py)."""
+    import sqlalchemy as sa
+    staff, resident = make_bound_staff(role, deputy=make_deputy() if role == "deputy" else None)
+    token = token_for(resident, staff)
+    db.session.commit()
+    seen = []
+
+    def add(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()))
+    sa.event.listen(db.engine, "before_cursor_execute", add)
+    try:
+        resp = api.get("/subscriptions", token)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", add)
+    assert resp.status_code == 200, resp.json
+    reads = [s for s in seen if "residents" in s or "staff_users" in s]
+    assert len(reads) == 1, seen
+    assert "FROM residents" in reads[0] and "JOIN staff_users" in reads[0], reads
+
+
 def test_an_older_token_without_the_openid_still_works(api, db, make_resident):
     from miniprogram_api.auth import _serializer
     resident = make_resident(openid="openid-old-token")

@@ -166,3 +166,30 @@ def test_a_deputy_not_present_is_told_why_and_cannot_cast(client, login, db, vot
     assert "未登记出席" in refused.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(type(round_), round_.id).ballots_cast == 0
+
+
+def test_a_deputy_s_proposal_form_posted_twice_makes_one_proposal(client, login, db, make_round,
+                                                                   make_deputy_user):
+    """The staff page's form carries a key made when it renders: a double click or a browser
+    resubmit sends it again and makes nothing new, and the page says it was made already."""
+    make_round()
+    deputy = make_deputy_user()
+    db.session.commit()
+    login(deputy)
+    page = client.get("/staff/projects").get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', page).group(1)
+    form = {**FORM, "idempotency_key": key, "csrf_token": csrf_token(client, "/staff/projects")}
+    first = client.post("/staff/projects/propose", data=form)
+    again = client.post("/staff/projects/propose", data=form)
+    assert first.status_code == again.status_code == 302 and first.location == again.location
+    assert "这条项目建议已经提交过了，没有重复提交" in client.get(again.location).get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ProjectProposal)) == 1
+    proposal = db.session.scalar(sa.select(ProjectProposal))
+    assert (proposal.author_kind, proposal.staff_id) == ("deputy", deputy.id)
+    # The next render has a new key: another proposal is another proposal.
+    page = client.get("/staff/projects").get_data(as_text=True)
+    fresh = re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', page).group(1)
+    assert fresh != key
+    client.post("/staff/projects/propose", data={**form, "idempotency_key": fresh,
+                                                 "title": "增设公交站台雨棚"})
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ProjectProposal)) == 2
