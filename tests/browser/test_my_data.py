@@ -60,6 +60,9 @@ def test_see_and_delete_my_data(live_server, page, db, make_station, make_deputy
     db.session.rollback()  # a fresh read: what the server committed
     assert db.session.get(Message, message.id).phone_encrypted is not None
 
+    # The question comes from common.js at the end of the page: on a busy machine the error
+    # shows before it has run, and a click then would send the form without asking.
+    page.wait_for_load_state("load")
     page.get_by_test_id("confirm").check()
     page.once("dialog", lambda d: d.dismiss())  # changed their mind
     page.get_by_test_id("delete").click()
