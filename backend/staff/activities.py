@@ -1,7 +1,6 @@
 """代表活动 pages: the list, organising an activity (the office or a station's liaison), its page
 (the organiser's check-in code, attendance, record, cancel; the deputy's answer and check-in),
 and a deputy reporting an activity of their own. Rules live in backend.activities."""
-import uuid
 from datetime import datetime
 
 from flask import flash, redirect, render_template, request, url_for
@@ -25,6 +24,7 @@ from backend.org.models import Station
 from backend.staff import bp
 from backend.staff.forms import MultiCheckboxField, StaffForm
 from backend.staff.guard import roles_required
+from backend.staff.once import posted_key, said
 from backend.staff.pages import error_text, form_page, list_page
 
 KINDS = [SelectChoice(k, v) for k, v in ACTIVITY_KIND_LABELS.items()]
@@ -107,8 +107,7 @@ def activity(activity_id: int):
     invitable = still_invitable(act) if manage else []
     return render_template("staff/activity_detail.html", activity=act, mine=mine, manage=manage,
                            show_code=policy.can_see_code(current_user, act), invitable=invitable,
-                           item_deputies=matters.attended_deputies(act) if manage else [],
-                           item_key=uuid.uuid4().hex)
+                           item_deputies=matters.attended_deputies(act) if manage else [])
 
 
 @bp.post("/activities/<int:activity_id>/answer")
@@ -171,11 +170,11 @@ def activity_item_add(activity_id: int):
     act = _load(activity_id, policy.can_manage)
     # The page's key: a double click or a browser resubmit sends it again and records nothing.
     return _act(act, lambda f: matters.add_item_once(
-        act, actor=current_user, idempotency_key=f.get("idempotency_key", ""),
+        act, actor=current_user, idempotency_key=posted_key(),
         summary=f.get("summary", ""), resident_name=f.get("resident_name", ""),
         phone=f.get("phone", ""), deputy_id=row_id(f.get("deputy_id", "")),
         resident_consent=bool(f.get("resident_consent"))),
-        lambda done: "已登记这个问题" if done[1] else "这个问题已经登记过了，没有重复登记")
+        lambda done: said(done, "已登记这个问题", "这个问题已经登记过了，没有重复登记"))
 
 
 @bp.post("/activity-items/<int:item_id>/message")
