@@ -129,7 +129,8 @@ MATRIX = [
     ("POST", S % "reassign" + "/reassign",
      {"department_id": "{other_dept}", "reason": "职责属于水务局"}, ADMIN),
     ("POST", S % "in_progress" + "/chase", {"note": "请本周内报送进展"}, ADMIN),
-    ("POST", S % "submitted" + "/note", {"text": "此件需领导过目"}, ADMIN),
+    ("POST", S % "submitted" + "/note",
+     {"text": "此件需领导过目", "idempotency_key": "matrix-suggestion-note"}, ADMIN),
     ("POST", S % "extension" + "/extensions/{ext}/decide",
      {"decision": "approve", "note": "同意"}, ADMIN),
     # an extension of another suggestion under this one's URL: not found, even for admin
