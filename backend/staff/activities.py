@@ -80,8 +80,10 @@ def activity_new():
                 for d in ops.invitable_deputies(getattr(s, "id", None))}
     form.deputy_ids.choices = [SelectChoice(d.id, d.name) for d in deputies.values()]
     return form_page(form, "staff/activity_form.html",
-                     _on_form(lambda: ops.create_activity(actor=current_user, **form.times())),
-                     saved=lambda a: ("已创建活动，并通知了受邀代表", _url(a)),
+                     _on_form(lambda: ops.create_activity_once(
+                         actor=current_user, idempotency_key=posted_key(), **form.times())),
+                     saved=lambda done: (said(done, "已创建活动，并通知了受邀代表",
+                                              "这项活动已经创建过了，没有重复创建"), _url(done[0])),
                      title="组织活动")
 
 
@@ -92,9 +94,11 @@ def activity_report():
     form = ReportForm()
     form.station_id.choices = [SelectChoice(s.id, s.name) for s in deputy.stations]
     return form_page(form, "staff/activity_form.html",
-                     _on_form(lambda: ops.report_activity(deputy, actor=current_user,
-                                                          **form.times())),
-                     saved=lambda a: ("已报备，等待联络站确认", _url(a)),
+                     _on_form(lambda: ops.report_activity_once(
+                         deputy, actor=current_user, idempotency_key=posted_key(),
+                         **form.times())),
+                     saved=lambda done: (said(done, "已报备，等待联络站确认",
+                                              "这项活动已经报备过了，没有重复报备"), _url(done[0])),
                      title="报备我的活动")
 
 
