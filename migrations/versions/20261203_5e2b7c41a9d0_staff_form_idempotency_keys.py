@@ -1,5 +1,6 @@
-"""reception_items, message_events, suggestion_events and activities get idempotency_key: a
-staff form a double click or a browser resubmit posts twice records its row once
+"""reception_items, message_events, suggestion_events, activities and suggestions get
+idempotency_key: a staff form a double click or a browser resubmit posts twice records its row
+once
 
 Revision ID: 5e2b7c41a9d0
 Revises: 3d8a6f0c2b71
@@ -17,7 +18,8 @@ branch_labels = None
 depends_on = None
 
 # Nullable: rows written before, and by operations without a form, have no key.
-TABLES = ('reception_items', 'message_events', 'suggestion_events', 'activities')
+TABLES = ('reception_items', 'message_events', 'suggestion_events', 'activities',
+          'suggestions')
 
 
 def upgrade():

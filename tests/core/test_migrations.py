@@ -87,7 +87,8 @@ def test_an_activity_items_key_is_unique_in_the_database(db, make_station):
 def test_staff_form_keys_come_and_go_with_their_migration(db):
     """5e2b7c41a9d0 alone: down, each table's key column and unique constraint are gone (and
     activity_items', from the migration before, stays); up again, the schema is the models'."""
-    tables = ("reception_items", "message_events", "suggestion_events", "activities")
+    tables = ("reception_items", "message_events", "suggestion_events", "activities",
+              "suggestions")
 
     def key_columns(table):
         inspector = sa.inspect(db.engine)

@@ -98,14 +98,14 @@ MATRIX = [
     ("GET", "/staff/suggestions/figures.xlsx", None, ADMIN),
     # ---- the deputy's side (and a liaison's on their behalf) ----
     ("POST", "/staff/suggestions/new",
-     {**FORM, "deputy_id": "{author}", "message_ids": ["{m0}"]}, WRITERS),
+     {**FORM, "idempotency_key": "matrix-suggestion-new", "deputy_id": "{author}", "message_ids": ["{m0}"]}, WRITERS),
     # a deputy of station B (or B's liaison for them) from B's message; nobody else
     ("POST", "/staff/suggestions/new",
-     {**FORM, "deputy_id": "{outsider}", "message_ids": ["{m2}"]},
+     {**FORM, "idempotency_key": "matrix-suggestion-new", "deputy_id": "{outsider}", "message_ids": ["{m2}"]},
      allow("outsider", "liaison_other")),
     # someone else's message is refused with the form again (422), and nothing is written
     ("POST", "/staff/suggestions/new",
-     {**FORM, "deputy_id": "{author}", "message_ids": ["{m2}"]},
+     {**FORM, "idempotency_key": "matrix-suggestion-new", "deputy_id": "{author}", "message_ids": ["{m2}"]},
      allow(author=422, liaison_own=422)),
     ("POST", S % "draft" + "/edit", {**FORM, "message_ids": ["{m0}", "{m1}"]}, WRITERS),
     ("POST", S % "draft" + "/edit", {**FORM, "message_ids": ["{m0}", "{m2}"]},
