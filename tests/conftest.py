@@ -221,9 +221,26 @@ def csrf_token(client, url: str) -> str:
     return match.group(1)
 
 
-def post_form(client, url: str, data: dict, *, form_url: str | None = None, **kw):
-    """Post like a browser: take the CSRF token from the page that shows the form."""
-    token = csrf_token(client, form_url or url)
+KEY_RE = re.compile(r'name="idempotency_key" value="([0-9a-f]{32})"')
+
+
+def form_keys(client, url: str) -> tuple[str, str]:
+    """The CSRF token and the idempotency key of the (first keyed) form, as a fresh render of
+    the page has them: a new key each call."""
+    page = client.get(url).get_data(as_text=True)
+    token, key = CSRF_RE.search(page), KEY_RE.search(page)
+    assert token and key, f"no CSRF token or idempotency key on {url}"
+    return token.group(1), key.group(1)
+
+
+def post_form(client, url: str, data: dict, *, form_url: str | None = None, keyed=False, **kw):
+    """Post like a browser: take the CSRF token (and, `keyed`, the form's idempotency key)
+    from the page that shows the form."""
+    if keyed:
+        token, key = form_keys(client, form_url or url)
+        data = {"idempotency_key": key, **data}
+    else:
+        token = csrf_token(client, form_url or url)
     return client.post(url, data={**data, "csrf_token": token}, **kw)
 
 

@@ -73,6 +73,8 @@ class Activity(db.Model):
     agreed: Mapped[str] = mapped_column(sa.Text, default="")  # 议定事项
     status_note: Mapped[str] = mapped_column(sa.String(200), default="")  # why cancelled/rejected
     recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The staff form's key (backend/core/idempotency.py): a resubmit makes the activity once.
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
                                                  nullable=False)

@@ -14,6 +14,7 @@ from backend.activities import policy
 from backend.activities.models import (
     ACTIVITY_KINDS, Activity, ActivityAttendance,
 )
+from backend.core import idempotency
 from backend.core.audit import record as audit, snapshot
 from backend.core.errors import Forbidden, InvalidState, ValidationFailed
 from backend.core.extensions import db
@@ -58,6 +59,42 @@ def invitable_deputies(station_id: int | None) -> list[Deputy]:
 
 def create_activity(*, actor, kind, title, place, starts_at, ends_at, station_id=None,
                     organiser="", deputy_ids=(), now: datetime | None = None) -> Activity:
+    activity, deputies = _new_organised(actor, kind, title, place, starts_at, ends_at,
+                                        station_id, organiser, deputy_ids, now)
+    db.session.add(activity)
+    db.session.flush()
+    _organised(activity, deputies, actor)
+    return activity
+
+
+def create_activity_once(*, actor, idempotency_key, kind, title, place, starts_at, ends_at,
+                         station_id=None, organiser="", deputy_ids=(),
+                         now: datetime | None = None) -> tuple[Activity, bool]:
+    """create_activity from the staff form, which a double click or a resubmit posts twice:
+    (the activity, whether it was made now); the same key again makes and invites nothing
+    (backend/core/idempotency.py)."""
+    if not policy.can_organise(actor, station_id or None):
+        raise Forbidden("只有代工委或本站联络员可以组织活动", code="activity_forbidden")
+    invited = {}
+
+    def make(key):
+        activity, invited["deputies"] = _new_organised(
+            actor, kind, title, place, starts_at, ends_at, station_id, organiser, deputy_ids,
+            now)
+        activity.idempotency_key = key
+        return activity
+    activity, created = idempotency.record_once(
+        Activity, idempotency_key, what="项活动", make=make,
+        same=lambda a: a.origin == "organised" and _same_details(
+            a, actor, kind, title, place, starts_at, ends_at, station_id))
+    if created:
+        _organised(activity, invited["deputies"], actor)
+    return activity, created
+
+
+def _new_organised(actor, kind, title, place, starts_at, ends_at, station_id, organiser,
+                   deputy_ids, now) -> tuple[Activity, list[Deputy]]:
+    """The unsaved organised activity and whom it invites, its input checked."""
     station_id = station_id or None
     if not policy.can_organise(actor, station_id):
         raise Forbidden("只有代工委或本站联络员可以组织活动", code="activity_forbidden")
@@ -76,11 +113,21 @@ def create_activity(*, actor, kind, title, place, starts_at, ends_at, station_id
     activity = Activity(origin="organised", status="planned", station_id=station_id,
                         created_by_id=actor.id, checkin_code=_new_code(),
                         organiser=data.pop("organiser") or _organiser_name(station), **data)
-    db.session.add(activity)
-    db.session.flush()
+    return activity, deputies
+
+
+def _organised(activity: Activity, deputies, actor) -> None:
     audit("activity.create", activity, actor=actor, after=snapshot(activity, ACTIVITY_FIELDS))
     _invite(activity, deputies, actor=actor)
-    return activity
+
+
+def _same_details(activity: Activity, actor, kind, title, place, starts_at, ends_at,
+                  station_id) -> bool:
+    """Whether a retry sent the activity the key made already."""
+    return (activity.created_by_id, activity.station_id, activity.kind, activity.title,
+            activity.place, activity.starts_at, activity.ends_at) == (
+        actor.id, station_id or None, kind, clean_text(title or ""), clean_text(place or ""),
+        starts_at, ends_at)
 
 
 def invite_deputies(activity: Activity, *, actor, deputy_ids) -> list[ActivityAttendance]:
@@ -224,6 +271,40 @@ def cancel_activity(activity: Activity, *, actor, reason) -> Activity:
 def report_activity(deputy: Deputy, *, actor, kind, title, place, starts_at, ends_at,
                     station_id, summary, now: datetime | None = None) -> Activity:
     """A deputy's own activity (走访 of their constituents…), for their station to confirm."""
+    activity = _new_report(deputy, actor, kind, title, place, starts_at, ends_at, station_id,
+                           summary, now)
+    db.session.add(activity)
+    db.session.flush()
+    _reported(activity, deputy, actor)
+    return activity
+
+
+def report_activity_once(deputy: Deputy, *, actor, idempotency_key, kind, title, place,
+                         starts_at, ends_at, station_id, summary,
+                         now: datetime | None = None) -> tuple[Activity, bool]:
+    """report_activity from the staff form, which a double click or a resubmit posts twice:
+    (the activity, whether it was reported now); the same key again reports nothing
+    (backend/core/idempotency.py)."""
+    if not policy.can_report(actor) or actor.deputy_id != deputy.id:
+        raise Forbidden("只有代表本人可以报备自己的活动", code="activity_forbidden")
+
+    def make(key):
+        activity = _new_report(deputy, actor, kind, title, place, starts_at, ends_at,
+                               station_id, summary, now)
+        activity.idempotency_key = key
+        return activity
+    activity, created = idempotency.record_once(
+        Activity, idempotency_key, what="项活动", make=make,
+        same=lambda a: a.origin == "reported" and a.summary == clean_text(summary or "")
+        and _same_details(a, actor, kind, title, place, starts_at, ends_at, station_id))
+    if created:
+        _reported(activity, deputy, actor)
+    return activity, created
+
+
+def _new_report(deputy, actor, kind, title, place, starts_at, ends_at, station_id, summary,
+                now) -> Activity:
+    """The unsaved reported activity with the deputy's attendance, its input checked."""
     if not policy.can_report(actor) or actor.deputy_id != deputy.id:
         raise Forbidden("只有代表本人可以报备自己的活动", code="activity_forbidden")
     data, errors = _details(kind=kind, title=title, place=place, starts_at=starts_at,
@@ -244,13 +325,14 @@ def report_activity(deputy: Deputy, *, actor, kind, title, place, starts_at, end
     activity.attendances.append(ActivityAttendance(
         deputy_id=deputy.id, status="attended", checked_in_at=data["starts_at"],
         checked_in_by="reported"))
-    db.session.add(activity)
-    db.session.flush()
-    audit("activity.report", activity, actor=actor, after=snapshot(activity, ACTIVITY_FIELDS))
-    notify_station_liaisons(station_id, "activity.reported", f"{deputy.name}报备了活动，请确认",
-                            body=activity.title, place=_organiser_place(activity),
-                            subject=activity)
     return activity
+
+
+def _reported(activity: Activity, deputy: Deputy, actor) -> None:
+    audit("activity.report", activity, actor=actor, after=snapshot(activity, ACTIVITY_FIELDS))
+    notify_station_liaisons(activity.station_id, "activity.reported",
+                            f"{deputy.name}报备了活动，请确认", body=activity.title,
+                            place=_organiser_place(activity), subject=activity)
 
 
 def confirm_report(activity: Activity, *, actor) -> Activity:

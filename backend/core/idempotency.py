@@ -44,3 +44,19 @@ def add_once(row):
             raise
         return existing, False
     return row, True
+
+
+def record_once(model, idempotency_key, *, make, same, what: str):
+    """(the row the key made, whether it was made now), for an operation with nothing to do
+    after its insert but audit: `make(key)` builds the unsaved row once the key is checked and
+    unused; `same(row)` says whether a row the key made already holds what was sent again. The
+    key with other words is refused with key_reused(what); nothing is written then."""
+    key = checked_key(idempotency_key)
+    row = made_with(model, key)
+    if row is None:
+        row, created = add_once(make(key))
+        if created:
+            return row, True
+    if not same(row):
+        raise key_reused(what)
+    return row, False

@@ -186,6 +186,8 @@ class MessageEvent(db.Model):
     is_internal: Mapped[bool] = mapped_column(default=False)
     text: Mapped[str] = mapped_column(sa.Text, default="")
     data: Mapped[dict | None] = mapped_column(sa.JSON)
+    # A staff note form's key (backend/core/idempotency.py): a resubmit notes it once.
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     message = relationship(Message, back_populates="events")

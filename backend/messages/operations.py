@@ -18,7 +18,7 @@ from backend.messages import policy
 from backend.core.adapters import get_storage, get_wechat, public_url
 from backend.core.errors import Forbidden, InvalidState, NotFound, RateLimited, ValidationFailed
 from backend.core.extensions import db
-from backend.core.idempotency import checked_key, key_reused
+from backend.core.idempotency import checked_key, key_reused, record_once
 from backend.core.photos import store_image
 from backend.core.loading import load_for
 from backend.messages.models import (
@@ -438,11 +438,29 @@ def reject(message: Message, *, reason: str, actor) -> Message:
 
 def add_note(message: Message, text: str, *, actor) -> Message:
     _guard(message, "note", policy.can_triage(actor, message) or policy.can_answer(actor, message))
+    _transition(message, "note", actor, internal=True, text=_note_text(text))
+    return message
+
+
+def add_note_once(message: Message, text: str, *, actor,
+                  idempotency_key) -> tuple[MessageEvent, bool]:
+    """add_note from the staff page's form, which a double click or a resubmit posts twice:
+    (the note, whether it was written now); the same key again writes nothing
+    (backend/core/idempotency.py)."""
+    _guard(message, "note", policy.can_triage(actor, message) or policy.can_answer(actor, message))
+    return record_once(
+        MessageEvent, idempotency_key, what="条备注",
+        make=lambda key: _event_row(message, "note", actor, message.status, message.status,
+                                    internal=True, text=_note_text(text), idempotency_key=key),
+        same=lambda note: (note.message_id, note.kind, note.text) == (
+            message.id, "note", clean_text(text)))
+
+
+def _note_text(text: str) -> str:
     text = clean_text(text)
     if not text:
         raise ValidationFailed(errors={"text": ["备注不能为空"]})
-    _transition(message, "note", actor, internal=True, text=text)
-    return message
+    return text
 
 
 # ---- deputy: answer ----
@@ -637,6 +655,15 @@ def _transition(message: Message, verb: str, actor, *, internal: bool = False, t
 
 
 def _event(message, kind, actor, from_status, to_status, *, internal=False, text="", data=None):
+    event = _event_row(message, kind, actor, from_status, to_status, internal=internal,
+                       text=text, data=data)
+    db.session.add(event)
+    return event
+
+
+def _event_row(message, kind, actor, from_status, to_status, *, internal=False, text="",
+               data=None, idempotency_key=None) -> MessageEvent:
+    """The unsaved event (idempotency.add_once adds a keyed one under its savepoint)."""
     if isinstance(actor, Resident):
         actor_kind, label = "resident", "留言人"
     elif actor is None:
@@ -645,12 +672,10 @@ def _event(message, kind, actor, from_status, to_status, *, internal=False, text
         actor_kind = "staff"
         label = f"{actor.deputy.name}代表" if actor.role == "deputy" and actor.deputy else (
             "联络员" if actor.role == "liaison" else actor.role_label)
-    event = MessageEvent(message_id=message.id, kind=kind, actor_kind=actor_kind,
-                         actor_id=getattr(actor, "id", None), actor_label=label,
-                         from_status=from_status, to_status=to_status, is_internal=internal,
-                         text=text, data=data)
-    db.session.add(event)
-    return event
+    return MessageEvent(message_id=message.id, kind=kind, actor_kind=actor_kind,
+                        actor_id=getattr(actor, "id", None), actor_label=label,
+                        from_status=from_status, to_status=to_status, is_internal=internal,
+                        text=text, data=data, idempotency_key=idempotency_key)
 
 
 def _notify_resident(message, topic, title, body=""):

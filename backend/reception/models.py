@@ -223,6 +223,8 @@ class ReceptionItem(db.Model):
     summary: Mapped[str] = mapped_column(sa.Text)
     resident_consent: Mapped[bool] = mapped_column(default=False)
     message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("messages.id"))
+    # The form's key (backend/core/idempotency.py): a resubmit records the matter once.
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     record = relationship(ReceptionRecord, back_populates="items")

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from backend.reception.policy import can_record
 from backend.core.errors import Forbidden, InvalidState, ValidationFailed
+from backend.core import idempotency
 from backend.core.extensions import db
 from backend.reception.models import (
     Appointment, ReceptionDay, ReceptionItem, ReceptionRecord, record_deputies,
@@ -79,8 +80,38 @@ def record_day(day: ReceptionDay, *, actor, deputy_ids, walk_in_count, notes,
 
 def add_item(record: ReceptionRecord, *, actor, summary, deputy_id=None, appointment_id=None,
              resident_consent: bool) -> ReceptionItem:
+    _check_access(actor, record.day)
+    item = _new_item(record, summary, deputy_id, appointment_id, resident_consent)
+    db.session.add(item)
+    db.session.flush()
+    db.session.expire(record, ["items"])
+    _audit_item(item, actor)
+    return item
+
+
+def add_item_once(record: ReceptionRecord, *, actor, idempotency_key, summary, deputy_id=None,
+                  appointment_id=None, resident_consent: bool) -> tuple[ReceptionItem, bool]:
+    """add_item from a form a double click or a resubmit posts twice: (the item, whether it was
+    recorded now); the same key again records nothing (backend/core/idempotency.py)."""
+    _check_access(actor, record.day)
+    item, created = idempotency.record_once(
+        ReceptionItem, idempotency_key, what="个问题",
+        make=lambda key: _new_item(record, summary, deputy_id, appointment_id, resident_consent,
+                                   idempotency_key=key),
+        same=lambda item: (item.record_id, item.summary, item.deputy_id, item.appointment_id,
+                           item.resident_consent) == (
+            record.id, clean_text(summary or ""), deputy_id or None, appointment_id or None,
+            bool(resident_consent)))
+    db.session.expire(record, ["items"])  # listed on the page, new or replayed
+    if created:
+        _audit_item(item, actor)
+    return item, created
+
+
+def _new_item(record, summary, deputy_id, appointment_id, resident_consent,
+              idempotency_key=None) -> ReceptionItem:
+    """The unsaved item, its input checked; ValidationFailed with every problem at once."""
     day = record.day
-    _check_access(actor, day)
     errors = {}
     summary = checked_summary(summary, errors)
     if deputy_id and deputy_id not in {d.id for d in station_deputies(day)}:
@@ -90,14 +121,14 @@ def add_item(record: ReceptionRecord, *, actor, summary, deputy_id=None, appoint
         errors["appointment_id"] = ["该预约不属于这个接待日"]
     if errors:
         raise ValidationFailed(errors=errors)
-    item = ReceptionItem(record=record, summary=summary, deputy_id=deputy_id or None,
+    return ReceptionItem(record_id=record.id, summary=summary, deputy_id=deputy_id or None,
                          appointment_id=appointment_id or None,
-                         resident_consent=bool(resident_consent))
-    db.session.add(item)
-    db.session.flush()
+                         resident_consent=bool(resident_consent), idempotency_key=idempotency_key)
+
+
+def _audit_item(item: ReceptionItem, actor) -> None:
     audit("reception_item.create", item, actor=actor,
           after=snapshot(item, ("summary", "deputy_id", "appointment_id", "resident_consent")))
-    return item
 
 
 def item_to_message(item: ReceptionItem, *, actor) -> Message:

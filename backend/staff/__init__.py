@@ -12,3 +12,4 @@ from backend.staff import activities, record_evaluation, records, reports  # noq
 from backend.staff import record_quarters  # noqa: E402,F401
 from backend.staff import hot_issues, routing  # noqa: E402,F401
 from backend.staff import privacy  # noqa: E402,F401
+from backend.staff import once  # noqa: E402,F401

@@ -1,7 +1,6 @@
 """代表活动 pages: the list, organising an activity (the office or a station's liaison), its page
 (the organiser's check-in code, attendance, record, cancel; the deputy's answer and check-in),
 and a deputy reporting an activity of their own. Rules live in backend.activities."""
-import uuid
 from datetime import datetime
 
 from flask import flash, redirect, render_template, request, url_for
@@ -25,6 +24,7 @@ from backend.org.models import Station
 from backend.staff import bp
 from backend.staff.forms import MultiCheckboxField, StaffForm
 from backend.staff.guard import roles_required
+from backend.staff.once import posted_key, said
 from backend.staff.pages import error_text, form_page, list_page
 
 KINDS = [SelectChoice(k, v) for k, v in ACTIVITY_KIND_LABELS.items()]
@@ -80,8 +80,10 @@ def activity_new():
                 for d in ops.invitable_deputies(getattr(s, "id", None))}
     form.deputy_ids.choices = [SelectChoice(d.id, d.name) for d in deputies.values()]
     return form_page(form, "staff/activity_form.html",
-                     _on_form(lambda: ops.create_activity(actor=current_user, **form.times())),
-                     saved=lambda a: ("已创建活动，并通知了受邀代表", _url(a)),
+                     _on_form(lambda: ops.create_activity_once(
+                         actor=current_user, idempotency_key=posted_key(), **form.times())),
+                     saved=lambda done: (said(done, "已创建活动，并通知了受邀代表",
+                                              "这项活动已经创建过了，没有重复创建"), _url(done[0])),
                      title="组织活动")
 
 
@@ -92,9 +94,11 @@ def activity_report():
     form = ReportForm()
     form.station_id.choices = [SelectChoice(s.id, s.name) for s in deputy.stations]
     return form_page(form, "staff/activity_form.html",
-                     _on_form(lambda: ops.report_activity(deputy, actor=current_user,
-                                                          **form.times())),
-                     saved=lambda a: ("已报备，等待联络站确认", _url(a)),
+                     _on_form(lambda: ops.report_activity_once(
+                         deputy, actor=current_user, idempotency_key=posted_key(),
+                         **form.times())),
+                     saved=lambda done: (said(done, "已报备，等待联络站确认",
+                                              "这项活动已经报备过了，没有重复报备"), _url(done[0])),
                      title="报备我的活动")
 
 
@@ -107,8 +111,7 @@ def activity(activity_id: int):
     invitable = still_invitable(act) if manage else []
     return render_template("staff/activity_detail.html", activity=act, mine=mine, manage=manage,
                            show_code=policy.can_see_code(current_user, act), invitable=invitable,
-                           item_deputies=matters.attended_deputies(act) if manage else [],
-                           item_key=uuid.uuid4().hex)
+                           item_deputies=matters.attended_deputies(act) if manage else [])
 
 
 @bp.post("/activities/<int:activity_id>/answer")
@@ -171,11 +174,11 @@ def activity_item_add(activity_id: int):
     act = _load(activity_id, policy.can_manage)
     # The page's key: a double click or a browser resubmit sends it again and records nothing.
     return _act(act, lambda f: matters.add_item_once(
-        act, actor=current_user, idempotency_key=f.get("idempotency_key", ""),
+        act, actor=current_user, idempotency_key=posted_key(),
         summary=f.get("summary", ""), resident_name=f.get("resident_name", ""),
         phone=f.get("phone", ""), deputy_id=row_id(f.get("deputy_id", "")),
         resident_consent=bool(f.get("resident_consent"))),
-        lambda done: "已登记这个问题" if done[1] else "这个问题已经登记过了，没有重复登记")
+        lambda done: said(done, "已登记这个问题", "这个问题已经登记过了，没有重复登记"))
 
 
 @bp.post("/activity-items/<int:item_id>/message")

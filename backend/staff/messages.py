@@ -24,6 +24,7 @@ from backend.messages.queue import (
 from backend.core.parsing import row_id
 from backend.staff import bp
 from backend.staff.guard import roles_required
+from backend.staff.once import posted_key, said
 from backend.staff.pages import error_text
 from backend.core.timeutil import local_today, people_day
 from backend.workdays.calendar import coverage_notice
@@ -260,8 +261,9 @@ def message_reject(message):
 
 @message_action("/messages/<int:message_id>/note", policy.can_note)
 def message_note(message):
-    ops.add_note(message, form_text("text"), actor=current_user)
-    return "已添加内部备注"
+    done = ops.add_note_once(message, form_text("text"), actor=current_user,
+                             idempotency_key=posted_key())
+    return said(done, "已添加内部备注", "这条备注已经添加过了，没有重复添加")
 
 
 @message_action("/messages/<int:message_id>/phone", policy.can_see_phone)

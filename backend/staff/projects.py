@@ -3,8 +3,6 @@ vote, paper entries, results, run-offs, delivery) and decides which residents' p
 public; deputies propose and cast their ballot; a liaison turns a queue message or a reception
 day's matter into a proposal; a department reports progress on the projects it leads.
 Every POST: load, one operation from backend/projects/, one commit, a flashed line."""
-import uuid
-
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -22,6 +20,7 @@ from backend.projects import (
 from backend.projects.models import PROPOSAL_STATUS_LABELS, ProjectProposal
 from backend.staff import bp
 from backend.staff.guard import roles_required
+from backend.staff.once import posted_key, said
 from backend.reception import records as reception_records
 from backend.reception.models import ReceptionItem
 from backend.staff.pages import form_date, get_or_404, run_and_flash
@@ -108,7 +107,7 @@ def projects():
         has_voted=bool(round_) and stages.current(round_).has_voted(current_user.deputy_id),
         runoff=round_ and runoffs.open_runoff_of(round_),
         can_open_runoff=bool(round_) and runoffs.can_open(current_user, round_),
-        deputies=_roll_call(round_), propose_key=uuid.uuid4().hex)
+        deputies=_roll_call(round_))
 
 
 def _roll_call(round_):
@@ -186,10 +185,10 @@ def project_propose():
 
     def propose():
         # The page's key: a double click or a browser resubmit sends it again, making nothing.
-        _, created = collection.propose_as_deputy_once(
+        done = collection.propose_as_deputy_once(
             round_, data, actor=current_user,
-            idempotency_key=request.form.get("idempotency_key", ""))
-        return "项目建议已提交" if created else "这条项目建议已经提交过了，没有重复提交"
+            idempotency_key=posted_key())
+        return said(done, "项目建议已提交", "这条项目建议已经提交过了，没有重复提交")
     return _run(propose, None, url_for("staff.projects"))
 
 

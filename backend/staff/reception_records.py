@@ -15,6 +15,7 @@ from backend.reception import policy
 from backend.staff import bp
 from backend.staff.forms import MultiCheckboxField, StaffForm
 from backend.staff.guard import roles_required
+from backend.staff.once import posted_key, said
 from backend.staff.pages import form_page, get_or_404
 
 TEMPLATE = "staff/reception_record.html"
@@ -60,8 +61,10 @@ def reception_record_item(day_id: int):
     if rec is None or not form.validate_on_submit():
         flash("请先保存接待情况" if rec is None else _first_error(form), "error")
         return redirect(_page_url(day))
-    return _act(lambda: ops.add_item(rec, actor=current_user, **form.to_data()),
-                lambda _: "已登记这个问题", _page_url(day))
+    return _act(lambda: ops.add_item_once(rec, actor=current_user, idempotency_key=posted_key(),
+                                          **form.to_data()),
+                lambda done: said(done, "已登记这个问题", "这个问题已经登记过了，没有重复登记"),
+                _page_url(day))
 
 
 @bp.post("/reception-items/<int:item_id>/message")

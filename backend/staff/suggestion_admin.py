@@ -17,6 +17,7 @@ from backend.suggestions import review
 from backend.core.parsing import row_id
 from backend.staff import bp
 from backend.staff.guard import roles_required
+from backend.staff.once import posted_key, said
 from backend.staff.suggestion_actions import part_of, suggestion_action
 from backend.core.timeutil import local_today
 
@@ -133,8 +134,9 @@ def suggestion_chase(suggestion):
 
 @admin_action("/suggestions/<int:suggestion_id>/note")
 def suggestion_note(suggestion):
-    review.add_note(suggestion, request.form.get("text", ""), actor=current_user)
-    return "备注已添加"
+    done = review.add_note_once(suggestion, request.form.get("text", ""), actor=current_user,
+                                idempotency_key=posted_key())
+    return said(done, "备注已添加", "这条备注已经添加过了，没有重复添加")
 
 
 @admin_action("/suggestions/<int:suggestion_id>/extensions/<int:ext_id>/decide")

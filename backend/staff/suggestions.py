@@ -20,6 +20,7 @@ from backend.messages.operations import CATEGORIES
 from backend.core.parsing import row_id, row_ids
 from backend.staff import bp
 from backend.staff.guard import roles_required
+from backend.staff.once import posted_key, said
 from backend.staff.suggestion_actions import suggestion_action
 from backend.core.timeutil import local_today
 
@@ -114,15 +115,18 @@ def suggestion_new():
             return _render_form(deputy=None, deputies=deputies, values=values,
                                 errors=values_errors, status=422)
         try:
-            suggestion = ops.create_draft(actor=current_user, deputy=deputy, **values)
+            done = ops.create_draft_once(actor=current_user, deputy=deputy,
+                                         idempotency_key=posted_key(), **values)
         except ValidationFailed as err:
             db.session.rollback()
-            flash("提交的内容有误，请按提示修改", "error")
+            # A refused key has no field to sit under: its own words say what to do.
+            flash("提交的内容有误，请按提示修改" if err.errors else err.message, "error")
             return _render_form(deputy=deputy, deputies=deputies, values=values,
                                 errors=err.errors, status=422)
         db.session.commit()
-        flash("建议草稿已保存。核对无误后，请点「提交建议」", "success")
-        return redirect(url_for("staff.suggestion", suggestion_id=suggestion.id))
+        flash(said(done, "建议草稿已保存。核对无误后，请点「提交建议」",
+                   "这份建议草稿已经保存过了，没有重复保存"), "success")
+        return redirect(url_for("staff.suggestion", suggestion_id=done[0].id))
 
     chosen = row_ids(request.args.getlist("message"))
     wanted = row_id(request.args.get("deputy"))

@@ -121,13 +121,20 @@ def transition(suggestion: Suggestion, verb: str, actor, *, text: str = "",
 
 def event(suggestion, kind, actor, from_status, to_status, *, text="", data=None,
           public=False) -> SuggestionEvent:
-    actor_kind, label = _actor(actor)
-    row = SuggestionEvent(suggestion_id=suggestion.id, kind=kind, actor_kind=actor_kind,
-                          actor_id=getattr(actor, "id", None), actor_label=label,
-                          from_status=from_status, to_status=to_status, is_public=public,
-                          text=text, data=data)
+    row = event_row(suggestion, kind, actor, from_status, to_status, text=text, data=data,
+                    public=public)
     db.session.add(row)
     return row
+
+
+def event_row(suggestion, kind, actor, from_status, to_status, *, text="", data=None,
+              public=False, idempotency_key=None) -> SuggestionEvent:
+    """The unsaved event (idempotency.add_once adds a keyed one under its savepoint)."""
+    actor_kind, label = _actor(actor)
+    return SuggestionEvent(suggestion_id=suggestion.id, kind=kind, actor_kind=actor_kind,
+                           actor_id=getattr(actor, "id", None), actor_label=label,
+                           from_status=from_status, to_status=to_status, is_public=public,
+                           text=text, data=data, idempotency_key=idempotency_key)
 
 
 def _actor(actor) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from flask import current_app
 from backend.messages import policy as message_policy
 from backend.suggestions import policy
 from backend.core.errors import Forbidden, InvalidState, ValidationFailed
+from backend.core import idempotency
 from backend.core.extensions import db
 from backend.suggestions.models import (
     DepartmentReply, Suggestion, SuggestionCosigner, SuggestionEvent, SuggestionRating,
@@ -202,6 +203,42 @@ def _resolve_messages(actor, deputy: Deputy, message_ids, errors: dict, *,
 
 def create_draft(*, actor, deputy: Deputy, title: str, category: str, problem: str,
                  proposal: str, message_ids, is_complex: bool = False) -> Suggestion:
+    suggestion = _new_draft(actor, deputy, title, category, problem, proposal, message_ids,
+                            is_complex)
+    db.session.add(suggestion)
+    db.session.flush()
+    _drafted(suggestion, actor)
+    return suggestion
+
+
+def create_draft_once(*, actor, deputy: Deputy, idempotency_key, title: str, category: str,
+                      problem: str, proposal: str, message_ids,
+                      is_complex: bool = False) -> tuple[Suggestion, bool]:
+    """create_draft from the staff form, which a double click or a resubmit posts twice: (the
+    draft, whether it was made now); the same key again makes nothing
+    (backend/core/idempotency.py). The words and the lead deputy decide whether a retry is the
+    same draft; the chosen messages are the form's too and are not compared."""
+    if not may_draft_for(actor, deputy):
+        raise Forbidden("您不能为这位代表起草建议", code="suggestion_forbidden")
+    sent = dict(_clean_fields(title, category, problem, proposal)[0], deputy_id=deputy.id,
+                is_complex=bool(is_complex))
+
+    def make(key):
+        suggestion = _new_draft(actor, deputy, title, category, problem, proposal, message_ids,
+                                is_complex)
+        suggestion.idempotency_key = key
+        return suggestion
+    suggestion, created = idempotency.record_once(
+        Suggestion, idempotency_key, what="件建议", make=make,
+        same=lambda s: {k: getattr(s, k) for k in sent} == sent)
+    if created:
+        _drafted(suggestion, actor)
+    return suggestion, created
+
+
+def _new_draft(actor, deputy, title, category, problem, proposal, message_ids,
+               is_complex) -> Suggestion:
+    """The unsaved draft with its messages, its input checked."""
     if not may_draft_for(actor, deputy):
         raise Forbidden("您不能为这位代表起草建议", code="suggestion_forbidden")
     values, errors = _clean_fields(title, category, problem, proposal)
@@ -215,12 +252,13 @@ def create_draft(*, actor, deputy: Deputy, title: str, category: str, problem: s
                             **values)
     suggestion.deputy = deputy
     suggestion.messages = messages
-    db.session.add(suggestion)
-    db.session.flush()
+    return suggestion
+
+
+def _drafted(suggestion: Suggestion, actor) -> None:
     # "create" has no source status, so it is not a TRANSITIONS verb: an internal event row.
     core.event(suggestion, "create", actor, None, "draft",
-               data={"message_ids": [m.id for m in messages]})
-    return suggestion
+               data={"message_ids": [m.id for m in suggestion.messages]})
 
 
 def update_draft(suggestion: Suggestion, *, actor, title: str, category: str, problem: str,

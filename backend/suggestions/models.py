@@ -74,6 +74,8 @@ class Suggestion(db.Model):
     deadline_on: Mapped[date | None] = mapped_column(sa.Date)  # local date the answer is due
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the first answer
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The staff form's key (backend/core/idempotency.py): a resubmit makes the draft once.
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
                                                  nullable=False)
@@ -291,6 +293,8 @@ class SuggestionEvent(db.Model):
     is_public: Mapped[bool] = mapped_column(default=False)
     text: Mapped[str] = mapped_column(sa.Text, default="")
     data: Mapped[dict | None] = mapped_column(sa.JSON)
+    # A staff note form's key (backend/core/idempotency.py): a resubmit notes it once.
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     suggestion = relationship(Suggestion, back_populates="events")

@@ -27,10 +27,11 @@ from sqlalchemy.orm import selectinload
 
 from backend.suggestions import policy
 from backend.core.errors import InvalidState, ValidationFailed
+from backend.core import idempotency
 from backend.core.extensions import db
 from backend.suggestions.models import (
     HANDLING_STATUSES, SUPERVISION_LABELS, SUPERVISIONS, Suggestion, SuggestionAssignment,
-    SuggestionExtension, SuggestionRating,
+    SuggestionEvent, SuggestionExtension, SuggestionRating,
 )
 from backend.org.models import Department
 from backend.suggestions import core
@@ -422,6 +423,21 @@ def add_note(suggestion: Suggestion, text: str, *, actor) -> None:
     core.guard(suggestion, "note", policy.can_review(actor, suggestion))
     text = _text(text, "text", "备注", minimum=2, maximum=1000)
     core.transition(suggestion, "note", actor, text=text, public=False)
+
+
+def add_note_once(suggestion: Suggestion, text: str, *, actor,
+                  idempotency_key) -> tuple[SuggestionEvent, bool]:
+    """add_note from the review page's form, which a double click or a resubmit posts twice:
+    (the note, whether it was written now); the same key again writes nothing
+    (backend/core/idempotency.py)."""
+    core.guard(suggestion, "note", policy.can_review(actor, suggestion))
+    return idempotency.record_once(
+        SuggestionEvent, idempotency_key, what="条备注",
+        make=lambda key: core.event_row(
+            suggestion, "note", actor, suggestion.status, suggestion.status,
+            text=_text(text, "text", "备注", minimum=2, maximum=1000), idempotency_key=key),
+        same=lambda note: (note.suggestion_id, note.kind, note.text) == (
+            suggestion.id, "note", clean_text(text or "")))
 
 
 # ---- the review page's lists ----

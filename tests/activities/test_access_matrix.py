@@ -30,10 +30,11 @@ def allow(*roles, refused=403):
 ORGANISERS = allow("admin", "liaison_own")
 STAFF_LISTS = allow(*ROLES[:5])
 NEW = {"kind": "visit", "title": "走访东街社区", "day": "{tomorrow}", "start": "09:00",
-       "end": "11:00", "place": "东街社区", "station_id": "{station}", "deputy_ids": "{deputy}"}
+       "end": "11:00", "place": "东街社区", "station_id": "{station}", "deputy_ids": "{deputy}",
+       "idempotency_key": "matrix-activity-new"}
 REPORT = {"kind": "visit", "title": "走访选区居民", "day": "{yesterday}", "start": "09:00",
           "end": "11:00", "place": "南街", "station_id": "{station}",
-          "summary": "听取了居民对停车难的意见"}
+          "summary": "听取了居民对停车难的意见", "idempotency_key": "matrix-activity-report"}
 
 # (method, URL, form data for a POST, expected by role)
 MATRIX = [

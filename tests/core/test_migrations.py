@@ -1,6 +1,6 @@
 """The schema comes only from migrations: upgrade from empty gives exactly what the models
 declare, and downgrade takes it all away again."""
-from datetime import timedelta
+from datetime import time, timedelta
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -82,3 +82,45 @@ def test_an_activity_items_key_is_unique_in_the_database(db, make_station):
         db.session.rollback()
     else:
         raise AssertionError("one key was accepted for two activity items")
+
+
+def test_staff_form_keys_come_and_go_with_their_migration(db):
+    """5e2b7c41a9d0 alone: down, each table's key column and unique constraint are gone (and
+    activity_items', from the migration before, stays); up again, the schema is the models'."""
+    tables = ("reception_items", "message_events", "suggestion_events", "activities",
+              "suggestions")
+
+    def key_columns(table):
+        inspector = sa.inspect(db.engine)
+        columns = {c["name"] for c in inspector.get_columns(table)}
+        unique = [u["column_names"] for u in inspector.get_unique_constraints(table)]
+        return "idempotency_key" in columns, ["idempotency_key"] in unique
+
+    assert [key_columns(t) for t in tables] == [(True, True)] * len(tables)
+    downgrade(revision="3d8a6f0c2b71")
+    assert [key_columns(t) for t in tables] == [(False, False)] * len(tables)
+    assert key_columns("activity_items") == (True, True)
+    upgrade()
+    assert [key_columns(t) for t in tables] == [(True, True)] * len(tables)
+    assert _diff(db) == []
+
+
+def test_a_reception_items_key_is_unique_in_the_database(db, make_station):
+    from backend.core.timeutil import local_today
+    from backend.reception.models import ReceptionDay, ReceptionItem, ReceptionRecord
+    day = ReceptionDay(station_id=make_station().id, nominal_date=local_today(), date=local_today(),
+                       start_time=time(9),
+                       end_time=time(11))
+    db.session.add(day)
+    db.session.flush()
+    record = ReceptionRecord(day_id=day.id)
+    db.session.add(record)
+    db.session.flush()
+    db.session.add_all([ReceptionItem(record_id=record.id, summary=f"第{n}件事情的经过",
+                                      idempotency_key="same-key-1") for n in (1, 2)])
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+    else:
+        raise AssertionError("one key was accepted for two reception items")

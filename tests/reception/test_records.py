@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from backend.core.errors import Forbidden, InvalidState, ValidationFailed
 from backend.core.audit_model import AuditEvent
 from backend.messages.models import Message
-from backend.reception.models import ReceptionRecord
+from backend.reception.models import ReceptionItem, ReceptionRecord
 from backend.accounts.resident_model import Resident
 from backend.reception import records as ops
-from tests.conftest import csrf_token, post_form
+from tests.conftest import csrf_token, form_keys, post_form
 
 ISSUE = "小区门口的路灯坏了一个多月，晚上老人出门很不方便"
 
@@ -201,9 +201,9 @@ def test_liaison_records_the_day_on_the_page(db, rec_world, roster_login):
     items_url = f"/staff/reception-days/{w.day.id}/record/items"
     post_form(client, items_url, {"summary": ISSUE, "deputy_id": str(w.zhang.id),
                                   "appointment_id": str(w.booking.id), "resident_consent": "y"},
-              form_url=url)
+              form_url=url, keyed=True)
     post_form(client, items_url, {"summary": "希望增加社区食堂的供餐时段", "deputy_id": "0",
-                                  "appointment_id": "0"}, form_url=url)
+                                  "appointment_id": "0"}, form_url=url, keyed=True)
     page = client.get(url).get_data(as_text=True)
     assert page.count('data-testid="item"') == 2 and page.count('data-testid="to-message"') == 1
 
@@ -217,6 +217,48 @@ def test_liaison_records_the_day_on_the_page(db, rec_world, roster_login):
     assert db.session.scalars(sa.select(Message)).one().channel == "reception"
 
     short = post_form(client, items_url, {"summary": "太短", "deputy_id": "0",
-                                          "appointment_id": "0"}, form_url=url,
+                                          "appointment_id": "0"}, form_url=url, keyed=True,
                       follow_redirects=True)
     assert "请用 5 到 2000 个字写明群众反映的问题" in short.get_data(as_text=True)
+
+
+def test_the_item_form_posted_twice_records_the_matter_once(db, rec_world, roster_login):
+    """A double click or a browser resubmit sends the page's key again: no second item or audit
+    event, and the page says it was recorded already, as a success."""
+    w = rec_world
+    _record(w)
+    client = roster_login(w.liaison)
+    url, items_url = (f"/staff/reception-days/{w.day.id}/record",
+                      f"/staff/reception-days/{w.day.id}/record/items")
+    token, key = form_keys(client, url)
+    form = {"summary": ISSUE, "deputy_id": str(w.zhang.id), "appointment_id": "0",
+            "resident_consent": "y", "csrf_token": token, "idempotency_key": key}
+    first, again = client.post(items_url, data=form), client.post(items_url, data=form)
+    assert first.status_code == again.status_code == 302 and first.location == again.location
+    assert "这个问题已经登记过了，没有重复登记" in client.get(url).get_data(as_text=True)
+    db.session.rollback()
+    assert _count(db, ReceptionItem) == 1
+    assert _count(db, AuditEvent, action="reception_item.create") == 1
+
+    # The same key with other words is another matter: refused, nothing stored.
+    client.post(items_url, data={**form, "summary": "另一件事：楼道的灯不亮了"})
+    assert "该提交编号已用于另一个问题" in client.get(url).get_data(as_text=True)
+    # A fresh render has a new key: the same words again are a second matter, on purpose.
+    fresh = form_keys(client, url)[1]
+    assert fresh != key
+    client.post(items_url, data={**form, "idempotency_key": fresh})
+    db.session.rollback()
+    assert _count(db, ReceptionItem) == 2
+
+
+def test_the_item_form_without_its_key_is_refused_and_stores_nothing(db, rec_world,
+                                                                     roster_login):
+    w = rec_world
+    _record(w)
+    client = roster_login(w.liaison)
+    url = f"/staff/reception-days/{w.day.id}/record"
+    client.post(f"{url}/items", data={"summary": ISSUE, "deputy_id": "0", "appointment_id": "0",
+                                      "csrf_token": csrf_token(client, url)})
+    assert "缺少有效的提交编号，请刷新页面后重试" in client.get(url).get_data(as_text=True)
+    db.session.rollback()
+    assert _count(db, ReceptionItem) == 0

@@ -18,7 +18,7 @@ from backend.notifications.models import Notification
 from backend.accounts.resident_model import Resident
 from backend.messages.operations import add_photo, submit_message
 from backend.messages.moderation import add_rule
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, form_keys
 
 ROLES = ("admin", "liaison_own", "liaison_other", "deputy", "deputy_other", "department")
 OK, SHOWN = "ok", "shown"  # ok: 200 page or done-and-redirected; shown: the POST answers 200
@@ -48,7 +48,8 @@ MATRIX = [
     ("POST", MESSAGE + "/merge", {"into_id": "{target}"}, TRIAGE),
     ("POST", MESSAGE + "/forward", {"to": "12345市民服务热线", "ref": "GD-1"}, TRIAGE),
     ("POST", MESSAGE + "/reject", {"reason": "与代表履职无关"}, TRIAGE),
-    ("POST", MESSAGE + "/note", {"text": "已电话联系居民"}, VIEWERS),
+    ("POST", MESSAGE + "/note", {"text": "已电话联系居民", "idempotency_key": "matrix-message-note"},
+     VIEWERS),
     ("POST", MESSAGE + "/phone", {"reason": "电话回访居民"}, allow("admin", "liaison_own", "deputy", how=SHOWN)),
     ("GET", "/staff/inbox", None, DEPUTIES),
     ("GET", INBOX, None, ASSIGNED),
@@ -173,8 +174,9 @@ def test_internal_notes_are_shown_to_staff_as_internal(client, login, message_wo
     w = message_world
     login(w.users["liaison_own"])
     url = f"/staff/messages/{w.message.id}"
+    token, key = form_keys(client, url)
     client.post(url + "/note", data={"text": "居民是独居老人，答复时请打电话",
-                                     "csrf_token": csrf_token(client, url)})
+                                     "csrf_token": token, "idempotency_key": key})
     client.post("/staff/logout", data={"csrf_token": csrf_token(client, url)})
     inbox_url = f"/staff/inbox/{w.message.id}"
     for role, page_url in (("liaison_own", url), ("admin", url), ("deputy", inbox_url)):
@@ -203,3 +205,45 @@ def test_photos_are_served_only_through_the_checked_route(client, login, message
     assert "private" in resp.headers["Cache-Control"]
     # A photo id under another message's URL is not found, even for someone who may see both.
     assert client.get(f"/staff/messages/{w.target.id}/photos/{w.photo.id}").status_code == 404
+
+
+def test_the_note_form_posted_twice_writes_one_note(client, login, message_world):
+    """A double click or a browser resubmit sends the page's key again: one note, and the page
+    says it was added already, as a success."""
+    w = message_world
+    login(w.users["liaison_own"])
+    url = f"/staff/messages/{w.message.id}"
+    token, key = form_keys(client, url)
+    form = {"text": "居民是独居老人，答复时请打电话", "csrf_token": token, "idempotency_key": key}
+    first, again = client.post(url + "/note", data=form), client.post(url + "/note", data=form)
+    assert first.status_code == again.status_code == 302 and first.location == again.location
+    assert "这条备注已经添加过了，没有重复添加" in client.get(url).get_data(as_text=True)
+    db.session.rollback()
+    assert _notes(w.message) == 1
+
+    # The same key with other words is another note: refused, nothing written.
+    client.post(url + "/note", data={**form, "text": "另一条：居民白天不在家"})
+    assert "该提交编号已用于另一条备注" in client.get(url).get_data(as_text=True)
+    # A fresh render has a new key: the same words again are a second note, on purpose.
+    fresh = form_keys(client, url)[1]
+    assert fresh != key
+    client.post(url + "/note", data={**form, "idempotency_key": fresh})
+    db.session.rollback()
+    assert _notes(w.message) == 2
+
+
+def test_the_note_form_without_its_key_is_refused_and_writes_nothing(client, login,
+                                                                     message_world):
+    w = message_world
+    login(w.users["liaison_own"])
+    url = f"/staff/messages/{w.message.id}"
+    client.post(url + "/note", data={"text": "居民是独居老人，答复时请打电话",
+                                     "csrf_token": csrf_token(client, url)})
+    assert "缺少有效的提交编号，请刷新页面后重试" in client.get(url).get_data(as_text=True)
+    db.session.rollback()
+    assert _notes(w.message) == 0
+
+
+def _notes(message) -> int:
+    return db.session.scalar(db.select(db.func.count()).select_from(MessageEvent).filter_by(
+        message_id=message.id, kind="note"))

@@ -98,14 +98,14 @@ MATRIX = [
     ("GET", "/staff/suggestions/figures.xlsx", None, ADMIN),
     # ---- the deputy's side (and a liaison's on their behalf) ----
     ("POST", "/staff/suggestions/new",
-     {**FORM, "deputy_id": "{author}", "message_ids": ["{m0}"]}, WRITERS),
+     {**FORM, "idempotency_key": "matrix-suggestion-new", "deputy_id": "{author}", "message_ids": ["{m0}"]}, WRITERS),
     # a deputy of station B (or B's liaison for them) from B's message; nobody else
     ("POST", "/staff/suggestions/new",
-     {**FORM, "deputy_id": "{outsider}", "message_ids": ["{m2}"]},
+     {**FORM, "idempotency_key": "matrix-suggestion-new", "deputy_id": "{outsider}", "message_ids": ["{m2}"]},
      allow("outsider", "liaison_other")),
     # someone else's message is refused with the form again (422), and nothing is written
     ("POST", "/staff/suggestions/new",
-     {**FORM, "deputy_id": "{author}", "message_ids": ["{m2}"]},
+     {**FORM, "idempotency_key": "matrix-suggestion-new", "deputy_id": "{author}", "message_ids": ["{m2}"]},
      allow(author=422, liaison_own=422)),
     ("POST", S % "draft" + "/edit", {**FORM, "message_ids": ["{m0}", "{m1}"]}, WRITERS),
     ("POST", S % "draft" + "/edit", {**FORM, "message_ids": ["{m0}", "{m2}"]},
@@ -129,7 +129,8 @@ MATRIX = [
     ("POST", S % "reassign" + "/reassign",
      {"department_id": "{other_dept}", "reason": "职责属于水务局"}, ADMIN),
     ("POST", S % "in_progress" + "/chase", {"note": "请本周内报送进展"}, ADMIN),
-    ("POST", S % "submitted" + "/note", {"text": "此件需领导过目"}, ADMIN),
+    ("POST", S % "submitted" + "/note",
+     {"text": "此件需领导过目", "idempotency_key": "matrix-suggestion-note"}, ADMIN),
     ("POST", S % "extension" + "/extensions/{ext}/decide",
      {"decision": "approve", "note": "同意"}, ADMIN),
     # an extension of another suggestion under this one's URL: not found, even for admin

@@ -14,7 +14,7 @@ from backend.suggestions.models import (
     Suggestion, SuggestionAssignment, SuggestionEvent, SuggestionExtension,
 )
 from backend.core.timeutil import local_today
-from tests.conftest import post_form
+from tests.conftest import form_keys, post_form
 
 NON_ADMINS = ("author", "liaison_own", "dept_lead")
 
@@ -66,7 +66,8 @@ def action_requests(w, c):
                      == w.other.id),
         "chase": (f"/staff/suggestions/{h.id}/chase", {"note": "请尽快答复"}, h,
                   lambda: _count(SuggestionEvent, kind="chase") == 1),
-        "note": (f"/staff/suggestions/{h.id}/note", {"text": "已电话督促"}, h,
+        "note": (f"/staff/suggestions/{h.id}/note",
+                 {"text": "已电话督促", "idempotency_key": "admin-pages-note"}, h,
                  lambda: _count(SuggestionEvent, kind="note") == 1),
         "decide": (f"/staff/suggestions/{h.id}/extensions/{c['ext'].id}/decide",
                    {"decision": "approve", "note": ""}, h,
@@ -290,3 +291,40 @@ def test_detail_page_carries_the_admin_forms_for_the_admin_only(app, client, log
     login(w.users["author"])
     html = client.get(f"/staff/suggestions/{s.id}").get_data(as_text=True)
     assert f'action="/staff/suggestions/{s.id}/assign"' not in html
+
+
+def test_the_note_form_posted_twice_writes_one_note(client, login, w, cases):
+    """A double click or a browser resubmit sends the page's key again: one note, and the page
+    says it was added already, as a success."""
+    s = cases["handling"]
+    login(w.users["admin"])
+    page_url = f"/staff/suggestions/{s.id}"
+    token, key = form_keys(client, page_url)
+    form = {"text": "已电话督促，承办单位本周答复", "csrf_token": token, "idempotency_key": key}
+    first = client.post(page_url + "/note", data=form)
+    again = client.post(page_url + "/note", data=form)
+    assert first.status_code == again.status_code == 302 and first.location == again.location
+    assert "这条备注已经添加过了，没有重复添加" in client.get(page_url).get_data(as_text=True)
+    db.session.expire_all()
+    assert _count(SuggestionEvent, kind="note") == 1
+
+    # The same key with other words is another note: refused, nothing written.
+    client.post(page_url + "/note", data={**form, "text": "另一条：请法工委把关"})
+    assert "该提交编号已用于另一条备注" in client.get(page_url).get_data(as_text=True)
+    # A fresh render has a new key: the same words again are a second note, on purpose.
+    fresh = form_keys(client, page_url)[1]
+    assert fresh != key
+    client.post(page_url + "/note", data={**form, "idempotency_key": fresh})
+    db.session.expire_all()
+    assert _count(SuggestionEvent, kind="note") == 2
+
+
+def test_the_note_form_without_its_key_is_refused_and_writes_nothing(client, login, w, cases):
+    s = cases["handling"]
+    login(w.users["admin"])
+    page_url = f"/staff/suggestions/{s.id}"
+    post_form(client, page_url + "/note", {"text": "已电话督促，承办单位本周答复"},
+              form_url=page_url)
+    assert "缺少有效的提交编号，请刷新页面后重试" in client.get(page_url).get_data(as_text=True)
+    db.session.expire_all()
+    assert _count(SuggestionEvent, kind="note") == 0

@@ -13,7 +13,7 @@ from backend.messages.models import Message
 from backend.notifications.models import Notification
 from backend.suggestions.models import Suggestion, SuggestionRating
 from backend.messages.operations import submit_message
-from tests.conftest import csrf_token, post_form
+from tests.conftest import csrf_token, form_keys, post_form
 
 FLASH_RE = re.compile(r'class="lx-flash lx-flash--(\w+)" role="status">([^<]*)<')
 ITEM_RE = re.compile(r'data-testid="suggestion-item" data-id="(\d+)"')
@@ -77,7 +77,8 @@ def test_draft_submit_cosign_through_the_pages(db, suggestion_world, as_user, ma
 
     resp = author.post("/staff/suggestions/new", data={
         **GOOD, "deputy_id": w.author.id, "message_ids": [m1.id, m2.id],
-        "csrf_token": csrf_token(author, form_url)})
+        "csrf_token": csrf_token(author, form_url),
+        "idempotency_key": uuid.uuid4().hex})
     assert resp.status_code == 302
     s = db.session.scalars(sa.select(Suggestion)).one()
     assert resp.headers["Location"].endswith(f"/staff/suggestions/{s.id}")
@@ -141,7 +142,8 @@ def test_bad_input_shows_the_form_again_and_saves_nothing(db, suggestion_world, 
     form_url = "/staff/suggestions/new"
     resp = author.post(form_url, data={
         "title": "路灯", "category": "城乡建设", "problem": "路灯坏了", "proposal": GOOD["proposal"],
-        "deputy_id": w.author.id, "csrf_token": csrf_token(author, form_url)})
+        "deputy_id": w.author.id, "csrf_token": csrf_token(author, form_url),
+        "idempotency_key": uuid.uuid4().hex})
     html = _html(resp)
     assert resp.status_code == 422
     assert "标题至少 5 个字" in html and "案由至少 10 个字" in html and "请至少选择一条留言" in html
@@ -149,7 +151,8 @@ def test_bad_input_shows_the_form_again_and_saves_nothing(db, suggestion_world, 
     # Another deputy's message through a forged form.
     resp = author.post(form_url, data={
         **GOOD, "deputy_id": w.author.id, "message_ids": [w.messages[2].id],
-        "csrf_token": csrf_token(author, form_url)})
+        "csrf_token": csrf_token(author, form_url),
+        "idempotency_key": uuid.uuid4().hex})
     assert resp.status_code == 422 and "所选留言中有您无权查看的留言" in _html(resp)
     assert _count(db, Suggestion) == 0
 
@@ -167,17 +170,20 @@ def test_a_liaison_drafts_for_a_deputy_of_their_station(db, suggestion_world, as
     assert f'name="deputy_id" value="{w.author.id}"' in html and f'value="{m1.id}" checked' in html
     resp = liaison.post("/staff/suggestions/new", data={
         **GOOD, "deputy_id": w.author.id, "message_ids": [m1.id],
-        "csrf_token": csrf_token(liaison, form_url)})
+        "csrf_token": csrf_token(liaison, form_url),
+        "idempotency_key": uuid.uuid4().hex})
     assert resp.status_code == 302
     s = db.session.scalars(sa.select(Suggestion)).one()
     assert s.drafted_by_id == w.users["liaison_own"].id and s.deputy_id == w.author.id
     # A deputy outside their stations: refused, nothing saved.
     resp = liaison.post("/staff/suggestions/new", data={
         **GOOD, "deputy_id": w.outsider.id, "message_ids": [w.messages[2].id],
-        "csrf_token": csrf_token(liaison, form_url)})
+        "csrf_token": csrf_token(liaison, form_url),
+        "idempotency_key": uuid.uuid4().hex})
     assert resp.status_code == 403 and _count(db, Suggestion) == 1
     resp = liaison.post("/staff/suggestions/new", data={
-        **GOOD, "message_ids": [m1.id], "csrf_token": csrf_token(liaison, form_url)})
+        **GOOD, "message_ids": [m1.id], "csrf_token": csrf_token(liaison, form_url),
+        "idempotency_key": uuid.uuid4().hex})
     assert resp.status_code == 422 and "请选择领衔代表" in _html(resp)
     # The liaison edits and submits it for the deputy.
     detail = f"/staff/suggestions/{s.id}"
@@ -383,3 +389,32 @@ def test_the_message_page_offers_drafting_to_who_may_draft(db, suggestion_world,
     db.session.commit()
     assert 'data-testid="draft-suggestion"' not in _html(
         as_user(w.users["outsider"]).get(f"/staff/inbox/{m3.id}"))
+
+
+def test_the_new_draft_form_posted_twice_saves_one_draft(db, suggestion_world, as_user):
+    """A double click or a browser resubmit sends the page's key again: one draft, and the page
+    says it was saved already, as a success; the key with other words, or none, is refused."""
+    w = suggestion_world
+    m1 = w.messages[0]
+    author = as_user(w.users["author"])
+    form_url = f"/staff/suggestions/new?message={m1.id}"
+    token, key = form_keys(author, form_url)
+    form = {**GOOD, "deputy_id": w.author.id, "message_ids": [m1.id], "csrf_token": token,
+            "idempotency_key": key}
+    first = author.post("/staff/suggestions/new", data=form)
+    again = author.post("/staff/suggestions/new", data=form)
+    assert first.status_code == again.status_code == 302 and first.location == again.location
+    assert "这份建议草稿已经保存过了，没有重复保存" in _html(author.get(again.location))
+    assert _count(db, Suggestion) == 1
+
+    refused = author.post("/staff/suggestions/new", data={**form, "title": "关于增设公交站台的建议"})
+    assert refused.status_code == 422 and "该提交编号已用于另一件建议" in _html(refused)
+    missing = author.post("/staff/suggestions/new",
+                          data={k: v for k, v in form.items() if k != "idempotency_key"})
+    assert missing.status_code == 422 and "缺少有效的提交编号，请刷新页面后重试" in _html(missing)
+    assert _count(db, Suggestion) == 1
+    # A fresh render has a new key: the same words again are a second draft, on purpose.
+    fresh = form_keys(author, form_url)[1]
+    assert fresh != key
+    author.post("/staff/suggestions/new", data={**form, "idempotency_key": fresh})
+    assert _count(db, Suggestion) == 2
