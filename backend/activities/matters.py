@@ -43,19 +43,16 @@ def add_item_once(activity: Activity, *, actor, idempotency_key, summary, reside
     with the same key gets the first item back and records nothing, even once the activity has
     moved on; the key used for another matter is refused (backend/core/idempotency.py)."""
     _check_manage(actor, activity)
-    key = idempotency.checked_key(idempotency_key)
     sent = (summary, resident_name, phone, deputy_id, resident_consent)
-    existing = idempotency.made_with(ActivityItem, key)
-    if existing is not None:
-        return _replayed(existing, activity, *sent), False
-    values = _checked_item(activity, *sent)
-    item, created = idempotency.add_once(ActivityItem(
-        activity_id=activity.id, created_by_id=actor.id, idempotency_key=key, **values))
+    item, created = idempotency.record_once(
+        ActivityItem, idempotency_key, what="个问题",
+        make=lambda key: ActivityItem(activity_id=activity.id, created_by_id=actor.id,
+                                      idempotency_key=key, **_checked_item(activity, *sent)),
+        same=lambda item: _same_item(item, activity, *sent))
     db.session.expire(activity, ["items"])  # listed in the answer, new or replayed
-    if not created:  # a request with the same key got there first
-        return _replayed(item, activity, *sent), False
-    _audit_new(item, actor)
-    return item, True
+    if created:
+        _audit_new(item, actor)
+    return item, created
 
 
 def _checked_item(activity: Activity, summary, resident_name, phone, deputy_id,
@@ -86,17 +83,15 @@ def _checked_item(activity: Activity, summary, resident_name, phone, deputy_id,
             "deputy_id": deputy_id, "resident_consent": bool(resident_consent)}
 
 
-def _replayed(item: ActivityItem, activity: Activity, summary, resident_name, phone, deputy_id,
-              resident_consent) -> ActivityItem:
-    """The item a retry made already, when the retry sent the same matter."""
+def _same_item(item: ActivityItem, activity: Activity, summary, resident_name, phone,
+               deputy_id, resident_consent) -> bool:
+    """Whether a retry sent the matter the key recorded already."""
     kept_phone = decrypt_phone(item.phone_encrypted) if item.phone_encrypted else ""
-    if (item.activity_id != activity.id or item.summary != clean_text(summary or "")
-            or item.resident_name != clean_text(resident_name or "")
-            or kept_phone != normalise_phone(phone or "")
-            or item.deputy_id != (deputy_id or None)
-            or item.resident_consent != bool(resident_consent)):
-        raise idempotency.key_reused("个问题")
-    return item
+    return (item.activity_id == activity.id and item.summary == clean_text(summary or "")
+            and item.resident_name == clean_text(resident_name or "")
+            and kept_phone == normalise_phone(phone or "")
+            and item.deputy_id == (deputy_id or None)
+            and item.resident_consent == bool(resident_consent))
 
 
 def _audit_new(item: ActivityItem, actor) -> None:

@@ -73,8 +73,7 @@ def create_activity_once(*, actor, idempotency_key, kind, title, place, starts_a
     """create_activity from the staff form, which a double click or a resubmit posts twice:
     (the activity, whether it was made now); the same key again makes and invites nothing
     (backend/core/idempotency.py)."""
-    if not policy.can_organise(actor, station_id or None):
-        raise Forbidden("只有代工委或本站联络员可以组织活动", code="activity_forbidden")
+    _check_organiser(actor, station_id or None)
     invited = {}
 
     def make(key):
@@ -96,8 +95,7 @@ def _new_organised(actor, kind, title, place, starts_at, ends_at, station_id, or
                    deputy_ids, now) -> tuple[Activity, list[Deputy]]:
     """The unsaved organised activity and whom it invites, its input checked."""
     station_id = station_id or None
-    if not policy.can_organise(actor, station_id):
-        raise Forbidden("只有代工委或本站联络员可以组织活动", code="activity_forbidden")
+    _check_organiser(actor, station_id)
     data, errors = _details(kind=kind, title=title, place=place, starts_at=starts_at,
                             ends_at=ends_at, organiser=organiser)
     station = db.session.get(Station, station_id) if station_id else None
@@ -114,6 +112,16 @@ def _new_organised(actor, kind, title, place, starts_at, ends_at, station_id, or
                         created_by_id=actor.id, checkin_code=_new_code(),
                         organiser=data.pop("organiser") or _organiser_name(station), **data)
     return activity, deputies
+
+
+def _check_organiser(actor, station_id: int | None) -> None:
+    if not policy.can_organise(actor, station_id):
+        raise Forbidden("只有代工委或本站联络员可以组织活动", code="activity_forbidden")
+
+
+def _check_reporter(actor, deputy: Deputy) -> None:
+    if not policy.can_report(actor) or actor.deputy_id != deputy.id:
+        raise Forbidden("只有代表本人可以报备自己的活动", code="activity_forbidden")
 
 
 def _organised(activity: Activity, deputies, actor) -> None:
@@ -285,8 +293,7 @@ def report_activity_once(deputy: Deputy, *, actor, idempotency_key, kind, title,
     """report_activity from the staff form, which a double click or a resubmit posts twice:
     (the activity, whether it was reported now); the same key again reports nothing
     (backend/core/idempotency.py)."""
-    if not policy.can_report(actor) or actor.deputy_id != deputy.id:
-        raise Forbidden("只有代表本人可以报备自己的活动", code="activity_forbidden")
+    _check_reporter(actor, deputy)
 
     def make(key):
         activity = _new_report(deputy, actor, kind, title, place, starts_at, ends_at,
@@ -305,8 +312,7 @@ def report_activity_once(deputy: Deputy, *, actor, idempotency_key, kind, title,
 def _new_report(deputy, actor, kind, title, place, starts_at, ends_at, station_id, summary,
                 now) -> Activity:
     """The unsaved reported activity with the deputy's attendance, its input checked."""
-    if not policy.can_report(actor) or actor.deputy_id != deputy.id:
-        raise Forbidden("只有代表本人可以报备自己的活动", code="activity_forbidden")
+    _check_reporter(actor, deputy)
     data, errors = _details(kind=kind, title=title, place=place, starts_at=starts_at,
                             ends_at=ends_at, organiser="")
     if station_id not in {s.id for s in deputy.stations}:

@@ -47,10 +47,11 @@ def add_once(row):
 
 
 def record_once(model, idempotency_key, *, make, same, what: str):
-    """(the row the key made, whether it was made now), for an operation with nothing to do
-    after its insert but audit: `make(key)` builds the unsaved row once the key is checked and
-    unused; `same(row)` says whether a row the key made already holds what was sent again. The
-    key with other words is refused with key_reused(what); nothing is written then."""
+    """(the row the key made, whether it was made now); the caller does what follows a new row
+    (audit, notices) only when it was made now. `make(key)` builds the unsaved row once the key
+    is checked and unused; `same(row)` says whether a row the key made already holds what was
+    sent again. The key with other words is refused with key_reused(what); nothing is written
+    then."""
     key = checked_key(idempotency_key)
     row = made_with(model, key)
     if row is None:

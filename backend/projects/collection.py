@@ -7,7 +7,7 @@ from backend.accounts.resident_model import Resident
 from backend.core import audit
 from backend.core.errors import Forbidden, InvalidState, ValidationFailed
 from backend.core.extensions import db
-from backend.core.idempotency import add_once, checked_key, key_reused, made_with
+from backend.core.idempotency import record_once
 from backend.core.textcount import clean_text, visible_length
 from backend.notifications.notify import notify
 from backend.notifications.places import Place
@@ -89,34 +89,29 @@ def _add_once(round_: ProjectRound, data: dict, *, idempotency_key, author: dict
     nothing, even once collection has closed (as a message's retry gets its receipt); a
     request racing with the same key loses on the unique column and gets the winner's
     (backend/core/idempotency.py). `allowed`: whether the actor may propose now."""
-    key = checked_key(idempotency_key)
-    proposal = made_with(ProjectProposal, key)
-    if proposal is None:
+    def make(key):
         core.guard_round(round_, "propose", allowed)
-        values = _checked(round_, data, photo_count)
-        proposal, created = add_once(ProjectProposal(round_id=round_.id, idempotency_key=key,
-                                                     **values, **author))
-        if created:
-            _record_new(proposal, actor_label, actor)
-            return proposal, True
-    return _replayed(proposal, round_, data, author), False
+        return ProjectProposal(round_id=round_.id, idempotency_key=key,
+                               **_checked(round_, data, photo_count), **author)
+    proposal, created = record_once(ProjectProposal, idempotency_key, what="个项目建议",
+                                    make=make, same=lambda p: _is_retry(p, round_, data, author))
+    if created:
+        _record_new(proposal, actor_label, actor)
+    return proposal, created
 
 
-def _replayed(proposal: ProjectProposal, round_: ProjectRound, data: dict,
-              author: dict) -> ProjectProposal:
-    """The proposal the key made already, when this is a retry of it. Another author's key is
-    409 (a code clients know); the author's own key sent with another proposal is 422, as for
-    messages, never answered with the old one."""
+def _is_retry(proposal: ProjectProposal, round_: ProjectRound, data: dict, author: dict) -> bool:
+    """Whether the proposal the key made already is what was sent again. Another author's key
+    is 409 (a code clients know); the author's own key sent with another proposal is 422 (by
+    record_once), as for messages, never answered with the old one."""
     if any(getattr(proposal, column) != value for column, value in author.items()):
         raise InvalidState("提交编号已被使用，请刷新页面后重试", code="idempotency_key_conflict")
     # Cleaned as _checked cleans them: spaces a retry adds or drops do not make it another.
     sent = {name: clean_text(data.get(name) if isinstance(data.get(name), str) else "")
             for name in ("title", "content", "reason")}
     sent["category"] = (data.get("category") or "").strip()
-    if proposal.round_id != round_.id or any(getattr(proposal, name) != value
-                                             for name, value in sent.items()):
-        raise key_reused("个项目建议")
-    return proposal
+    return proposal.round_id == round_.id and all(getattr(proposal, name) == value
+                                                  for name, value in sent.items())
 
 
 def propose_as_resident(round_: ProjectRound, data: dict, *, resident, idempotency_key: str,

@@ -218,8 +218,7 @@ def create_draft_once(*, actor, deputy: Deputy, idempotency_key, title: str, cat
     draft, whether it was made now); the same key again makes nothing
     (backend/core/idempotency.py). The words and the lead deputy decide whether a retry is the
     same draft; the chosen messages are the form's too and are not compared."""
-    if not may_draft_for(actor, deputy):
-        raise Forbidden("您不能为这位代表起草建议", code="suggestion_forbidden")
+    _check_may_draft(actor, deputy)
     sent = dict(_clean_fields(title, category, problem, proposal)[0], deputy_id=deputy.id,
                 is_complex=bool(is_complex))
 
@@ -239,8 +238,7 @@ def create_draft_once(*, actor, deputy: Deputy, idempotency_key, title: str, cat
 def _new_draft(actor, deputy, title, category, problem, proposal, message_ids,
                is_complex) -> Suggestion:
     """The unsaved draft with its messages, its input checked."""
-    if not may_draft_for(actor, deputy):
-        raise Forbidden("您不能为这位代表起草建议", code="suggestion_forbidden")
+    _check_may_draft(actor, deputy)
     values, errors = _clean_fields(title, category, problem, proposal)
     if not deputy.is_active:
         errors["deputy_id"] = ["该代表已停用，不能提出建议"]
@@ -253,6 +251,11 @@ def _new_draft(actor, deputy, title, category, problem, proposal, message_ids,
     suggestion.deputy = deputy
     suggestion.messages = messages
     return suggestion
+
+
+def _check_may_draft(actor, deputy: Deputy) -> None:
+    if not may_draft_for(actor, deputy):
+        raise Forbidden("您不能为这位代表起草建议", code="suggestion_forbidden")
 
 
 def _drafted(suggestion: Suggestion, actor) -> None:
